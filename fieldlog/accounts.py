@@ -1,0 +1,198 @@
+"""Users, passwords, sessions, login throttling, CSRF tokens and API bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from pwdlib import PasswordHash
+from sqlite_utils import Database
+
+from fieldlog import audit
+from fieldlog.db import one
+from fieldlog.errors import InvalidInput
+
+ROLES = {"inspector": "监督员", "chief": "站长", "admin": "管理员"}
+MIN_PASSWORD = 10
+# Throttling: after this many failures for one username within the window, refuse sign-in until it passes.
+MAX_FAILURES = 5
+LOCK_WINDOW = timedelta(minutes=15)
+SESSION_IDLE = timedelta(days=14)
+
+_hasher = PasswordHash.recommended()
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
+
+
+def _now(now: datetime | None) -> datetime:
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+
+
+def validate_user(username: str, display_name: str, role: str, password: str | None) -> dict[str, str]:
+    """Messages for a bad new-user form (empty when fine)."""
+    errors = {}
+    if not USERNAME_RE.match(username or ""):
+        errors["username"] = "用户名须为 2–32 位字母、数字、点、下划线或连字符"
+    if not (display_name or "").strip():
+        errors["display_name"] = "请填写姓名"
+    if role not in ROLES:
+        errors["role"] = "角色须为 监督员、站长 或 管理员"
+    if password is not None and len(password) < MIN_PASSWORD:
+        errors["password"] = f"密码至少 {MIN_PASSWORD} 位"
+    return errors
+
+
+def create_user(db: Database, username: str, display_name: str, role: str, password: str,
+                now: datetime | None = None) -> int:
+    """Create a user with an argon2-hashed password; InvalidInput when a field is bad or the name is taken."""
+    errors = validate_user(username, display_name, role, password)
+    if not errors and one(db, "SELECT 1 AS x FROM users WHERE username = ?", [username]):
+        errors["username"] = "用户名已存在"
+    if errors:
+        raise InvalidInput(errors)
+    cur = db.execute(
+        "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        [username, display_name.strip(), role, _hasher.hash(password), _now(now).isoformat(timespec="seconds")],
+    )
+    return cur.lastrowid
+
+
+def set_password(db: Database, username: str, password: str) -> None:
+    """Replace a user's password and end the user's sessions."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput({"password": f"密码至少 {MIN_PASSWORD} 位"})
+    user = get_user_by_name(db, username)
+    if not user:
+        raise InvalidInput({"username": "没有这个用户"})
+    with db.atomic():
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), user["id"]])
+        db.execute("UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
+                   [_now(None).isoformat(timespec="seconds"), user["id"]])
+
+
+def get_user(db: Database, user_id: int) -> dict | None:
+    return one(db, "SELECT * FROM users WHERE id = ?", [user_id])
+
+
+def get_user_by_name(db: Database, username: str) -> dict | None:
+    return one(db, "SELECT * FROM users WHERE username = ?", [username])
+
+
+def list_users(db: Database, role: str | None = None) -> list[dict]:
+    """All users (or those of one role), by role then name."""
+    if role:
+        return list(db.query("SELECT * FROM users WHERE role = ? ORDER BY display_name", [role]))
+    return list(db.query("SELECT * FROM users ORDER BY role, display_name"))
+
+
+def inspectors(db: Database) -> list[dict]:
+    """Active users who log events in the field (inspectors and the chief)."""
+    return list(db.query(
+        "SELECT id, username, display_name, role FROM users WHERE active = 1 AND role IN ('inspector', 'chief') "
+        "ORDER BY role DESC, display_name"))
+
+
+def locked_out(db: Database, username: str, now: datetime | None = None) -> bool:
+    """Too many recent failures for this username since its last success."""
+    since = (_now(now) - LOCK_WINDOW).isoformat(timespec="seconds")
+    last_ok = one(db, "SELECT max(at) AS at FROM login_attempts WHERE username = ? AND ok = 1", [username])["at"] or ""
+    row = one(db, "SELECT count(*) AS n FROM login_attempts WHERE username = ? AND ok = 0 AND at >= ? AND at > ?",
+              [username, since, last_ok])
+    return row["n"] >= MAX_FAILURES
+
+
+def authenticate(db: Database, username: str, password: str, ip: str, now: datetime | None = None) -> tuple[dict | None, str | None]:
+    """(user, None) on success, else (None, zh-CN reason). Failures are recorded and throttled."""
+    at = _now(now).isoformat(timespec="seconds")
+    if locked_out(db, username, now):
+        audit.record(db, "login_locked", username=username, ip=ip, now=now)
+        return None, f"登录失败次数过多，请 {int(LOCK_WINDOW.total_seconds() // 60)} 分钟后再试"
+    user = get_user_by_name(db, username)
+    ok = bool(user and user["active"] and _verify(password, user["password_hash"]))
+    db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, ?)", [username, ip, at, int(ok)])
+    if not ok:
+        audit.record(db, "login_failed", username=username, ip=ip, now=now)
+        return None, "用户名或密码错误"
+    audit.record(db, "login", user=user, ip=ip, now=now)
+    return user, None
+
+
+def _verify(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher.verify(password, password_hash)
+    except Exception:
+        return False
+
+
+def start_session(db: Database, user_id: int, now: datetime | None = None) -> str:
+    """A brand-new session id (never reused across logins)."""
+    sid = secrets.token_urlsafe(32)
+    at = _now(now).isoformat(timespec="seconds")
+    db.execute("INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+               [sid, user_id, secrets.token_urlsafe(32), at, at])
+    return sid
+
+
+def session_user(db: Database, sid: str, now: datetime | None = None) -> tuple[dict, dict] | None:
+    """(session, user) for a live session id, or None when ended, idle too long or the user is disabled."""
+    row = one(db, "SELECT * FROM sessions WHERE id = ? AND ended_at IS NULL", [sid])
+    if not row:
+        return None
+    if datetime.fromisoformat(row["last_seen_at"]) < _now(now) - SESSION_IDLE:
+        return None
+    user = get_user(db, row["user_id"])
+    if not user or not user["active"]:
+        return None
+    return row, user
+
+
+def touch_session(db: Database, sid: str, now: datetime | None = None) -> None:
+    db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [_now(now).isoformat(timespec="seconds"), sid])
+
+
+def end_session(db: Database, sid: str, now: datetime | None = None) -> None:
+    db.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", [_now(now).isoformat(timespec="seconds"), sid])
+
+
+def anonymous_csrf(secret: str, anon_id: str) -> str:
+    """CSRF token for a visitor without a session (login, public survey): bound to their anonymous cookie."""
+    return hmac.new(secret.encode(), f"anon:{anon_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(db: Database, username: str, name: str, now: datetime | None = None) -> str:
+    """Create a bearer token for a user; the plain token is returned once and only its hash is stored."""
+    user = get_user_by_name(db, username)
+    if not user:
+        raise InvalidInput({"username": "没有这个用户"})
+    token = "fl_" + secrets.token_urlsafe(32)
+    db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+               [user["id"], name, _token_hash(token), _now(now).isoformat(timespec="seconds")])
+    return token
+
+
+def revoke_token(db: Database, token_id: int, now: datetime | None = None) -> bool:
+    """Revoke a token by id; False when there is no such live token."""
+    cur = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                     [_now(now).isoformat(timespec="seconds"), token_id])
+    return cur.rowcount == 1
+
+
+def list_tokens(db: Database) -> list[dict]:
+    return list(db.query(
+        "SELECT t.id, t.name, u.username, t.created_at, t.last_used_at, t.revoked_at "
+        "FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id"))
+
+
+def token_user(db: Database, token: str) -> dict | None:
+    """The active user owning a live bearer token, or None."""
+    row = one(db, "SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", [_token_hash(token)])
+    if not row:
+        return None
+    user = get_user(db, row["user_id"])
+    return user if user and user["active"] else None

@@ -1,0 +1,29 @@
+"""Audit log: sign-ins, refusals and registry changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+
+def utcnow_iso(now: datetime | None = None) -> str:
+    """UTC timestamp as ISO 8601 with offset."""
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def record(db: Database, action: str, *, user: dict | None = None, username: str | None = None,
+           target: str | None = None, detail: dict | None = None, ip: str | None = None,
+           now: datetime | None = None) -> None:
+    """Append one line to the audit log."""
+    db.execute(
+        "INSERT INTO audit_log (at, user_id, username, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [utcnow_iso(now), user["id"] if user else None, username or (user["username"] if user else None),
+         action, target, json.dumps(detail or {}, ensure_ascii=False), ip],
+    )
+
+
+def recent(db: Database, limit: int = 200) -> list[dict]:
+    """Newest audit lines first."""
+    return list(db.query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit]))

@@ -1,0 +1,187 @@
+"""The `fieldlog` command line for the station's administrator."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+from fieldlog import accounts, config as config_mod, db as db_mod
+from fieldlog.errors import InvalidInput
+
+
+def _cfg(**overrides) -> config_mod.Config:
+    return config_mod.load(**overrides)
+
+
+def _db(cfg: config_mod.Config | None = None):
+    cfg = cfg or _cfg()
+    return db_mod.open_db(cfg.database)
+
+
+def _fail(exc: InvalidInput) -> None:
+    for field, message in exc.errors.items():
+        click.echo(f"错误：{field}：{message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="fieldlog")
+def main() -> None:
+    """fieldlog：建设工程质量安全监督站现场检查记录 (field inspection logger)."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default FIELDLOG_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default FIELDLOG_PORT or 8000).")
+@click.option("--demo", is_flag=True, help="Serve a demo database (built on first use) with a year of example data.")
+def serve(host: str | None, port: int | None, demo: bool) -> None:
+    """Start the web server."""
+    import uvicorn
+
+    from fieldlog.web import create_app
+
+    cfg = _cfg(host=host, port=port, demo=demo)
+    if demo:
+        cfg.database = cfg.data_dir / "demo.db"
+        if not cfg.database.exists():
+            click.echo("正在生成演示数据库…")
+            _build_demo(cfg.database)
+        _print_logins()
+    click.echo(f"fieldlog 已启动：http://{cfg.host}:{cfg.port}/  数据库：{cfg.database}")
+    uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, proxy_headers=True, log_level="info")
+
+
+def _build_demo(path: Path) -> None:
+    from fieldlog import demo as demo_mod
+
+    tmp = path.with_suffix(".building")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        leftover.unlink(missing_ok=True)
+    db = db_mod.open_db(tmp)
+    demo_mod.build(db)
+    db.close()
+    tmp.rename(path)
+
+
+def _print_logins() -> None:
+    from fieldlog import demo as demo_mod
+
+    click.echo("演示账号（密码均为 %s）：" % demo_mod.DEMO_PASSWORD)
+    for username, role in demo_mod.LOGINS:
+        click.echo(f"  {username:<12} {role}")
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the demo database (default DATA_DIR/demo.db). An existing file is replaced.")
+def demo(out: Path | None) -> None:
+    """Build the demo database: the Hengdong registry, users and a year of events."""
+    out = out or _cfg().data_dir / "demo.db"
+    for old in (out, Path(f"{out}-wal"), Path(f"{out}-shm")):
+        old.unlink(missing_ok=True)
+    _build_demo(out)
+    click.echo(f"演示数据库已生成：{out}")
+    _print_logins()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations (also done at every start)."""
+    cfg = _cfg()
+    db = db_mod.connect(cfg.database)
+    applied = db_mod.migrate(db)
+    click.echo("已应用：" + "、".join(applied) if applied else "数据库已是最新")
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Display name (姓名).")
+@click.option("--role", type=click.Choice(list(accounts.ROLES)), required=True, help="inspector, chief or admin.")
+@click.password_option(help="Password (at least 10 characters); prompted when not given.")
+def user_add(username: str, display_name: str, role: str, password: str) -> None:
+    """Create a user."""
+    try:
+        accounts.create_user(_db(), username, display_name, role, password)
+    except InvalidInput as exc:
+        _fail(exc)
+    click.echo(f"已创建用户 {username}（{accounts.ROLES[role]}）")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.password_option(help="New password (at least 10 characters).")
+def user_passwd(username: str, password: str) -> None:
+    """Set a user's password (ends the user's sessions)."""
+    try:
+        accounts.set_password(_db(), username, password)
+    except InvalidInput as exc:
+        _fail(exc)
+    click.echo(f"已更新 {username} 的密码")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List users."""
+    for u in accounts.list_users(_db()):
+        state = "" if u["active"] else "（已停用）"
+        click.echo(f"{u['id']:>4}  {u['username']:<16} {accounts.ROLES[u['role']]:<4} {u['display_name']}{state}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API bearer tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="api", help="What the token is for.")
+def token_create(username: str, name: str) -> None:
+    """Create a bearer token for USERNAME and print it once."""
+    try:
+        click.echo(accounts.create_token(_db(), username, name))
+    except InvalidInput as exc:
+        _fail(exc)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id (see `token list`)."""
+    if not accounts.revoke_token(_db(), token_id):
+        click.echo("错误：没有这个有效令牌", err=True)
+        sys.exit(1)
+    click.echo(f"已吊销令牌 {token_id}")
+
+
+@token.command("list")
+def token_list() -> None:
+    """List tokens (never their secret)."""
+    for t in accounts.list_tokens(_db()):
+        state = f"已吊销 {t['revoked_at']}" if t["revoked_at"] else "有效"
+        click.echo(f"{t['id']:>4}  {t['username']:<16} {t['name']:<16} {t['created_at']}  {state}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup(path: Path) -> None:
+    """Copy the database to PATH with SQLite's online backup API (safe while the server runs)."""
+    cfg = _cfg()
+    if path.exists():
+        click.echo(f"错误：{path} 已存在", err=True)
+        sys.exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(str(cfg.database))
+    dst = sqlite3.connect(str(path))
+    with dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+    click.echo(f"已备份到 {path}")

@@ -1,0 +1,81 @@
+"""Settings, declared once: each with an environment variable, a default and a line of help."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# (attribute, environment variable, default, help). The README table is generated from this list.
+SETTINGS = [
+    ("data_dir", "FIELDLOG_DATA_DIR", "./fieldlog-data", "Folder for the database, media and secret key when no other path is given"),
+    ("database", "FIELDLOG_DATABASE", "", "SQLite database file (default: DATA_DIR/fieldlog.db)"),
+    ("media_dir", "FIELDLOG_MEDIA_DIR", "", "Folder for stored photos (default: DATA_DIR/media)"),
+    ("host", "FIELDLOG_HOST", "127.0.0.1", "Address `fieldlog serve` listens on"),
+    ("port", "FIELDLOG_PORT", "8000", "Port `fieldlog serve` listens on"),
+    ("timezone", "FIELDLOG_TIMEZONE", "Asia/Shanghai", "Station time zone: periods (months, quarters) are cut in it"),
+    ("secret_key", "FIELDLOG_SECRET_KEY", "", "Key that signs cookies; generated once and kept in DATA_DIR/secret.key when empty"),
+    ("https", "FIELDLOG_HTTPS", "auto", "Mark cookies Secure: 'auto' (when the request came over HTTPS), 'on' or 'off'"),
+    ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),
+]
+
+
+@dataclass
+class Config:
+    """Resolved settings of one fieldlog instance."""
+
+    data_dir: Path
+    database: Path
+    media_dir: Path
+    host: str
+    port: int
+    timezone: str
+    secret_key: str
+    https: str
+    station: str
+    demo: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load(env: dict | None = None, **overrides) -> Config:
+    """Read settings from the environment (or `env`), apply overrides, fill derived paths and the secret."""
+    env = os.environ if env is None else env
+    raw = {attr: env.get(var, default) for attr, var, default, _ in SETTINGS}
+    raw.update({k: v for k, v in overrides.items() if v is not None and k in raw})
+    data_dir = Path(raw["data_dir"]).expanduser()
+    database = Path(raw["database"]).expanduser() if raw["database"] else data_dir / "fieldlog.db"
+    media_dir = Path(raw["media_dir"]).expanduser() if raw["media_dir"] else data_dir / "media"
+    ZoneInfo(raw["timezone"])  # fail early on an unknown zone
+    cfg = Config(
+        data_dir=data_dir,
+        database=database,
+        media_dir=media_dir,
+        host=raw["host"],
+        port=int(raw["port"]),
+        timezone=raw["timezone"],
+        secret_key=raw["secret_key"],
+        https=raw["https"],
+        station=raw["station"],
+        demo=bool(overrides.get("demo", False)),
+    )
+    if not cfg.secret_key:
+        cfg.secret_key = _kept_secret(database.parent / "secret.key")
+    return cfg
+
+
+def _kept_secret(path: Path) -> str:
+    """Return the secret stored at `path`, creating it (mode 600) on first run."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

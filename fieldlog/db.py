@@ -1,0 +1,86 @@
+"""Database connections and the numbered SQL migrations in migrations/."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+from fieldlog.resources import resource_dir
+
+MIGRATION_SET = "fieldlog"
+
+
+def connect(path: str | Path) -> Database:
+    """Open the database with the pragmas fieldlog relies on: WAL, synchronous=FULL, foreign keys, busy timeout."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a commit acknowledged to a phone survives a power cut (NOTES.md).
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.row_factory = None
+    return Database(conn, execute_plugins=False)
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a SQL script into complete statements (triggers with inner semicolons stay whole)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip() and not all(l.strip().startswith("--") for l in buf.strip().splitlines()):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buf.strip()[:60]}")
+    return statements
+
+
+def migration_files(folder: Path | None = None) -> list[Path]:
+    """The numbered .sql files, in order."""
+    folder = folder or resource_dir("migrations")
+    return sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))
+
+
+def build_migrations(files: list[Path] | None = None) -> Migrations:
+    """A sqlite-utils Migrations set with one step per SQL file, each run in its own transaction."""
+    migrations = Migrations(MIGRATION_SET)
+    for file in files if files is not None else migration_files():
+        statements = split_statements(file.read_text(encoding="utf-8"))
+
+        def step(db: Database, statements=statements) -> None:
+            for statement in statements:
+                db.execute(statement)
+
+        migrations(name=file.stem)(step)
+    return migrations
+
+
+def migrate(db: Database, files: list[Path] | None = None) -> list[str]:
+    """Apply pending migrations; return the names applied (empty when up to date)."""
+    migrations = build_migrations(files)
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
+
+
+def open_db(path: str | Path) -> Database:
+    """Connect and bring the schema up to date."""
+    db = connect(path)
+    migrate(db)
+    return db
+
+
+def one(db: Database, sql: str, params=()) -> dict | None:
+    """First row of a query as a dict, or None."""
+    return next(iter(db.query(sql, params)), None)
+
+
+def scalar(db: Database, sql: str, params=()):
+    """The first column of the first row, or None."""
+    row = db.conn.execute(sql, params).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,82 @@
+"""Demo database: the Hengdong County registry (about 40 sites, 5 plants, 10 inspectors, a chief, an admin)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from fieldlog import accounts, registry
+
+DEMO_PASSWORD = "fieldlog-demo"
+DEMO_YEAR = 2021
+TOWNS = ["城关镇", "吴集镇", "甘溪镇", "杨林镇", "草市镇", "杨桥镇", "霞流镇", "荣桓镇", "新塘镇", "大浦镇", "石湾镇", "高湖镇"]
+INSPECTORS = ["王建国", "李明", "张伟", "刘洋", "陈刚", "杨帆", "赵磊", "黄勇", "周涛", "吴军"]
+PROJECTS = ["安置小区", "人民医院住院楼", "第一中学教学楼", "商住楼", "农贸市场", "污水处理厂", "实验小学综合楼",
+            "工业园标准厂房", "保障性住房", "职业中专实训楼", "文化中心", "滨江花园", "供水厂扩建", "幼儿园", "敬老院"]
+COMPANIES = ["湖南衡东建设工程有限公司", "衡阳市第三建筑工程有限公司", "湖南金湘建设集团有限公司", "湖南宏达建工有限公司",
+             "衡东县城乡建设有限公司", "湖南华厦建筑有限责任公司"]
+SUPERVISORS = ["衡阳市建设监理有限公司", "湖南长顺项目管理有限公司", "湖南中success监理有限公司".replace("success", "信")]
+PLANTS = ["衡东县恒通商品混凝土有限公司", "衡东县鑫达混凝土有限公司", "衡东县宏建商砼有限公司", "衡东县金石混凝土有限公司",
+          "衡东县永固建材有限公司"]
+# Centre of Hengdong County (衡东县城).
+CENTRE = (27.0814, 112.9480)
+
+
+def users(db: Database) -> dict:
+    """Create the demo accounts; return {'chief': id, 'admin': id, 'inspectors': [ids]}."""
+    ids = {"inspectors": []}
+    ids["admin"] = accounts.create_user(db, "admin", "系统管理员", "admin", DEMO_PASSWORD)
+    ids["chief"] = accounts.create_user(db, "chief", "刘站长", "chief", DEMO_PASSWORD)
+    for i, name in enumerate(INSPECTORS, start=1):
+        ids["inspectors"].append(accounts.create_user(db, f"inspector{i}", name, "inspector", DEMO_PASSWORD))
+    return ids
+
+
+def build_registry(db: Database, rng: random.Random, inspector_ids: list[int], year: int = DEMO_YEAR) -> None:
+    """About 40 sites (some start, finish or pause during the year) and 5 plants."""
+    for n in range(40):
+        town = TOWNS[n % len(TOWNS)]
+        project = PROJECTS[n % len(PROJECTS)]
+        started = date(year - 1, 3, 1) + timedelta(days=rng.randint(0, 600)) if n >= 6 else date(year - 2, 9, 1)
+        completed = None
+        if n % 5 == 0 and started < date(year, 6, 1):
+            completed = started + timedelta(days=rng.randint(240, 420))
+            completed = completed if completed.year == year else None
+        pauses = []
+        if n % 9 == 4:
+            p_start = date(year, rng.randint(3, 8), rng.randint(1, 20))
+            pauses.append({"start_on": p_start.isoformat(), "end_on": (p_start + timedelta(days=rng.randint(20, 75))).isoformat(),
+                           "reason": "资金不到位停工"})
+        lat = CENTRE[0] + rng.uniform(-0.12, 0.12)
+        lon = CENTRE[1] + rng.uniform(-0.12, 0.12)
+        responsible = [inspector_ids[n % len(inspector_ids)]] + ([inspector_ids[(n + 3) % len(inspector_ids)]] if n % 4 == 0 else [])
+        registry.save_site(db, {
+            "name": f"衡东县{town}{project}" + ("" if n < len(PROJECTS) else f"{n // len(PROJECTS) + 1}期"),
+            "reg_no": f"HDJ{year - (0 if started.year >= year else 1)}-{n + 1:03d}",
+            "address": f"衡东县{town}{rng.choice(['建设路', '解放路', '衡岳路', '洣水路', '工业大道'])}{rng.randint(1, 300)}号",
+            "town": town, "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
+            "builder": f"衡东县{rng.choice(['住房和城乡建设局', '教育局', '卫生健康局', '城市建设投资有限公司', '工业园管委会'])}",
+            "contractor": rng.choice(COMPANIES), "supervisor": rng.choice(SUPERVISORS),
+            "uses_ready_mix": "是" if n % 8 != 7 else "否",
+            "started_on": started.isoformat(), "completed_on": completed.isoformat() if completed else "",
+        }, inspector_ids=responsible, pauses=pauses)
+    for n, name in enumerate(PLANTS):
+        registry.save_plant(db, {
+            "name": name, "licence_no": f"湘建预拌D{431000 + n * 17}", "town": TOWNS[n * 2],
+            "address": f"衡东县{TOWNS[n * 2]}工业园", "lat": f"{CENTRE[0] + rng.uniform(-0.1, 0.1):.6f}",
+            "lon": f"{CENTRE[1] + rng.uniform(-0.1, 0.1):.6f}", "active_from": f"{year - 3}-01-01",
+        })
+
+
+def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
+    """Fill an empty, migrated database with the demo registry (and, where available, a year of events)."""
+    rng = random.Random(seed)
+    with db.atomic():
+        ids = users(db)
+        build_registry(db, rng, ids["inspectors"], year)
+    return ids
+
+
+LOGINS = [("admin", "管理员"), ("chief", "站长"), ("inspector1", "监督员（共 10 位：inspector1 … inspector10）")]

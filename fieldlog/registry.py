@@ -1,0 +1,287 @@
+"""Registry of construction sites and ready-mix concrete plants (SPEC section 2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlite_utils import Database
+
+from fieldlog import audit
+from fieldlog.db import one
+from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.periods import Period, is_active, parse_date
+
+SITE_TEXT = ["name", "reg_no", "address", "town", "builder", "contractor", "supervisor"]
+PLANT_TEXT = ["name", "licence_no", "address", "town"]
+TRUE_WORDS = {"1", "true", "yes", "y", "on", "是", "使用", "√", "✓"}
+FALSE_WORDS = {"0", "false", "no", "n", "off", "否", "不使用", "", "×"}
+
+
+def _text(raw: dict, key: str) -> str:
+    value = raw.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _coordinate(raw: dict, key: str, low: float, high: float, label: str, errors: dict) -> float | None:
+    text = _text(raw, key)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        errors[key] = f"{label}须为数字（十进制度，如 27.08）"
+        return None
+    if not low <= value <= high:
+        errors[key] = f"{label}须在 {low} 到 {high} 之间"
+        return None
+    return value
+
+
+def _date(raw: dict, key: str, label: str, errors: dict) -> str | None:
+    value = raw.get(key)
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        parsed = parse_date(_text(raw, key).replace("/", "-").replace(".", "-"))
+    except ValueError:
+        errors[key] = f"{label}须为日期，格式 YYYY-MM-DD"
+        return None
+    return parsed.isoformat() if parsed else None
+
+
+def _bool(raw: dict, key: str, label: str, errors: dict, default: bool) -> bool:
+    value = raw.get(key)
+    if isinstance(value, bool):
+        return value
+    text = _text(raw, key).lower()
+    if text == "" and value is None:
+        return default
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    errors[key] = f"{label}须为 是 或 否"
+    return default
+
+
+def clean_site(raw: dict) -> dict:
+    """Validate a site from a form, the API or an import row; InvalidInput with zh-CN messages per field."""
+    errors: dict[str, str] = {}
+    site = {key: _text(raw, key) for key in SITE_TEXT}
+    if not site["name"]:
+        errors["name"] = "请填写工地名称"
+    if not site["reg_no"]:
+        errors["reg_no"] = "请填写监督注册号"
+    site["lat"] = _coordinate(raw, "lat", -90, 90, "纬度", errors)
+    site["lon"] = _coordinate(raw, "lon", -180, 180, "经度", errors)
+    if (site["lat"] is None) != (site["lon"] is None) and "lat" not in errors and "lon" not in errors:
+        errors["lon" if site["lon"] is None else "lat"] = "经度和纬度须同时填写"
+    site["uses_ready_mix"] = int(_bool(raw, "uses_ready_mix", "是否使用商品混凝土", errors, True))
+    site["started_on"] = _date(raw, "started_on", "开工日期", errors)
+    site["completed_on"] = _date(raw, "completed_on", "竣工验收日期", errors)
+    if site["completed_on"] and not site["started_on"] and "started_on" not in errors:
+        errors["started_on"] = "已填竣工验收日期时须填写开工日期"
+    if site["started_on"] and site["completed_on"] and site["completed_on"] < site["started_on"]:
+        errors["completed_on"] = "竣工验收日期不能早于开工日期"
+    if errors:
+        raise InvalidInput(errors)
+    return site
+
+
+def clean_plant(raw: dict) -> dict:
+    """Validate a plant; InvalidInput with zh-CN messages per field."""
+    errors: dict[str, str] = {}
+    plant = {key: _text(raw, key) for key in PLANT_TEXT}
+    if not plant["name"]:
+        errors["name"] = "请填写企业名称"
+    if not plant["licence_no"]:
+        errors["licence_no"] = "请填写资质证书编号"
+    plant["lat"] = _coordinate(raw, "lat", -90, 90, "纬度", errors)
+    plant["lon"] = _coordinate(raw, "lon", -180, 180, "经度", errors)
+    if (plant["lat"] is None) != (plant["lon"] is None) and "lat" not in errors and "lon" not in errors:
+        errors["lon" if plant["lon"] is None else "lat"] = "经度和纬度须同时填写"
+    plant["active_from"] = _date(raw, "active_from", "生产起始日期", errors)
+    plant["active_to"] = _date(raw, "active_to", "停产日期", errors)
+    if plant["active_from"] and plant["active_to"] and plant["active_to"] < plant["active_from"]:
+        errors["active_to"] = "停产日期不能早于生产起始日期"
+    if errors:
+        raise InvalidInput(errors)
+    return plant
+
+
+def clean_pauses(rows: list[dict]) -> list[dict]:
+    """Validate pause intervals (start required, end optional and not before start)."""
+    errors, out = {}, []
+    for i, row in enumerate(rows):
+        start = _date(row, "start_on", "停工开始日期", errors)
+        end = _date(row, "end_on", "复工日期", errors)
+        if not start and not end:
+            continue
+        if not start:
+            errors[f"pauses.{i}.start_on"] = "请填写停工开始日期"
+        elif end and end < start:
+            errors[f"pauses.{i}.end_on"] = "复工日期不能早于停工开始日期"
+        out.append({"start_on": start, "end_on": end, "reason": _text(row, "reason")})
+    if errors:
+        raise InvalidInput({(k if "." in k else f"pauses.{k}"): v for k, v in errors.items()})
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _check_unique(db: Database, table: str, column: str, value: str, own_id: int | None, message: str) -> None:
+    row = one(db, f"SELECT id FROM {table} WHERE {column} = ?", [value])
+    if row and row["id"] != own_id:
+        raise InvalidInput({column: message})
+
+
+def _check_inspectors(db: Database, inspector_ids: list[int]) -> list[int]:
+    ids = sorted({int(i) for i in inspector_ids})
+    if ids:
+        found = {r["id"] for r in db.query(
+            f"SELECT id FROM users WHERE role IN ('inspector','chief') AND id IN ({','.join('?' * len(ids))})", ids)}
+        if set(ids) - found:
+            raise InvalidInput({"inspector_ids": "负责监督员不存在"})
+    return ids
+
+
+def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_ids: list[int] | None = None,
+              pauses: list[dict] | None = None, actor: dict | None = None) -> int:
+    """Create (site_id None) or update a site with its inspectors and pauses; returns its id."""
+    site = clean_site(raw)
+    pauses = clean_pauses(pauses or [])
+    with db.atomic():
+        _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, "监督注册号已被其他工地使用")
+        ids = _check_inspectors(db, inspector_ids or [])
+        now = _now()
+        if site_id is None:
+            cols = list(site)
+            site_id = db.execute(
+                f"INSERT INTO sites ({', '.join(cols)}, created_at, updated_at) VALUES ({', '.join('?' * len(cols))}, ?, ?)",
+                [*site.values(), now, now]).lastrowid
+            action = "site_created"
+        else:
+            get_site(db, site_id)
+            db.execute(f"UPDATE sites SET {', '.join(f'{c} = ?' for c in site)}, updated_at = ? WHERE id = ?",
+                       [*site.values(), now, site_id])
+            action = "site_updated"
+        db.execute("DELETE FROM site_inspectors WHERE site_id = ?", [site_id])
+        for uid in ids:
+            db.execute("INSERT INTO site_inspectors (site_id, user_id) VALUES (?, ?)", [site_id, uid])
+        db.execute("DELETE FROM site_pauses WHERE site_id = ?", [site_id])
+        for p in pauses:
+            db.execute("INSERT INTO site_pauses (site_id, start_on, end_on, reason) VALUES (?, ?, ?, ?)",
+                       [site_id, p["start_on"], p["end_on"], p["reason"]])
+        audit.record(db, action, user=actor, target=f"site:{site_id}", detail={"reg_no": site["reg_no"], "name": site["name"]})
+    return site_id
+
+
+def save_plant(db: Database, raw: dict, *, plant_id: int | None = None, actor: dict | None = None) -> int:
+    """Create or update a plant; returns its id."""
+    plant = clean_plant(raw)
+    with db.atomic():
+        _check_unique(db, "plants", "licence_no", plant["licence_no"], plant_id, "资质证书编号已被其他企业使用")
+        now = _now()
+        if plant_id is None:
+            cols = list(plant)
+            plant_id = db.execute(
+                f"INSERT INTO plants ({', '.join(cols)}, created_at, updated_at) VALUES ({', '.join('?' * len(cols))}, ?, ?)",
+                [*plant.values(), now, now]).lastrowid
+            action = "plant_created"
+        else:
+            get_plant(db, plant_id)
+            db.execute(f"UPDATE plants SET {', '.join(f'{c} = ?' for c in plant)}, updated_at = ? WHERE id = ?",
+                       [*plant.values(), now, plant_id])
+            action = "plant_updated"
+        audit.record(db, action, user=actor, target=f"plant:{plant_id}", detail={"licence_no": plant["licence_no"], "name": plant["name"]})
+    return plant_id
+
+
+def get_site(db: Database, site_id: int) -> dict:
+    """A site with its inspector ids/names and pauses; NotFound when missing."""
+    site = one(db, "SELECT * FROM sites WHERE id = ?", [site_id])
+    if not site:
+        raise NotFound("找不到该工地")
+    site["inspectors"] = list(db.query(
+        "SELECT u.id, u.display_name FROM site_inspectors si JOIN users u ON u.id = si.user_id "
+        "WHERE si.site_id = ? ORDER BY u.display_name", [site_id]))
+    site["pauses"] = list(db.query("SELECT start_on, end_on, reason FROM site_pauses WHERE site_id = ? ORDER BY start_on", [site_id]))
+    return site
+
+
+def get_plant(db: Database, plant_id: int) -> dict:
+    plant = one(db, "SELECT * FROM plants WHERE id = ?", [plant_id])
+    if not plant:
+        raise NotFound("找不到该商品混凝土公司")
+    return plant
+
+
+def search_sites(db: Database, q: str = "", town: str = "", limit: int = 500) -> list[dict]:
+    """Sites whose name, registration number, address or builder contains q; optional town filter."""
+    like = f"%{q.strip()}%"
+    return list(db.query(
+        "SELECT s.*, (SELECT group_concat(u.display_name, '、') FROM site_inspectors si JOIN users u ON u.id = si.user_id "
+        "WHERE si.site_id = s.id) AS inspector_names FROM sites s "
+        "WHERE (s.name LIKE :q OR s.reg_no LIKE :q OR s.address LIKE :q OR s.builder LIKE :q OR s.contractor LIKE :q) "
+        "AND (:town = '' OR s.town = :town) ORDER BY s.completed_on IS NOT NULL, s.town, s.name LIMIT :limit",
+        {"q": like, "town": town, "limit": limit}))
+
+
+def search_plants(db: Database, q: str = "", limit: int = 500) -> list[dict]:
+    like = f"%{q.strip()}%"
+    return list(db.query(
+        "SELECT * FROM plants WHERE name LIKE :q OR licence_no LIKE :q OR address LIKE :q ORDER BY name LIMIT :limit",
+        {"q": like, "limit": limit}))
+
+
+def towns(db: Database) -> list[str]:
+    return [r["town"] for r in db.query("SELECT DISTINCT town FROM sites WHERE town != '' ORDER BY town")]
+
+
+def _pauses_by_site(db: Database) -> dict[int, list[tuple[date, date | None]]]:
+    out: dict[int, list] = {}
+    for r in db.query("SELECT site_id, start_on, end_on FROM site_pauses"):
+        out.setdefault(r["site_id"], []).append((date.fromisoformat(r["start_on"]), parse_date(r["end_on"])))
+    return out
+
+
+def site_active(site: dict, pauses: list[tuple[date, date | None]], period: Period) -> bool:
+    """Whether a site row is active in period (SPEC section 2)."""
+    return is_active(parse_date(site["started_on"]), parse_date(site["completed_on"]), pauses, period)
+
+
+def plant_active(plant: dict, period: Period) -> bool:
+    """Whether a plant is active in period; a plant with no start date counts as active from the beginning."""
+    start = parse_date(plant["active_from"]) or date.min
+    return is_active(start, parse_date(plant["active_to"]), [], period)
+
+
+def active_sites(db: Database, period: Period, ready_mix_only: bool = False) -> list[dict]:
+    """All sites active in period (optionally only those using ready-mix concrete)."""
+    pauses = _pauses_by_site(db)
+    rows = db.query("SELECT * FROM sites WHERE started_on IS NOT NULL AND started_on <= ? "
+                    "AND (completed_on IS NULL OR completed_on >= ?)", [period.end.isoformat(), period.start.isoformat()])
+    return [s for s in rows if (not ready_mix_only or s["uses_ready_mix"]) and site_active(s, pauses.get(s["id"], []), period)]
+
+
+def active_plants(db: Database, period: Period) -> list[dict]:
+    """All plants active in period."""
+    return [p for p in db.query("SELECT * FROM plants ORDER BY name") if plant_active(p, period)]
+
+
+def active_site_map(db: Database, periods: list[Period], ready_mix_only: bool = False) -> dict[str, set[int]]:
+    """{period label: ids of sites active in it}, reading the registry once."""
+    pauses = _pauses_by_site(db)
+    sites = [s for s in db.query("SELECT id, started_on, completed_on, uses_ready_mix FROM sites")
+             if not ready_mix_only or s["uses_ready_mix"]]
+    return {p.label: {s["id"] for s in sites if site_active(s, pauses.get(s["id"], []), p)} for p in periods}
+
+
+def active_plant_map(db: Database, periods: list[Period]) -> dict[str, set[int]]:
+    """{period label: ids of plants active in it}."""
+    plants = list(db.query("SELECT id, active_from, active_to FROM plants"))
+    return {p.label: {r["id"] for r in plants if plant_active(r, p)} for p in periods}

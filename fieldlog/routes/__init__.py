@@ -1,0 +1,1 @@
+"""Thin route modules: each exposes `router`, collected by fieldlog.web.create_app in name order."""

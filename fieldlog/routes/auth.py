@@ -1,0 +1,46 @@
+"""Sign-in, sign-out and the home page."""
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlite_utils import Database
+
+from fieldlog import accounts, audit
+from fieldlog.web import client_ip, current_user, get_db, redirect, render, require, set_session_cookie
+
+router = APIRouter()
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/", user=Depends(current_user)):
+    return render(request, "login.html", {"next": _safe_next(next), "username": "", "error": None})
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
+          db: Database = Depends(get_db)):
+    user, error = accounts.authenticate(db, username.strip(), password, client_ip(request))
+    if not user:
+        return render(request, "login.html", {"next": _safe_next(next), "username": username, "error": error}, 401)
+    if request.state.session:
+        accounts.end_session(db, request.state.session["id"])
+    response = redirect(_safe_next(next))
+    set_session_cookie(request, response, accounts.start_session(db, user["id"]))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: Database = Depends(get_db), user=Depends(current_user)):
+    if request.state.session:
+        accounts.end_session(db, request.state.session["id"])
+        audit.record(db, "logout", user=user, ip=client_ip(request))
+    response = redirect("/login")
+    set_session_cookie(request, response, None)
+    return response
+
+
+@router.get("/")
+def home(request: Request, user=Depends(require())):
+    return render(request, "home.html")

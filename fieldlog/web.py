@@ -1,0 +1,249 @@
+"""The FastAPI application: per-request database, current user, role checks, CSRF, rendering."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import secrets
+from typing import Iterator
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlite_utils import Database
+
+from fieldlog import accounts, audit, config as config_mod, db as db_mod
+from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
+from fieldlog.resources import resource_dir
+
+SESSION_COOKIE = "fieldlog_session"
+ANON_COOKIE = "fieldlog_anon"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+templates = Jinja2Templates(directory=str(resource_dir("templates")))
+
+
+class LoginRequired(Exception):
+    """Raised by a page dependency when nobody is signed in."""
+
+
+def get_db(request: Request) -> Iterator[Database]:
+    """One connection per request, closed afterwards."""
+    db = db_mod.connect(request.app.state.config.database)
+    request.state.db = db
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _signer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.config.secret_key, salt="session")
+
+
+def resolve_user(request: Request, db: Database) -> dict | None:
+    """The signed-in user (session cookie or bearer token), cached on request.state."""
+    if hasattr(request.state, "user"):
+        return request.state.user
+    request.state.user, request.state.session, request.state.via_token = None, None, False
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = accounts.token_user(db, auth[7:].strip())
+        request.state.user, request.state.via_token = user, user is not None
+        return user
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            sid = _signer(request).loads(cookie)
+        except BadSignature:
+            sid = None
+        found = accounts.session_user(db, sid) if sid else None
+        if found:
+            request.state.session, request.state.user = found
+    return request.state.user
+
+
+def current_user(request: Request, db: Database = Depends(get_db)) -> dict | None:
+    """Dependency: the user or None."""
+    return resolve_user(request, db)
+
+
+def require(*roles: str):
+    """Dependency factory: a signed-in user with one of `roles` (any role when none given)."""
+
+    def dependency(request: Request, db: Database = Depends(get_db)) -> dict:
+        user = resolve_user(request, db)
+        if user is None:
+            raise LoginRequired()
+        if roles and user["role"] not in roles:
+            audit.record(db, "forbidden", user=user, target=request.url.path, ip=client_ip(request))
+            raise Forbidden()
+        return user
+
+    return dependency
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms and htmx requests must send back."""
+    session = getattr(request.state, "session", None)
+    if session:
+        return session["csrf_token"]
+    return accounts.anonymous_csrf(request.app.state.config.secret_key, request.state.anon_id)
+
+
+async def check_csrf(request: Request, db: Database = Depends(get_db)) -> None:
+    """Refuse a state-changing request without the right token (bearer-token API calls need none)."""
+    resolve_user(request, db)
+    if request.method not in UNSAFE or request.state.via_token:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent and "form" in request.headers.get("content-type", ""):
+        sent = (await request.form()).get("csrf_token")
+    if not sent or not secrets.compare_digest(str(sent), csrf_token(request)):
+        audit.record(db, "csrf_refused", user=request.state.user, target=request.url.path, ip=client_ip(request))
+        raise Forbidden("csrf")
+
+
+def set_session_cookie(request: Request, response: Response, sid: str | None) -> None:
+    """Set (or clear, when sid is None) the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    if sid is None:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return
+    response.set_cookie(SESSION_COOKIE, _signer(request).dumps(sid), httponly=True, samesite="lax",
+                        secure=_secure(request), path="/", max_age=int(accounts.SESSION_IDLE.total_seconds()))
+
+
+def _secure(request: Request) -> bool:
+    mode = request.app.state.config.https
+    return mode == "on" or (mode == "auto" and request.url.scheme == "https")
+
+
+def render(request: Request, name: str, context: dict | None = None, status: int = 200) -> HTMLResponse:
+    """Render a template with the common context (user, csrf token, station)."""
+    ctx = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf_token(request),
+        "station": request.app.state.config.station,
+        "roles": accounts.ROLES,
+        "demo": request.app.state.config.demo,
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def render_page(request: Request, page: str, fragment: str, context: dict, status: int = 200) -> HTMLResponse:
+    """The whole page, or only its fragment when htmx asked (the page includes the same fragment)."""
+    return render(request, fragment if request.headers.get("hx-request") else page, context, status)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """303 after a POST."""
+    return RedirectResponse(url, status_code=303)
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    if not hasattr(request.state, "anon_id"):
+        request.state.anon_id = request.cookies.get(ANON_COOKIE) or secrets.token_urlsafe(16)
+    return render(request, "error.html", {"message": message, "status": status}, status)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        if is_api(request):
+            return JSONResponse({"detail": "需要登录或有效的访问令牌"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden):
+        message = "请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试" if str(exc) == "csrf" else "您的角色无权进行此操作"
+        return _error_page(request, 403, message)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound):
+        return _error_page(request, 404, str(exc) or "找不到该记录")
+
+    @app.exception_handler(InvalidInput)
+    async def invalid(request: Request, exc: InvalidInput):
+        if is_api(request):
+            return JSONResponse({"detail": exc.api_detail()}, status_code=422)
+        return _error_page(request, 422, "；".join(exc.errors.values()))
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict):
+        body = {"detail": str(exc)}
+        if exc.stored is not None:
+            body["stored"] = exc.stored
+        return JSONResponse(body, status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError):
+        if is_api(request):
+            return JSONResponse({"detail": [{"loc": list(e["loc"]), "msg": _zh_validation(e), "type": e["type"]}
+                                            for e in exc.errors()]}, status_code=422)
+        return _error_page(request, 422, "提交的内容不完整或格式不对：" + "，".join(
+            str(e["loc"][-1]) for e in exc.errors()))
+
+
+def _zh_validation(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return "必填"
+    if "int" in kind or "float" in kind:
+        return "须为数字"
+    if "json" in kind:
+        return "不是有效的 JSON"
+    return "格式不正确"
+
+
+def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
+    """Build the app for one configuration; brings the schema up to date first."""
+    cfg = cfg or config_mod.load()
+    cfg.media_dir.mkdir(parents=True, exist_ok=True)
+    db_mod.open_db(cfg.database).close()
+    app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
+                  description="建设工程质量安全监督站现场检查记录 API。认证：浏览器会话（需 X-CSRF-Token 头）或 Bearer 令牌（`fieldlog token create`）。")
+    app.state.config = cfg
+    app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def anon_and_headers(request: Request, call_next):
+        anon = request.cookies.get(ANON_COOKIE)
+        request.state.anon_id = anon or secrets.token_urlsafe(16)
+        response = await call_next(request)
+        if not anon and not is_api(request) and not request.url.path.startswith("/static/"):
+            response.set_cookie(ANON_COOKIE, request.state.anon_id, httponly=True, samesite="lax",
+                                secure=_secure(request), path="/")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith(("/docs", "/redoc")):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self'; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'")
+        return response
+
+    from fieldlog import routes
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(routes.__path__)):
+        app.include_router(importlib.import_module(f"fieldlog.routes.{module}").router)
+    return app
