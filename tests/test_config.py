@@ -1,0 +1,23 @@
+"""Settings: defaults, environment variables and the kept secret."""
+
+from fieldlog import config
+
+
+def test_defaults_and_derived_paths(tmp_path):
+    cfg = config.load(env={"FIELDLOG_DATA_DIR": str(tmp_path)})
+    assert cfg.database == tmp_path / "fieldlog.db" and cfg.media_dir == tmp_path / "media"
+    assert (cfg.host, cfg.port, cfg.timezone) == ("127.0.0.1", 8000, "Asia/Shanghai")
+
+
+def test_secret_is_generated_once_and_kept(tmp_path):
+    env = {"FIELDLOG_DATA_DIR": str(tmp_path)}
+    first = config.load(env=env).secret_key
+    assert len(first) > 40
+    assert config.load(env=env).secret_key == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert config.load(env={**env, "FIELDLOG_SECRET_KEY": "given"}).secret_key == "given"
+
+
+def test_every_setting_has_a_variable_default_and_help():
+    for attr, var, default, help_text in config.SETTINGS:
+        assert var.startswith("FIELDLOG_") and help_text and default is not None

@@ -1,0 +1,71 @@
+"""Migrations: fresh database, applied twice, and upgrade from the previous step."""
+
+import sqlite3
+
+from fieldlog import db as db_mod
+
+
+def _schema(path) -> list[tuple]:
+    conn = sqlite3.connect(str(path))
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
+    conn.close()
+    return rows
+
+
+def test_fresh_database_gets_every_migration_recorded(tmp_path):
+    db = db_mod.connect(tmp_path / "f.db")
+    applied = db_mod.migrate(db)
+    files = [f.stem for f in db_mod.migration_files()]
+    assert applied == files and files[0] == "001_core"
+    recorded = [r["name"] for r in db.query("SELECT name FROM _sqlite_migrations WHERE migration_set = 'fieldlog' ORDER BY rowid")]
+    assert recorded == files
+
+
+def test_applying_twice_changes_nothing(tmp_path):
+    path = tmp_path / "t.db"
+    db = db_mod.connect(path)
+    db_mod.migrate(db)
+    before = _schema(path)
+    assert db_mod.migrate(db) == []
+    assert _schema(path) == before
+
+
+def test_upgrade_from_previous_step_keeps_data(tmp_path):
+    files = db_mod.migration_files()
+    path = tmp_path / "u.db"
+    db = db_mod.connect(path)
+    db_mod.migrate(db, files[:1])
+    db.execute("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('x', 'X', 'admin', 'h', 'now')")
+    applied = db_mod.migrate(db, files)
+    assert applied == [f.stem for f in files[1:]]
+    assert db.execute("SELECT username FROM users").fetchall() == [("x",)]
+
+
+def test_failed_migration_rolls_back_and_stays_pending(tmp_path):
+    bad = tmp_path / "999_bad.sql"
+    bad.write_text("CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n")
+    db = db_mod.connect(tmp_path / "b.db")
+    db_mod.migrate(db)
+    try:
+        db_mod.migrate(db, db_mod.migration_files() + [bad])
+    except sqlite3.OperationalError:
+        pass
+    else:
+        raise AssertionError("a broken migration must raise")
+    assert "half" not in db.table_names()
+    assert "999_bad" not in {r["name"] for r in db.query("SELECT name FROM _sqlite_migrations")}
+
+
+def test_connection_pragmas(tmp_path):
+    db = db_mod.connect(tmp_path / "p.db")
+    conn = db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_split_statements_keeps_trigger_bodies_whole():
+    sql = "CREATE TABLE a (x);\n-- comment\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n  SELECT 2;\nEND;\n"
+    statements = db_mod.split_statements(sql)
+    assert len(statements) == 2 and statements[1].endswith("END;")
