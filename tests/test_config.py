@@ -21,3 +21,11 @@ def test_secret_is_generated_once_and_kept(tmp_path):
 def test_every_setting_has_a_variable_default_and_help():
     for attr, var, default, help_text in config.SETTINGS:
         assert var.startswith("FIELDLOG_") and help_text and default is not None
+
+
+def test_readme_lists_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for _, var, _, _ in config.SETTINGS:
+        assert f"`{var}`" in readme, f"{var} missing from the README"
