@@ -1,0 +1,223 @@
+"""Monthly patrol coverage of active sites and plants; each state is derived from the dates, never stored."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from fieldlog import registry
+from fieldlog.periods import Period, month as month_period, quarter_of
+
+# A month (or quarter) with this many days left or fewer, and its quota not met, is 临期.
+DUE_SOON_DAYS = 5
+DONE, OPEN, DUE_SOON, OVERDUE = "已完成", "待巡查", "临期", "逾期"
+STATES = (OVERDUE, DUE_SOON, OPEN, DONE)
+STATE_RANK = {s: i for i, s in enumerate(STATES)}
+STATE_BADGE = {OVERDUE: "red", DUE_SOON: "amber", OPEN: "", DONE: "green"}
+
+SITE_QUOTA = {"enforcement_patrol": 2, "safety_patrol": 1}
+PLANT_QUOTA = {"plant_patrol": 1}
+# Kinds whose subject is a site or a plant (docs/contracts.md); counted per subject and month.
+SITE_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection", "concrete_sampling", "leaflets",
+              "completion_filing", "construction_permit", "accident", "rectification_review")
+PLANT_KINDS = ("plant_patrol", "plant_inspection", "concrete_sampling", "leaflets")
+# What counts as a visit for "last visit / days since".
+SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
+PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
+SAMPLING_CAP = 50
+
+KIND_LABELS = {
+    "safety_patrol": "安全日常巡查", "enforcement_patrol": "执法检查巡查", "major_inspection": "大检查及季度考评",
+    "concrete_sampling": "商品混凝土抽测", "plant_patrol": "搅拌站执法巡查", "plant_inspection": "检查商品混凝土公司",
+    "leaflets": "发放宣传资料", "completion_filing": "竣工验收备案", "construction_permit": "施工许可证",
+    "accident": "安全事故", "rectification_review": "整改复查",
+}
+
+
+@dataclass
+class Row:
+    """One site or plant of the month: counts against the quota, last visit and derived state."""
+
+    subject: str
+    id: int
+    name: str
+    town: str
+    counts: dict[str, int]
+    quota: dict[str, int]
+    last_visit: date | None
+    days_since: int | None
+    state: str
+    inspectors: list[dict] = field(default_factory=list)
+    uses_ready_mix: bool = False
+
+    @property
+    def met(self) -> dict[str, bool]:
+        return {k: self.counts.get(k, 0) >= n for k, n in self.quota.items()}
+
+    @property
+    def patrols(self) -> int:
+        return sum(self.counts.get(k, 0) for k in self.quota)
+
+
+def days_left(period: Period, today: date) -> int:
+    """Days after today until the period's last day (0 on the last day, negative once it ended)."""
+    return (period.end - today).days
+
+
+def state(met: bool, period: Period, today: date) -> str:
+    """已完成 when met; else 逾期 once the period ended, 临期 within DUE_SOON_DAYS of its end, else 待巡查."""
+    if met:
+        return DONE
+    left = days_left(period, today)
+    if left < 0:
+        return OVERDUE
+    return DUE_SOON if left <= DUE_SOON_DAYS else OPEN
+
+
+def sort_key(row: Row) -> tuple:
+    """At risk first; within a state the fewest patrols, then the longest since a visit (never = longest)."""
+    since = -row.days_since if row.days_since is not None else -10**6
+    return STATE_RANK[row.state], row.patrols, since, row.name
+
+
+def current_month(today: date) -> Period:
+    return month_period(today.year, today.month)
+
+
+def cutoff(period: Period, today: date) -> date:
+    """The last day whose events are known: the period's end, or today while it is under way."""
+    return min(period.end, today)
+
+
+def month_counts(db: Database, month: Period, subject: str) -> dict[int, dict[str, int]]:
+    """{subject id: {kind: count}} of the month's non-voided events, through the (kind, month, subject) indexes."""
+    column, kinds = ("site_id", SITE_KINDS) if subject == "site" else ("plant_id", PLANT_KINDS)
+    sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({','.join('?' * len(kinds))}) "
+           f"AND month = ? AND {column} IS NOT NULL AND voided = 0 GROUP BY kind, {column}")
+    out: dict[int, dict[str, int]] = {}
+    for sid, kind, n in db.conn.execute(sql, [*kinds, month.label]):
+        out.setdefault(sid, {})[kind] = n
+    return out
+
+
+def last_visits(db: Database, subject: str, ids: list[int], upto: date) -> dict[int, date]:
+    """{id: day of the latest non-voided visit on or before upto}, walking the (subject, occurred_at) index backwards."""
+    column, kinds = ("site_id", SITE_VISIT_KINDS) if subject == "site" else ("plant_id", PLANT_VISIT_KINDS)
+    sql = (f"SELECT day FROM events WHERE {column} = ? AND occurred_at < ? AND day <= ? AND voided = 0 "
+           f"AND kind IN ({','.join('?' * len(kinds))}) ORDER BY occurred_at DESC LIMIT 1")
+    nxt, last = (upto + timedelta(days=1)).isoformat(), upto.isoformat()
+    out = {}
+    for sid in ids:
+        found = db.conn.execute(sql, [sid, nxt, last, *kinds]).fetchone()
+        if found:
+            out[sid] = date.fromisoformat(found[0])
+    return out
+
+
+def site_inspectors(db: Database) -> dict[int, list[dict]]:
+    """{site id: [{id, display_name}]} of the responsible inspectors."""
+    out: dict[int, list[dict]] = {}
+    for sid, uid, name in db.conn.execute(
+            "SELECT si.site_id, u.id, u.display_name FROM site_inspectors si JOIN users u ON u.id = si.user_id "
+            "ORDER BY u.display_name"):
+        out.setdefault(sid, []).append({"id": uid, "display_name": name})
+    return out
+
+
+def build_row(subject: str, item: dict, counts: dict[str, int], quota: dict[str, int], last: date | None,
+              period: Period, today: date, inspectors: list[dict] | None = None) -> Row:
+    """A coverage row from its counts and last visit (pure)."""
+    met = all(counts.get(k, 0) >= n for k, n in quota.items())
+    since = (cutoff(period, today) - last).days if last else None
+    return Row(subject, item["id"], item["name"], item.get("town") or "", counts, quota, last, since,
+               state(met, period, today), inspectors or [], bool(item.get("uses_ready_mix")))
+
+
+def site_coverage(db: Database, month: Period, today: date, town: str = "", inspector_id: int | None = None) -> list[Row]:
+    """Every site active in the month with its patrols against the quota, at-risk first; optional filters."""
+    people = site_inspectors(db)
+    sites = [s for s in registry.active_sites(db, month)
+             if (not town or s["town"] == town)
+             and (inspector_id is None or any(p["id"] == inspector_id for p in people.get(s["id"], [])))]
+    counts = month_counts(db, month, "site")
+    last = last_visits(db, "site", [s["id"] for s in sites], cutoff(month, today))
+    rows = [build_row("site", s, counts.get(s["id"], {}), SITE_QUOTA, last.get(s["id"]), month, today,
+                      people.get(s["id"], [])) for s in sites]
+    return sorted(rows, key=sort_key)
+
+
+def plant_coverage(db: Database, month: Period, today: date) -> list[Row]:
+    """Every plant active in the month with its plant patrols against the quota, at-risk first."""
+    plants = registry.active_plants(db, month)
+    counts = month_counts(db, month, "plant")
+    last = last_visits(db, "plant", [p["id"] for p in plants], cutoff(month, today))
+    return sorted((build_row("plant", p, counts.get(p["id"], {}), PLANT_QUOTA, last.get(p["id"]), month, today)
+                   for p in plants), key=sort_key)
+
+
+def tally(rows: list[Row]) -> dict[str, int]:
+    """{state: number of rows} in display order."""
+    return {s: sum(1 for r in rows if r.state == s) for s in STATES}
+
+
+@dataclass
+class QuarterSampling:
+    """Concrete sampling of a quarter: distinct sites sampled against min(50, ready-mix sites active)."""
+
+    period: Period
+    quota: int
+    sampled: int
+    ready_mix: int
+    missing: list[dict]
+    state: str
+
+    @property
+    def months(self) -> list[str]:
+        return self.period.months()
+
+
+def sampled_sites(db: Database, quarter: Period) -> set[int]:
+    """Ids of the sites with a non-voided concrete_sampling in the quarter."""
+    months = quarter.months()
+    return {r[0] for r in db.conn.execute(
+        f"SELECT DISTINCT site_id FROM events WHERE kind = 'concrete_sampling' AND month IN ({','.join('?' * len(months))}) "
+        "AND site_id IS NOT NULL AND voided = 0", months)}
+
+
+def quarter_sampling(db: Database, month: Period, today: date) -> QuarterSampling:
+    """The sampling quota of the quarter containing month, and the ready-mix sites not sampled yet."""
+    quarter = quarter_of(month.start)
+    ready = registry.active_sites(db, quarter, ready_mix_only=True)
+    sampled = sampled_sites(db, quarter)
+    quota = min(SAMPLING_CAP, len(ready))
+    missing = sorted((s for s in ready if s["id"] not in sampled), key=lambda s: (s["town"], s["name"]))
+    return QuarterSampling(quarter, quota, len(sampled), len(ready), missing, state(len(sampled) >= quota, quarter, today))
+
+
+def inspector_month(db: Database, month: Period) -> dict[int, dict[str, int]]:
+    """{user id: {kind: non-voided events this month}} through event_inspectors."""
+    out: dict[int, dict[str, int]] = {}
+    for uid, kind, n in db.conn.execute(
+            "SELECT ei.user_id, e.kind, count(*) FROM events e JOIN event_inspectors ei ON ei.event_id = e.id "
+            "WHERE e.month = ? AND e.voided = 0 GROUP BY ei.user_id, e.kind", [month.label]):
+        out.setdefault(uid, {})[kind] = n
+    return out
+
+
+def as_json(row: Row) -> dict:
+    """The API shape of a row."""
+    return {"subject": row.subject, "id": row.id, "name": row.name, "town": row.town, "counts": row.counts,
+            "quota": row.quota, "met": row.met, "all_met": all(row.met.values()), "state": row.state,
+            "last_visit": row.last_visit.isoformat() if row.last_visit else None, "days_since": row.days_since,
+            "inspectors": [p["display_name"] for p in row.inspectors]}
+
+
+def event_data(raw: str) -> dict:
+    """The kind-specific fields of a stored event."""
+    try:
+        return json.loads(raw or "{}")
+    except ValueError:
+        return {}
