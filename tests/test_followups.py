@@ -1,0 +1,97 @@
+"""Follow-ups: notices issued on patrols, closed (销号) by a later review, overdue first."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fieldlog import followups
+from fieldlog.followups import CLOSED, DUE_SOON, NOTICE, OVERDUE, PENDING, STOP_WORK
+from tests.factories_chief import event, site
+
+TODAY = date(2021, 6, 15)
+
+
+@pytest.mark.parametrize("kind, data, expected", [
+    ("enforcement_patrol", {"order": "无"}, None),
+    ("enforcement_patrol", {"order": "整改", "notice_no": "衡建整〔2021〕1号", "notice_deadline": "2021-06-01"}, NOTICE),
+    ("enforcement_patrol", {"order": "停工整改", "notice_no": "衡建停〔2021〕1号", "notice_deadline": "2021-06-01"}, STOP_WORK),
+    ("safety_patrol", {"finding": "一般"}, None),
+    ("safety_patrol", {"finding": "一般", "notice_no": "安整1号", "notice_deadline": "2021-06-01"}, NOTICE),
+])
+def test_order_of(kind, data, expected):
+    assert followups.order_of(kind, data) == expected
+
+
+@pytest.mark.parametrize("deadline, closed_on, expected", [
+    (date(2021, 6, 14), None, OVERDUE),
+    (date(2021, 6, 15), None, DUE_SOON),
+    (date(2021, 6, 20), None, DUE_SOON),
+    (date(2021, 6, 21), None, PENDING),
+    (date(2021, 6, 1), date(2021, 6, 2), CLOSED),
+])
+def test_status(deadline, closed_on, expected):
+    assert followups.status(deadline, closed_on, TODAY) == expected
+
+
+def notice(db, by, sid, when, deadline, kind="enforcement_patrol", order="整改", **kw):
+    data = {"order": order} if kind == "enforcement_patrol" else {"finding": "一般"}
+    data.update({"notice_no": f"N{when[:10]}", "notice_deadline": deadline})
+    return event(db, kind, when, by=by, site_id=sid, data=data, **kw)
+
+
+def review(db, by, sid, when, notice_id, closed, **kw):
+    return event(db, "rectification_review", when, by=by, site_id=sid,
+                 data={"notice_event_id": notice_id, "closed": closed}, **kw)
+
+
+def test_open_notices_overdue_first_and_closing(db, users):
+    a, b = users["alice"], users["bob"]
+    s = site(db, name="滨江花园")
+    due_later = notice(db, a, s, "2021-06-01T09:00:00+08:00", "2021-07-01")
+    overdue_little = notice(db, a, s, "2021-05-20T09:00:00+08:00", "2021-06-10", kind="safety_patrol")
+    overdue_most = notice(db, b, s, "2021-05-01T09:00:00+08:00", "2021-05-15", order="停工整改")
+    closed = notice(db, a, s, "2021-05-02T09:00:00+08:00", "2021-05-20")
+    kept_open = notice(db, a, s, "2021-05-03T09:00:00+08:00", "2021-06-18")
+    voided = notice(db, a, s, "2021-05-04T09:00:00+08:00", "2021-05-10", voided=True)
+    event(db, "enforcement_patrol", "2021-05-05T09:00:00+08:00", by=a, site_id=s, data={"order": "无"})
+    review(db, a, s, "2021-05-18T09:00:00+08:00", closed, True)
+    review(db, a, s, "2021-06-01T09:00:00+08:00", kept_open, False)
+    review(db, a, s, "2021-06-02T09:00:00+08:00", overdue_most, True, voided=True)  # a voided review closes nothing
+    items = followups.notices(db, TODAY)
+    assert [n.event_id for n in items] == [overdue_most, overdue_little, kept_open, due_later]
+    assert [n.status for n in items] == [OVERDUE, OVERDUE, DUE_SOON, PENDING]
+    assert items[0].order == STOP_WORK and items[0].days_over == 31
+    assert items[2].latest_review["closed"] is False
+    everything = followups.notices(db, TODAY, include_closed=True)
+    closed_one = next(n for n in everything if n.event_id == closed)
+    assert closed_one.status == CLOSED and closed_one.closed_on == date(2021, 5, 18)
+    assert voided not in {n.event_id for n in everything}
+
+
+def test_review_before_notice_does_not_close_it(db, users):
+    a = users["alice"]
+    s = site(db)
+    n = notice(db, a, s, "2021-06-01T09:00:00+08:00", "2021-06-05")
+    review(db, a, s, "2021-05-30T09:00:00+08:00", n, True)
+    assert [x.status for x in followups.notices(db, TODAY)] == [OVERDUE]
+
+
+def test_reopened_then_closed(db, users):
+    a = users["alice"]
+    s = site(db)
+    n = notice(db, a, s, "2021-06-01T09:00:00+08:00", "2021-06-05")
+    review(db, a, s, "2021-06-06T09:00:00+08:00", n, False)
+    assert followups.notices(db, TODAY)[0].latest_review["closed"] is False
+    review(db, a, s, "2021-06-10T09:00:00+08:00", n, True)
+    assert followups.notices(db, TODAY) == []
+
+
+def test_own_notices_for_an_inspector(db, users):
+    a, b = users["alice"], users["bob"]
+    s = site(db)
+    mine = notice(db, a, s, "2021-06-01T09:00:00+08:00", "2021-06-30")
+    shared = notice(db, b, s, "2021-06-02T09:00:00+08:00", "2021-06-30", inspectors=[a, b])
+    notice(db, b, s, "2021-06-03T09:00:00+08:00", "2021-06-30")
+    assert {n.event_id for n in followups.notices(db, TODAY, inspector_id=a)} == {mine, shared}
