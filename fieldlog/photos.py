@@ -1,0 +1,222 @@
+"""Event photos: check, turn upright, shrink, strip EXIF, store under server-chosen names."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pillow_heif
+from PIL import Image, ImageOps
+from sqlite_utils import Database
+
+from fieldlog.db import one
+from fieldlog.errors import InvalidInput, NotFound
+
+pillow_heif.register_heif_opener()
+Image.init()  # load every plugin now, so the allow-list below names registered formats
+
+MAX_BYTES = 15 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+LONG_SIDE = 1600
+THUMB_SIDE = 320
+JPEG_QUALITY = 85
+THUMB_QUALITY = 80
+# Only formats a phone camera or a screenshot produces; Pillow can open many more (EPS, PSD...) we do not want.
+FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF")  # JPEG covers MPO (multi-picture JPEG)
+
+MSG_NOT_IMAGE = "文件不是图片（支持 JPEG、PNG、HEIC、WebP、AVIF）"
+MSG_EMPTY = "照片文件为空"
+MSG_BROKEN = "照片文件不完整或已损坏"
+
+
+@dataclass
+class Processed:
+    """A photo ready to store: JPEG bytes of the picture and its thumbnail."""
+
+    jpeg: bytes
+    thumb: bytes
+    width: int
+    height: int
+    content_type: str = "image/jpeg"
+
+
+def _bad(message: str) -> InvalidInput:
+    return InvalidInput({"photo": message})
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f}"
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open lazily (header only), refusing what is not an image of an allowed format."""
+    try:
+        return Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise _bad(f"照片像素过多，上限 {MAX_PIXELS // 10_000} 万像素") from None
+    except (Image.UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise _bad(MSG_NOT_IMAGE) from None
+
+
+def _check_pixels(size: tuple[int, int]) -> None:
+    width, height = size
+    if width < 1 or height < 1:
+        raise _bad(MSG_NOT_IMAGE)
+    if width * height > MAX_PIXELS:
+        raise _bad(f"照片像素过多（{round(width * height / 10_000)} 万像素），上限 {MAX_PIXELS // 10_000} 万像素")
+
+
+def fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """`size` scaled down (never up) so that its long side is at most `side`, aspect ratio kept."""
+    width, height = size
+    scale = min(1.0, side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _rgb(im: Image.Image) -> Image.Image:
+    """RGB for JPEG; transparency goes onto white, as the photo would look on the page."""
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return im.convert("RGB")
+
+
+def _jpeg(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
+    out = io.BytesIO()
+    # No exif= argument: the stored file carries no EXIF at all (GPS and time stay fields of the event).
+    options = {"icc_profile": icc} if icc else {}
+    im.save(out, "JPEG", quality=quality, **options)
+    return out.getvalue()
+
+
+def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_SIDE) -> Processed:
+    """Check an uploaded photo and return it upright, shrunk, re-encoded as JPEG without EXIF, with a thumbnail."""
+    if not data:
+        raise _bad(MSG_EMPTY)
+    if len(data) > MAX_BYTES:
+        raise _bad(f"照片文件过大（{_megabytes(len(data))} MB），上限 {MAX_BYTES // (1024 * 1024)} MB")
+    probe = _open(data)
+    _check_pixels(probe.size)
+    try:
+        probe.verify()
+    except Exception:
+        raise _bad(MSG_BROKEN) from None
+    im = _open(data)  # verify() leaves the image unusable: open again
+    _check_pixels(im.size)
+    icc = im.info.get("icc_profile")
+    try:
+        if im.format in ("JPEG", "MPO"):
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: ask with the photo's own aspect ratio (NOTES.md).
+            im.draft("RGB", fit(im.size, long_side))
+        im.seek(0)
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        im = _rgb(im)
+    except Image.DecompressionBombError:
+        raise _bad(f"照片像素过多，上限 {MAX_PIXELS // 10_000} 万像素") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise _bad(MSG_BROKEN) from None
+    target = fit(im.size, long_side)
+    if target != im.size:
+        im = im.resize(target, Image.Resampling.LANCZOS)
+    thumb = im.resize(fit(im.size, thumb_side), Image.Resampling.LANCZOS)
+    return Processed(jpeg=_jpeg(im, JPEG_QUALITY, icc), thumb=_jpeg(thumb, THUMB_QUALITY, icc),
+                     width=im.width, height=im.height)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    # The rename itself must survive a power cut too, as the row that points at it will.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _with_urls(row: dict) -> dict:
+    row["url"] = f"/media/photos/{row['id']}"
+    row["thumb_url"] = f"/media/photos/{row['id']}/thumb"
+    return row
+
+
+def _stored(db: Database, event_id: str, digest: str) -> dict | None:
+    row = one(db, "SELECT * FROM event_photos WHERE event_id = ? AND sha256 = ?", [event_id, digest])
+    return _with_urls(row) if row else None
+
+
+def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: int,
+           now: datetime | None = None) -> tuple[dict, bool]:
+    """Store a photo for an event: (photo, True) when stored now, (the stored photo, False) for a resend."""
+    if not one(db, "SELECT 1 AS x FROM events WHERE id = ?", [event_id]):
+        raise NotFound("找不到该记录")
+    digest = hashlib.sha256(data).hexdigest()
+    stored = _stored(db, event_id, digest)
+    if stored:
+        return stored, False
+    processed = process(data)
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    photo_id = secrets.token_hex(16)
+    file_rel = f"{now:%Y/%m}/{photo_id}.jpg"
+    thumb_rel = f"{now:%Y/%m}/{photo_id}_t.jpg"
+    media_dir = Path(media_dir)
+    _write_atomic(media_dir / file_rel, processed.jpeg)
+    _write_atomic(media_dir / thumb_rel, processed.thumb)
+    try:
+        db.execute(
+            "INSERT INTO event_photos (id, event_id, sha256, file, thumb, width, height, bytes, content_type, "
+            "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [photo_id, event_id, digest, file_rel, thumb_rel, processed.width, processed.height,
+             len(processed.jpeg), processed.content_type, now.isoformat(timespec="seconds"), user_id])
+    except sqlite3.IntegrityError:
+        # Another request stored the same photo in the meantime: keep its row, drop our files.
+        (media_dir / file_rel).unlink(missing_ok=True)
+        (media_dir / thumb_rel).unlink(missing_ok=True)
+        stored = _stored(db, event_id, digest)
+        if stored:
+            return stored, False
+        raise
+    return _stored(db, event_id, digest), True
+
+
+def for_event(db: Database, event_id: str) -> list[dict]:
+    """The photos of an event, oldest first, each with `url` and `thumb_url`."""
+    rows = db.query("SELECT * FROM event_photos WHERE event_id = ? ORDER BY created_at, rowid", [event_id])
+    return [_with_urls(row) for row in rows]
+
+
+def get(db: Database, photo_id: str) -> dict | None:
+    """One photo row (with urls), or None."""
+    row = one(db, "SELECT * FROM event_photos WHERE id = ?", [photo_id])
+    return _with_urls(row) if row else None
+
+
+def file_path(media_dir: Path, photo: dict, thumb: bool = False) -> Path | None:
+    """The stored file of a photo (or its thumbnail), only if it lies inside the media folder and exists."""
+    root = Path(media_dir).resolve()
+    path = (root / photo["thumb" if thumb else "file"]).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
