@@ -285,3 +285,38 @@ def active_plant_map(db: Database, periods: list[Period]) -> dict[str, set[int]]
     """{period label: ids of plants active in it}."""
     plants = list(db.query("SELECT id, active_from, active_to FROM plants"))
     return {p.label: {r["id"] for r in plants if plant_active(r, p)} for p in periods}
+
+
+def pause_tuples(pauses: list[dict]) -> list[tuple[date, date | None]]:
+    """Pause rows ({start_on, end_on}) as date pairs."""
+    return [(date.fromisoformat(p["start_on"]), parse_date(p["end_on"])) for p in pauses]
+
+
+def site_status(site: dict, pauses: list[tuple[date, date | None]], today: date) -> str:
+    """'not_started', 'building', 'paused' or 'completed' as of today (derived, never stored)."""
+    started, completed = parse_date(site["started_on"]), parse_date(site["completed_on"])
+    if completed and completed <= today:
+        return "completed"
+    if not started or started > today:
+        return "not_started"
+    if any(start <= today and (end is None or end >= today) for start, end in pauses):
+        return "paused"
+    return "building"
+
+
+def sites_with_status(db: Database, sites: list[dict], today: date) -> list[dict]:
+    """The given site rows, each with a 'status' key as of today."""
+    pauses = _pauses_by_site(db)
+    for s in sites:
+        s["status"] = site_status(s, pauses.get(s["id"], []), today)
+    return sites
+
+
+def plant_status(plant: dict, today: date) -> str:
+    """'not_started', 'producing' or 'stopped' as of today."""
+    start, end = parse_date(plant["active_from"]), parse_date(plant["active_to"])
+    if end and end < today:
+        return "stopped"
+    if start and start > today:
+        return "not_started"
+    return "producing"
