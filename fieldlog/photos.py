@@ -100,7 +100,7 @@ def _jpeg(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
     return out.getvalue()
 
 
-def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_SIDE) -> Processed:
+def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_SIDE, draft: bool = True) -> Processed:
     """Check an uploaded photo and return it upright, shrunk, re-encoded as JPEG without EXIF, with a thumbnail."""
     if not data:
         raise _bad(MSG_EMPTY)
@@ -116,7 +116,7 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
     _check_pixels(im.size)
     icc = im.info.get("icc_profile")
     try:
-        if im.format in ("JPEG", "MPO"):
+        if draft and im.format in ("JPEG", "MPO"):
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: ask with the photo's own aspect ratio (NOTES.md).
             im.draft("RGB", fit(im.size, long_side))
         im.seek(0)
@@ -168,7 +168,7 @@ def _stored(db: Database, event_id: str, digest: str) -> dict | None:
 
 
 def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: int,
-           now: datetime | None = None) -> tuple[dict, bool]:
+           now: datetime | None = None, draft: bool = True) -> tuple[dict, bool]:
     """Store a photo for an event: (photo, True) when stored now, (the stored photo, False) for a resend."""
     if not one(db, "SELECT 1 AS x FROM events WHERE id = ?", [event_id]):
         raise NotFound("找不到该记录")
@@ -176,7 +176,7 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
     stored = _stored(db, event_id, digest)
     if stored:
         return stored, False
-    processed = process(data)
+    processed = process(data, draft=draft)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     photo_id = secrets.token_hex(16)
     file_rel = f"{now:%Y/%m}/{photo_id}.jpg"

@@ -1,26 +1,28 @@
-"""Events and photos for the photo tests, made without going through the events API."""
+"""Events to attach photos to, and photos made with Pillow."""
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import uuid
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from fieldlog import accounts, events
+
+NOW = datetime(2021, 3, 15, 3, 0, tzinfo=timezone.utc)
+TZ = ZoneInfo("Asia/Shanghai")
+
 
 def make_event(db, user_id: int, event_id: str | None = None, occurred_at: str = "2021-03-15T10:00:00+08:00") -> str:
-    """Insert a minimal leaflets event (every NOT NULL column of `events` filled); return its id."""
-    event_id = event_id or str(uuid.uuid4())
-    data = json.dumps({"copies": 10})
-    db.execute(
-        "INSERT INTO events (id, kind, occurred_at, day, month, received_at, recorded_by, place, data, content_hash, "
-        "updated_at) VALUES (?, 'leaflets', ?, ?, ?, ?, ?, '镇集市', ?, ?, ?)",
-        [event_id, occurred_at, occurred_at[:10], occurred_at[:7], "2021-03-15T02:00:00+00:00", user_id, data,
-         "test-" + event_id, "2021-03-15T02:00:00+00:00"])
-    db.execute("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)", [event_id, user_id])
-    return event_id
+    """Store a leaflets event at a town fair through fieldlog.events.create; return its id."""
+    raw = {"id": event_id or str(uuid.uuid4()), "kind": "leaflets", "occurred_at": occurred_at, "place": "镇集市",
+           "fields": {"copies": 10}}
+    event, created, _ = events.create(db, raw, user=accounts.get_user(db, user_id), now=NOW, tz=TZ)
+    assert created
+    return event["id"]
 
 
 def jpeg(size=(400, 300), colour=(0, 0, 255), corner=(255, 0, 0), exif: Image.Exif | None = None,
