@@ -185,3 +185,43 @@ def backup(path: Path) -> None:
     dst.close()
     src.close()
     click.echo(f"已备份到 {path}")
+
+
+def _import(path: Path, kind: str, dry_run: bool) -> None:
+    from fieldlog import importer
+
+    db = _db()
+    parsed = importer.preview(db, path.name, path.read_bytes(), kind)
+    if parsed.error:
+        click.echo(f"错误：文件未导入：{parsed.error}", err=True)
+        sys.exit(1)
+    if parsed.ignored_columns:
+        click.echo("已忽略无法识别的列：" + "、".join(parsed.ignored_columns))
+    if not dry_run:
+        importer.apply_import(db, parsed, actor=None)
+    for row in parsed.rows:
+        if row.errors:
+            problems = "；".join(f"{importer.field_label(kind, f)}：{m}" for f, m in row.errors.items())
+            click.echo(f"第 {row.number} 行 跳过 {row.label}：{problems}")
+        else:
+            click.echo(f"第 {row.number} 行 {'可导入' if dry_run else '已导入'} {row.label}")
+    if dry_run:
+        click.echo(f"预检完成（未写入）：{len(parsed.accepted)} 行可导入，{len(parsed.rejected)} 行有问题")
+    else:
+        click.echo(f"导入完成：已写入 {parsed.written} 行，跳过 {len(parsed.rejected)} 行")
+
+
+@main.command("import-sites")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and print the report without writing anything.")
+def import_sites(file: Path, dry_run: bool) -> None:
+    """Import sites from a CSV or XLSX FILE (Chinese headers, see the template); rows with problems are skipped."""
+    _import(file, "sites", dry_run)
+
+
+@main.command("import-plants")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and print the report without writing anything.")
+def import_plants(file: Path, dry_run: bool) -> None:
+    """Import ready-mix concrete plants from a CSV or XLSX FILE; rows with problems are skipped."""
+    _import(file, "plants", dry_run)

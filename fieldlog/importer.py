@@ -369,6 +369,7 @@ def template_csv(kind: str) -> bytes:
 def template_xlsx(kind: str) -> bytes:
     """An import template as XLSX, dates as real date cells, with one example row."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
@@ -376,7 +377,7 @@ def template_xlsx(kind: str) -> bytes:
     ws.append(headers(kind))
     ws.append(EXAMPLES[kind])
     for col, (key, _, _) in enumerate(COLUMNS[kind], start=1):
-        ws.cell(row=1, column=col).font = ws.cell(row=1, column=col).font.copy(bold=True)
+        ws.cell(row=1, column=col).font = Font(bold=True)
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 18
         if key in DATE_FIELDS:
             ws.cell(row=2, column=col).number_format = "yyyy-mm-dd"
