@@ -1,0 +1,97 @@
+"""Administrator pages: users (add, reset password, deactivate), audit log, API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlite_utils import Database
+
+from fieldlog import accounts, audit
+from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.web import client_ip, get_db, redirect, render, require
+
+router = APIRouter()
+admin_only = require("admin")
+
+
+def set_user_active(db: Database, user_id: int, active: bool, actor: dict) -> dict:
+    """Deactivate or reactivate a user (a deactivated user can no longer sign in or use tokens); audit-logged."""
+    target = accounts.get_user(db, user_id)
+    if not target:
+        raise NotFound("找不到该用户")
+    if not active and target["id"] == actor["id"]:
+        raise InvalidInput({"active": "不能停用自己的账号"})
+    with db.atomic():
+        db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
+        audit.record(db, "user_activated" if active else "user_deactivated", user=actor, target=f"user:{target['username']}")
+    return target
+
+
+def _users_page(request: Request, db: Database, errors: dict | None = None, values: dict | None = None,
+                notice: str | None = None, status: int = 200, reset_errors: dict | None = None):
+    return render(request, "admin_users.html", {
+        "users": accounts.list_users(db), "errors": errors or {}, "values": values or {"role": "inspector"},
+        "notice": notice, "reset_errors": reset_errors or {}}, status)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, notice: str = "", db: Database = Depends(get_db), user=Depends(admin_only)):
+    messages = {"created": "已创建用户", "password": "已重设密码，该用户需重新登录", "activated": "已启用该用户",
+                "deactivated": "已停用该用户"}
+    return _users_page(request, db, notice=messages.get(notice))
+
+
+@router.post("/admin/users")
+def user_create(request: Request, username: str = Form(""), display_name: str = Form(""), role: str = Form(""),
+                password: str = Form(""), db: Database = Depends(get_db), user=Depends(admin_only)):
+    values = {"username": username.strip(), "display_name": display_name.strip(), "role": role}
+    try:
+        accounts.create_user(db, values["username"], values["display_name"], role, password)
+    except InvalidInput as exc:
+        return _users_page(request, db, errors=exc.errors, values=values, status=422)
+    audit.record(db, "user_created", user=user, target=f"user:{values['username']}", detail={"role": role},
+                 ip=client_ip(request))
+    return redirect("/admin/users?notice=created")
+
+
+@router.post("/admin/users/{user_id:int}/password")
+def user_password(request: Request, user_id: int, password: str = Form(""), db: Database = Depends(get_db),
+                  user=Depends(admin_only)):
+    target = accounts.get_user(db, user_id)
+    if not target:
+        raise NotFound("找不到该用户")
+    try:
+        accounts.set_password(db, target["username"], password)
+    except InvalidInput as exc:
+        return _users_page(request, db, reset_errors={user_id: exc.errors.get("password", "；".join(exc.errors.values()))},
+                           status=422)
+    audit.record(db, "password_reset", user=user, target=f"user:{target['username']}", ip=client_ip(request))
+    return redirect("/admin/users?notice=password")
+
+
+@router.post("/admin/users/{user_id:int}/active")
+def user_active(request: Request, user_id: int, active: str = Form(""), db: Database = Depends(get_db),
+                user=Depends(admin_only)):
+    try:
+        set_user_active(db, user_id, active == "1", user)
+    except InvalidInput as exc:
+        return _users_page(request, db, reset_errors={user_id: exc.errors["active"]}, status=422)
+    return redirect("/admin/users?notice=" + ("activated" if active == "1" else "deactivated"))
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request, db: Database = Depends(get_db), user=Depends(admin_only)):
+    return render(request, "admin_audit.html", {"lines": audit.recent(db, 300)})
+
+
+@router.get("/admin/tokens")
+def tokens_page(request: Request, notice: str = "", db: Database = Depends(get_db), user=Depends(admin_only)):
+    return render(request, "admin_tokens.html", {"tokens": accounts.list_tokens(db),
+                                                 "notice": "已吊销令牌" if notice == "revoked" else None})
+
+
+@router.post("/admin/tokens/{token_id:int}/revoke")
+def token_revoke(request: Request, token_id: int, db: Database = Depends(get_db), user=Depends(admin_only)):
+    if not accounts.revoke_token(db, token_id):
+        raise NotFound("没有这个有效令牌")
+    audit.record(db, "token_revoked", user=user, target=f"token:{token_id}", ip=client_ip(request))
+    return redirect("/admin/tokens?notice=revoked")

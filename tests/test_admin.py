@@ -1,0 +1,107 @@
+"""Administrator pages: users, audit log, tokens; admin only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from fieldlog import accounts
+from fieldlog.db import scalar
+from tests.conftest import PASSWORD, Client, login
+
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/audit", "/admin/tokens"])
+@pytest.mark.parametrize("username", ["alice", "carol"])
+def test_admin_pages_refuse_other_roles(client_for, users, path, username):
+    assert client_for(username).get(path).status_code == 403
+
+
+def test_non_admin_cannot_post(client_for, db, users):
+    client = client_for("carol")
+    response = client.post_form("/admin/users", {"username": "eve", "display_name": "伊芙", "role": "admin",
+                                                 "password": PASSWORD})
+    assert response.status_code == 403
+    assert client.post_form(f"/admin/users/{users['alice']}/active", {"active": "0"}).status_code == 403
+    assert client.post_form(f"/admin/users/{users['alice']}/password", {"password": "x" * 12}).status_code == 403
+    assert accounts.get_user_by_name(db, "eve") is None
+    assert accounts.get_user(db, users["alice"])["active"] == 1
+
+
+def test_admin_lists_and_adds_a_user(client_for, db, users):
+    client = client_for("dave")
+    html = client.get("/admin/users").text
+    assert "艾丽丝" in html and "卡罗尔" in html and "站长" in html
+    response = client.post_form("/admin/users", {"username": "eve", "display_name": "伊芙", "role": "inspector",
+                                                 "password": "long-enough-pw"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert accounts.get_user_by_name(db, "eve")["role"] == "inspector"
+    assert "已创建用户" in client.get(response.headers["location"]).text
+    assert scalar(db, "SELECT count(*) FROM audit_log WHERE action = 'user_created' AND target = 'user:eve'") == 1
+
+
+def test_add_user_errors_are_shown(client_for, db, users):
+    client = client_for("dave")
+    response = client.post_form("/admin/users", {"username": "alice", "display_name": "重名", "role": "inspector",
+                                                 "password": "long-enough-pw"})
+    assert response.status_code == 422 and "用户名已存在" in response.text
+    response = client.post_form("/admin/users", {"username": "x y", "display_name": "", "role": "boss", "password": "short"})
+    assert response.status_code == 422
+    for message in ["用户名须为", "请填写姓名", "角色须为", "密码至少 10 位"]:
+        assert message in response.text
+    assert scalar(db, "SELECT count(*) FROM users") == 4
+
+
+def test_reset_password_ends_sessions(client_for, app, db, users):
+    alice = client_for("alice")
+    admin = client_for("dave")
+    response = admin.post_form(f"/admin/users/{users['alice']}/password", {"password": "brand-new-password"},
+                               follow_redirects=False)
+    assert response.status_code == 303
+    assert alice.get("/", follow_redirects=False).status_code == 303  # signed out
+    fresh = Client(app, base_url="http://testserver")
+    assert login(fresh, "alice", "brand-new-password").status_code == 303
+    short = admin.post_form(f"/admin/users/{users['bob']}/password", {"password": "short"})
+    assert short.status_code == 422 and "密码至少 10 位" in short.text
+
+
+def test_deactivate_and_reactivate(client_for, app, db, users):
+    bob = client_for("bob")
+    admin = client_for("dave")
+    assert admin.post_form(f"/admin/users/{users['bob']}/active", {"active": "0"}, follow_redirects=False).status_code == 303
+    assert accounts.get_user(db, users["bob"])["active"] == 0
+    assert bob.get("/", follow_redirects=False).status_code == 303
+    fresh = Client(app, base_url="http://testserver")
+    assert login(fresh, "bob").status_code != 303
+    assert "已停用" in admin.get("/admin/users").text
+    admin.post_form(f"/admin/users/{users['bob']}/active", {"active": "1"})
+    assert login(fresh, "bob").status_code == 303
+    actions = [r["action"] for r in db.query("SELECT action FROM audit_log WHERE target = 'user:bob' ORDER BY id")]
+    assert actions[-2:] == ["user_deactivated", "user_activated"] or "user_activated" in actions
+
+
+def test_admin_cannot_deactivate_self(client_for, db, users):
+    response = client_for("dave").post_form(f"/admin/users/{users['dave']}/active", {"active": "0"})
+    assert response.status_code == 422 and "不能停用自己的账号" in response.text
+    assert accounts.get_user(db, users["dave"])["active"] == 1
+
+
+def test_audit_page_shows_recent_lines(client_for, users):
+    client = client_for("dave")
+    html = client.get("/admin/audit").text
+    assert "登录" in html and "dave" in html
+
+
+def test_tokens_list_and_revoke(client_for, app, db, users):
+    token = accounts.create_token(db, "alice", "手机同步")
+    token_id = scalar(db, "SELECT id FROM api_tokens")
+    api = Client(app, base_url="http://testserver")
+    assert api.get("/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    admin = client_for("dave")
+    html = admin.get("/admin/tokens").text
+    assert "手机同步" in html and token not in html
+    response = admin.post_form(f"/admin/tokens/{token_id}/revoke", {}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "已吊销" in admin.get("/admin/tokens").text
+    assert api.get("/api/v1/sites", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert admin.post_form(f"/admin/tokens/{token_id}/revoke", {}).status_code == 404
