@@ -1,0 +1,118 @@
+"""The roll-up: every row of a year's table computed as of a date, with met, source, score and evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from fieldlog.indicators import entries, scoring
+from fieldlog.indicators.rules import RULES, Context, Outcome, cut
+from fieldlog.indicators.tables import Target, TableRow, TargetTable
+
+
+@dataclass
+class RowResult:
+    """One row of the table with its actual value as of a date."""
+
+    key: str
+    level1: str
+    level2: str
+    level3: str
+    target_text: str
+    target: Target
+    rule: str
+    actual: float | str | None
+    actual_text: str
+    met: bool | None
+    source: str                      # computed | manual
+    detail: str = ""
+    points: float = 0.0
+    score: float = 0.0
+    grade: str | None = None         # the chief's grade of a qualitative row
+    progress: float | None = None
+    manual: dict | None = None       # newest manual entry (who, when, source document, note)
+    outcome: Outcome | None = field(default=None, repr=False)
+    year: int = 0
+
+    @property
+    def evidence_url(self) -> str:
+        return f"/indicators/{self.year}/{self.key}"
+
+    @property
+    def met_text(self) -> str:
+        return {True: "达成", False: "未达成", None: "—"}[self.met]
+
+    def as_dict(self) -> dict:
+        """JSON-ready view (API, json export)."""
+        return {
+            "key": self.key, "level1": self.level1, "level2": self.level2, "level3": self.level3,
+            "target_text": self.target_text, "target": self.target.as_dict(), "rule": self.rule,
+            "actual": self.actual, "actual_text": self.actual_text, "met": self.met, "source": self.source,
+            "detail": self.detail, "points": round(self.points, 4), "score": round(self.score, 4), "grade": self.grade,
+            "manual": ({k: self.manual[k] for k in ("value_number", "value_text", "grade", "source_document", "note",
+                                                     "entered_by_name", "entered_at")} if self.manual else None),
+            "evidence_url": self.evidence_url,
+        }
+
+
+def judge(target: Target, actual) -> bool | None:
+    """Whether a numeric actual meets a numeric target (None when either is missing or textual)."""
+    if target.comparator == "text" or target.value is None or not isinstance(actual, (int, float)):
+        return None
+    a, b = Fraction(target.value).limit_denominator(10**6), Fraction(actual)
+    return b <= a if target.comparator == "<=" else b >= a
+
+
+def _manual_outcome(row: TableRow, entry: dict | None) -> tuple[Outcome, str | None]:
+    if entry is None:
+        return Outcome(None, "待填报"), None
+    if row.qualitative or entry["value_number"] is None:
+        return Outcome(entry["value_text"], entry["value_text"] or "",
+                       met=None if not entry["grade"] else entry["grade"] == "达成"), entry["grade"]
+    value = entry["value_number"]
+    return Outcome(value, f"{value:g}{row.target.unit}" if row.target.unit in ("%", "‰") else f"{value:g}"), entry["grade"]
+
+
+def compute_row(ctx: Context, row: TableRow, entry: dict | None) -> RowResult:
+    """One row: the chief's entry for manual rows (or an override), else the rule over the events."""
+    overridable = row.params.get("manual_override", False)
+    if row.manual or (overridable and entry is not None):
+        outcome, grade = _manual_outcome(row, entry)
+        source = "manual"
+    else:
+        params = {k: v for k, v in row.params.items() if k != "manual_override"}
+        outcome, grade, source = RULES[row.rule].fn(ctx, row.target, **params), None, "computed"
+    met = outcome.met if outcome.met is not None or outcome.actual is None else judge(row.target, outcome.actual)
+    return RowResult(row.key, row.level1, row.level2, row.level3, row.target_text, row.target, row.rule,
+                     outcome.actual, outcome.actual_text, met, source, outcome.detail, grade=grade,
+                     progress=outcome.progress, manual=entry, outcome=outcome, year=ctx.year)
+
+
+def compute(db: Database, table: TargetTable, as_of: date, tz: ZoneInfo | None = None) -> list[RowResult]:
+    """Every row of `table` as of `as_of`, in printed order, with points and score."""
+    ctx = Context(db, table.year, as_of, tz)
+    manual = entries.latest_manual_values(db, table.year)
+    points = scoring.row_points(table)
+    grades = table.scoring["grades"]
+    out = []
+    for row in table.rows:
+        result = compute_row(ctx, row, manual.get(row.key))
+        result.points = points[row.key]
+        result.score = scoring.row_score(row, result.points, result.actual, result.met, result.progress,
+                                         result.grade, grades)
+        out.append(result)
+    return out
+
+
+def totals(db: Database, table: TargetTable, results: list[RowResult]) -> scoring.Totals:
+    """Row scores plus the budget block and the grade band."""
+    return scoring.totals(table, [r.score for r in results], entries.latest_budget(db, table.year))
+
+
+def fmt_score(value: float) -> str:
+    """A score shown cut (not rounded) to 2 decimals."""
+    return cut(Fraction(value).limit_denominator(10**9), 2)

@@ -1,0 +1,87 @@
+"""Self-evaluation scoring (财预〔2020〕10号 defaults; every number is a setting of the table file).
+
+- a part's weight (产出 50, 效益 30, 满意度 10) is shared equally among its rows, after rows that
+  carry their own 分值 have taken theirs;
+- a "≥ A" or "= A" row: full points when met, else points × B / A (B the actual);
+- a "≤ A" row: full points when met, else points × A / B;
+- a qualitative row (manual_text): points × the share of the chief's grade (达成/部分达成/未达成);
+- a text-target row measured by a rate (每月按时完成, 按工程竣工后及时完成, 年度内完成): met (100 %)
+  gets full points, else points × the share reached (the `progress` of its rule);
+- a text-target row with a yes/no outcome (达到国家质量标准): 达到 is full points, 未达到 is graded
+  like a qualitative 未达成;
+- a row without a value yet scores 0;
+- budget execution: budget_points × 执行率, at most budget_points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fieldlog.indicators.tables import TableRow, TargetTable
+
+
+def row_points(table: TargetTable) -> dict[str, float]:
+    """{row key: 分值}: a row's own points, or an equal share of what its part has left."""
+    weights = table.scoring["weights"]
+    out: dict[str, float] = {}
+    for part, weight in weights.items():
+        rows = [r for r in table.rows if r.level1 == part]
+        fixed = sum(r.points for r in rows if r.points is not None)
+        free = [r for r in rows if r.points is None]
+        share = max(0.0, weight - fixed) / len(free) if free else 0.0
+        for r in rows:
+            out[r.key] = r.points if r.points is not None else share
+    return out
+
+
+def row_score(row: TableRow, points: float, actual, met: bool | None, progress: float | None,
+              grade: str | None, grades: dict[str, float]) -> float:
+    """得分 of one row (see the module docstring)."""
+    if row.qualitative:
+        return points * grades[grade] if grade in grades else 0.0
+    if met is None:
+        return 0.0
+    if met:
+        return points
+    target = row.target
+    if target.comparator == "text" or not isinstance(actual, (int, float)):
+        if progress is not None:
+            return points * max(0.0, min(1.0, progress))
+        return points * grades["未达成"]
+    a, b = target.value, float(actual)
+    if target.comparator == "<=":
+        return points * min(1.0, a / b) if b > 0 else points
+    return points * max(0.0, min(1.0, b / a)) if a > 0 else points
+
+
+def budget_block(budget: dict | None, points: float) -> dict:
+    """执行率 (全年执行数 / 全年预算数) and its score, capped at `points`."""
+    if not budget or not budget.get("full_year_budget"):
+        return {"rate": None, "points": points, "score": 0.0, "entry": budget}
+    rate = budget["executed"] / budget["full_year_budget"]
+    return {"rate": rate, "points": points, "score": min(points, points * rate), "entry": budget}
+
+
+def grade_of(total: float, bands: list[dict]) -> str:
+    """优/良/中/差 for a total score (bands from the table file, highest first)."""
+    for b in sorted(bands, key=lambda b: -b["min"]):
+        if total >= b["min"]:
+            return b["grade"]
+    return bands[-1]["grade"] if bands else ""
+
+
+@dataclass
+class Totals:
+    rows_score: float
+    budget: dict
+    total: float
+    grade: str
+
+
+def totals(table: TargetTable, scores: list[float], budget: dict | None) -> Totals:
+    """Sum of row scores plus the budget block, with its grade band."""
+    block = budget_block(budget, float(table.scoring["budget_points"]))
+    rows_score = sum(scores)
+    # Banded on the exact total; pages show it cut (not rounded) to 2 decimals, so 89.996 reads 89.99 (良).
+    total = rows_score + block["score"]
+    return Totals(rows_score, block, total, grade_of(total, table.scoring["bands"]))
