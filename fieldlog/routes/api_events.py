@@ -1,0 +1,205 @@
+"""JSON API for events: create (idempotent on the client id), list, read, edit, void, attach photos.
+
+Visibility: an inspector sees (lists, reads) the events they recorded or took part in; the chief sees
+every event. Editing, voiding and attaching photos follow events.can_change (recorder, inspectors, chief).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlite_utils import Database
+
+from fieldlog import events
+from fieldlog.errors import Forbidden, InvalidInput
+from fieldlog.web import get_db, require
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+field_worker = require("inspector", "chief")
+MAX_LIMIT = 500
+UPLOAD_CAP = 16 * 1024 * 1024  # read no more than this from an upload; fieldlog.photos applies the real limit
+
+
+class EventIn(BaseModel):
+    """An event as a phone submits it (validated by fieldlog.events, which words every message in Chinese)."""
+
+    id: str = Field(description="client-generated UUID; resending the same id is harmless")
+    kind: str = Field(description="one of " + ", ".join(events.KINDS), examples=["safety_patrol"])
+    occurred_at: str = Field(description="ISO 8601; without an offset it is station-local time",
+                             examples=["2021-03-31T09:30:00+08:00"])
+    site_id: int | None = None
+    plant_id: int | None = None
+    campaign_id: int | None = None
+    campaign: dict[str, str] | None = Field(
+        None, description="instead of campaign_id, {name, start_on, end_on} (YYYY-MM-DD): found or created by name and dates")
+    place: str | None = Field(None, description="where leaflets were handed out when neither a site nor a plant")
+    inspector_ids: list[int] | None = Field(None, description="default: the submitting user")
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    note: str = ""
+    fields: dict[str, Any] = Field(default_factory=dict, description="kind-specific fields, see docs/contracts.md")
+
+
+class EventOut(BaseModel):
+    id: str
+    kind: str
+    kind_label: str
+    occurred_at: str
+    day: str
+    month: str
+    received_at: str
+    late: bool
+    recorded_by: int
+    site_id: int | None
+    plant_id: int | None
+    campaign_id: int | None
+    place: str | None
+    inspector_ids: list[int]
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    note: str
+    fields: dict[str, Any]
+    version: int
+    voided: bool
+    void_reason: str | None
+    warnings: list[str] = []
+
+
+class EventPatch(BaseModel):
+    """Changes to an event; `fields` are merged into the stored ones (an empty value removes one)."""
+
+    occurred_at: str | None = None
+    site_id: int | None = None
+    plant_id: int | None = None
+    campaign_id: int | None = None
+    place: str | None = None
+    inspector_ids: list[int] | None = None
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    note: str | None = None
+    fields: dict[str, Any] | None = None
+    reason: str = Field("", description="why the correction was made (kept in the history)")
+
+
+class VoidIn(BaseModel):
+    reason: str = Field(description="required: why the event is voided")
+
+
+def _body_schema(model: type[BaseModel]) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON, read here so that events.validate (not pydantic) words the messages."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise InvalidInput({"body": "提交内容不是有效的 JSON"}) from None
+
+
+def _object(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "提交内容须为 JSON 对象"})
+    return body
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _visible(db: Database, event_id: str, user: dict) -> dict:
+    event = events.get_event(db, event_id)
+    if user["role"] != "chief" and user["id"] != event["recorded_by"] and user["id"] not in event["inspector_ids"]:
+        raise Forbidden()
+    return event
+
+
+def _date_param(value: str | None, name: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InvalidInput({name: "日期格式应为 YYYY-MM-DD"}) from None
+
+
+ERRORS = {409: {"description": "同一 id 已存储了不同内容（返回已存储的记录）"},
+          422: {"description": "输入有误：detail 中的 loc 指出字段，msg 为中文说明"}}
+
+
+@router.post("/events", status_code=201, response_model=EventOut, openapi_extra=_body_schema(EventIn),
+             responses={200: {"description": "同一 id、同一内容已存储：返回已存储的记录", "model": EventOut}, **ERRORS})
+def post_event(request: Request, body: Any = Depends(json_body), db: Database = Depends(get_db),
+               user: dict = Depends(field_worker)):
+    """Create an event; resending the same id and content answers 200 with the stored event."""
+    cfg = request.app.state.config
+    event, created, warnings = events.create(db, _object(body), user=user, now=_now(), tz=cfg.tz)
+    return JSONResponse({**event, "warnings": warnings}, status_code=201 if created else 200)
+
+
+@router.get("/events")
+def get_events(request: Request, kind: str | None = None, site_id: int | None = None, plant_id: int | None = None,
+               inspector_id: int | None = None, include_voided: bool = True, limit: int = 100, offset: int = 0,
+               db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """Events, newest first (inspectors: their own; the chief: all). `from`/`to` are inclusive local dates."""
+    params = request.query_params
+    if kind and kind not in events.KINDS:
+        raise InvalidInput({"kind": "未知的记录类型"})
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise InvalidInput({"limit": f"limit 须在 1 到 {MAX_LIMIT} 之间，offset 不能为负"})
+    filters = {"kind": kind, "site_id": site_id, "plant_id": plant_id, "include_voided": include_voided,
+               "date_from": _date_param(params.get("from"), "from"), "date_to": _date_param(params.get("to"), "to"),
+               "user_id": inspector_id if user["role"] == "chief" else user["id"]}
+    items = events.list_events(db, limit=limit, offset=offset, **filters)
+    return {"items": items, "total": events.count_events(db, **filters), "limit": limit, "offset": offset}
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """One event with its inspectors, photos and revision history."""
+    return _visible(db, event_id, user)
+
+
+@router.patch("/events/{event_id}", response_model=EventOut, openapi_extra=_body_schema(EventPatch), responses=ERRORS)
+def patch_event(request: Request, event_id: str, body: Any = Depends(json_body), db: Database = Depends(get_db),
+                user: dict = Depends(field_worker)):
+    """Correct an event (recorder, its inspectors or the chief); the previous state is kept in the history."""
+    changes = dict(_object(body))
+    reason = changes.pop("reason", "")
+    event = events.edit(db, event_id, changes, user=user, now=_now(), tz=request.app.state.config.tz, reason=reason)
+    return JSONResponse({**event, "warnings": events.warnings_for(db, event)})
+
+
+@router.post("/events/{event_id}/void", openapi_extra=_body_schema(VoidIn), responses=ERRORS)
+def void_event(event_id: str, body: Any = Depends(json_body), db: Database = Depends(get_db),
+               user: dict = Depends(field_worker)):
+    """Void an event with a reason; it stays visible and counts nowhere."""
+    return events.void(db, event_id, user=user, reason=_object(body).get("reason", ""), now=_now())
+
+
+@router.post("/events/{event_id}/photos", status_code=201,
+             responses={200: {"description": "同一照片已存储（只存一次）"}, **ERRORS})
+def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(None),
+                     db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """Attach a photo (multipart field `photo`); resending the same photo stores it once."""
+    event = events.load(db, event_id)
+    if not events.can_change(db, event, user):
+        raise Forbidden()
+    if photo is None or isinstance(photo, str):
+        raise InvalidInput({"photo": "请选择照片"})
+    data = photo.file.read(UPLOAD_CAP + 1)
+    if len(data) > UPLOAD_CAP:
+        raise InvalidInput({"photo": f"照片过大（超过 {UPLOAD_CAP // (1024 * 1024)} MB）"})
+    from fieldlog import photos
+
+    stored, created = photos.ingest(db, request.app.state.config.media_dir, event_id, data, user["id"])
+    return JSONResponse(stored, status_code=201 if created else 200)
