@@ -1,0 +1,292 @@
+"""Phone logging pages (/log, /log/{kind}), the subject picker partial and the service worker script."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from sqlite_utils import Database
+
+from fieldlog import accounts, events, photos
+from fieldlog.db import one
+from fieldlog.errors import Conflict, InvalidInput, NotFound
+from fieldlog.resources import resource_dir
+from fieldlog.web import csrf_token, current_user, get_db, redirect, render, render_page, require
+
+router = APIRouter()
+PHONE = require("inspector", "chief")
+RECENT_DAYS = 90
+SHOWN_AFTER_END_DAYS = 365  # completed sites stay pickable for a year (completion filings come late)
+MAX_SUBJECTS = 300
+# Files the service worker keeps for offline use; its version follows their content.
+OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
+                  "/static/queue.js", "/static/log.js"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _tz(request: Request):
+    return request.app.state.config.tz
+
+
+def _today(request: Request, now: datetime | None = None) -> date:
+    return (now or _now()).astimezone(_tz(request)).date()
+
+
+def _kind(kind: str) -> dict:
+    if kind not in events.KINDS:
+        raise NotFound("没有这种记录类型")
+    return events.KINDS[kind]
+
+
+# --- subjects: sites and plants sorted by distance or recent use ---------------------------------
+
+def recent_subjects(db: Database, user_id: int, today: date, days: int = RECENT_DAYS) -> dict[str, str]:
+    """{'site:3': last occurred_at, ...} for subjects the user logged in the last `days` days."""
+    rows = db.query(
+        "SELECT CASE WHEN site_id IS NOT NULL THEN 'site:' || site_id ELSE 'plant:' || plant_id END AS value, "
+        "max(occurred_at) AS last FROM events WHERE voided = 0 AND day >= ? "
+        "AND (site_id IS NOT NULL OR plant_id IS NOT NULL) "
+        "AND (recorded_by = ? OR id IN (SELECT event_id FROM event_inspectors WHERE user_id = ?)) GROUP BY value",
+        [(today - timedelta(days=days)).isoformat(), user_id, user_id])
+    return {r["value"]: r["last"] for r in rows}
+
+
+def _candidates(db: Database, subject: str, user_id: int, today: date, q: str) -> list[dict]:
+    like, since = f"%{q.strip()}%", (today - timedelta(days=SHOWN_AFTER_END_DAYS)).isoformat()
+    out = []
+    if subject in ("site", "site_campaign", "any"):
+        out += db.query(
+            "SELECT 'site:' || s.id AS value, 'site' AS type, s.id, s.name, s.town, s.address, s.lat, s.lon, "
+            "EXISTS (SELECT 1 FROM site_inspectors si WHERE si.site_id = s.id AND si.user_id = :u) AS mine "
+            "FROM sites s WHERE (s.completed_on IS NULL OR s.completed_on >= :since) "
+            "AND (s.name LIKE :q OR s.reg_no LIKE :q OR s.address LIKE :q OR s.town LIKE :q)",
+            {"u": user_id, "since": since, "q": like})
+    if subject in ("plant", "any"):
+        out += db.query(
+            "SELECT 'plant:' || id AS value, 'plant' AS type, id, name, town, address, lat, lon, 0 AS mine "
+            "FROM plants WHERE (active_to IS NULL OR active_to >= :since) "
+            "AND (name LIKE :q OR licence_no LIKE :q OR address LIKE :q OR town LIKE :q)",
+            {"since": since, "q": like})
+    return out
+
+
+def subject_choices(db: Database, subject: str, user_id: int, *, today: date, lat: float | None = None,
+                    lon: float | None = None, q: str = "", limit: int = MAX_SUBJECTS) -> list[dict]:
+    """Pickable sites/plants: nearest first when the phone's position is known, else recently used first."""
+    recent = recent_subjects(db, user_id, today)
+    rows = _candidates(db, subject, user_id, today, q)
+    for r in rows:
+        r["recent"] = r["value"] in recent
+        r["distance_m"] = (events.haversine_m(lat, lon, r["lat"], r["lon"])
+                           if lat is not None and lon is not None and r["lat"] is not None else None)
+    rows.sort(key=lambda r: (r["town"], r["name"]))
+    if lat is not None and lon is not None:
+        rows.sort(key=lambda r: (r["distance_m"] is None, r["distance_m"] or 0, not r["recent"]))
+    else:
+        rows.sort(key=lambda r: not r["mine"])
+        rows.sort(key=lambda r: recent.get(r["value"], ""), reverse=True)
+    return rows[:limit]
+
+
+def distance_text(metres: float | None) -> str:
+    """'350 米' or '2.4 公里'."""
+    if metres is None:
+        return ""
+    return f"{metres:.0f} 米" if metres < 1000 else f"{metres / 1000:.1f} 公里"
+
+
+def _coordinate(text: str | None, low: float, high: float) -> float | None:
+    try:
+        value = float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+    return value if value is not None and low <= value <= high else None
+
+
+# --- form data ----------------------------------------------------------------------------------
+
+def campaign_choices(db: Database, today: date) -> list[dict]:
+    """Campaigns whose dates contain today first, then the others of the last two years, latest first."""
+    rows = list(db.query(
+        "SELECT *, (start_on <= :d AND end_on >= :d) AS current FROM campaigns WHERE end_on >= :since "
+        "ORDER BY current DESC, end_on DESC LIMIT 40",
+        {"d": today.isoformat(), "since": (today - timedelta(days=730)).isoformat()}))
+    return rows
+
+
+def form_to_raw(kind: str, form) -> dict:
+    """The API submission a posted phone form stands for (subject 'site:3' / 'plant:2', campaign 'new')."""
+    spec = events.KINDS[kind]
+    raw = {"id": form.get("id"), "kind": kind, "occurred_at": form.get("occurred_at"), "site_id": None,
+           "plant_id": None, "place": form.get("place") or None, "note": form.get("note") or "",
+           "inspector_ids": [i for i in form.getlist("inspector_ids") if i] or None}
+    for key in ("lat", "lon", "accuracy_m"):
+        raw[key] = form.get(key) or None
+    typ, _, ident = str(form.get("subject") or "").partition(":")
+    if typ in ("site", "plant") and ident:
+        raw[f"{typ}_id"] = ident
+    if spec.get("plant_optional") and form.get("plant_id"):
+        raw["plant_id"] = form.get("plant_id")
+    if spec["subject"] == "site_campaign":
+        if form.get("campaign_id") == "new":
+            raw["campaign"] = {k: form.get(f"campaign_{k}") or "" for k in ("name", "start_on", "end_on")}
+        else:
+            raw["campaign_id"] = form.get("campaign_id") or None
+    raw["fields"] = {f["name"]: form.get(f["name"]) for f in spec["fields"] if form.get(f["name"]) is not None}
+    return raw
+
+
+def form_values(kind: str, form) -> dict:
+    """Values to put back into a re-rendered form."""
+    values = {k: v for k, v in form.items() if k not in ("photos", "csrf_token")}
+    values["inspector_ids"] = [int(i) for i in form.getlist("inspector_ids") if str(i).isdigit()]
+    return values
+
+
+def default_values(kind: str, user: dict, now: datetime, tz, today: date, campaigns: list[dict]) -> dict:
+    """A fresh form: a new id, now (station time), me as the inspector, each field's default."""
+    values = {"id": str(uuid.uuid4()), "occurred_at": now.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
+              "inspector_ids": [user["id"]], "occurred_default": True}
+    for f in events.KINDS[kind]["fields"]:
+        if f["default"] is not None:
+            values[f["name"]] = "1" if f["default"] is True else ("" if f["default"] is False else str(f["default"]))
+    current = [c for c in campaigns if c["current"]]
+    if current:
+        values["campaign_id"] = str(current[0]["id"])
+    return values
+
+
+def _form_context(request: Request, db: Database, user: dict, kind: str, values: dict, errors: dict,
+                  q: str = "") -> dict:
+    spec, today = _kind(kind), _today(request)
+    choices = subject_choices(db, spec["subject"], user["id"], today=today, q=q)
+    campaigns = campaign_choices(db, today) if spec["subject"] == "site_campaign" else []
+    return {
+        "kind": kind, "spec": spec, "values": values, "errors": errors, "q": q, "choices": choices,
+        "selected": values.get("subject", ""), "distance_text": distance_text, "campaigns": campaigns, "today": today.isoformat(),
+        "plants": list(db.query("SELECT id, name FROM plants ORDER BY name")) if spec.get("plant_optional") else [],
+        "notices": events.open_notices(db) if kind == "rectification_review" else [],
+        "inspectors": accounts.inspectors(db),
+        "subject_label": events.SUBJECTS[spec["subject"]],
+    }
+
+
+def _subject_errors(errors: dict) -> list[str]:
+    return [errors[k] for k in ("site_id", "plant_id", "place") if k in errors]
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+@router.get("/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The service worker, from the site root so that its scope is the whole site."""
+    static = resource_dir("static")
+    text = (static / "sw.js").read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode())
+    for path in OFFLINE_STATIC:
+        file = static / path.removeprefix("/static/")
+        if file.exists():
+            digest.update(file.read_bytes())
+    pages = ["/log"] + [f"/log/{k}" for k in events.KINDS]
+    body = (text.replace("__VERSION__", digest.hexdigest()[:12]).replace("__PAGES__", json.dumps(pages))
+            .replace("__STATIC__", json.dumps(OFFLINE_STATIC)))
+    return Response(body, media_type="text/javascript", headers={
+        "Service-Worker-Allowed": "/", "Cache-Control": "no-cache, no-store, must-revalidate"})
+
+
+@router.get("/log/token", include_in_schema=False)
+def token(request: Request, user=Depends(current_user)) -> JSONResponse:
+    """The session's current CSRF token, for a queue resending from a page cached with an older one."""
+    if user is None:
+        return JSONResponse({"detail": "需要登录"}, status_code=401)
+    return JSONResponse({"csrf_token": csrf_token(request)}, headers={"Cache-Control": "no-store"})
+
+
+def today_entries(db: Database, user_id: int, day: str) -> list[dict]:
+    """Today's events (station-local day) recorded by or with the user, newest first."""
+    return events.list_events(db, user_id=user_id, date_from=day, date_to=day, limit=200)
+
+
+@router.get("/log")
+def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), user=Depends(PHONE)):
+    day = _today(request).isoformat()
+    entries = today_entries(db, user["id"], day)
+    saved_event, warnings = None, []
+    if saved and events.is_event_id(saved):
+        found = one(db, "SELECT id FROM events WHERE id = ?", [saved])
+        saved_event = events.load(db, saved) if found else None
+        if saved_event and user["id"] not in (saved_event["recorded_by"], *saved_event["inspector_ids"]):
+            saved_event = None
+        warnings = events.warnings_for(db, saved_event) if saved_event else []
+    return render_page(request, "log.html", "_log_today.html", {
+        "kinds": events.kind_list(), "entries": entries, "day": day, "saved": saved, "saved_event": saved_event,
+        "warnings": warnings})
+
+
+@router.get("/log/{kind}")
+def log_form(request: Request, kind: str, q: str = "", db: Database = Depends(get_db), user=Depends(PHONE)):
+    spec, today = _kind(kind), _today(request)
+    campaigns = campaign_choices(db, today) if spec["subject"] == "site_campaign" else []
+    values = default_values(kind, user, _now(), _tz(request), today, campaigns)
+    return render(request, "log_form.html", _form_context(request, db, user, kind, values, {}, q))
+
+
+@router.get("/log/{kind}/subjects")
+def log_subjects(request: Request, kind: str, q: str = "", lat: str = "", lon: str = "", subject: str = "",
+                 db: Database = Depends(get_db), user=Depends(PHONE)):
+    """The subject list alone (htmx): nearest first when lat/lon are given."""
+    spec = _kind(kind)
+    la, lo = _coordinate(lat, -90, 90), _coordinate(lon, -180, 180)
+    choices = subject_choices(db, spec["subject"], user["id"], today=_today(request), lat=la, lon=lo, q=q)
+    return render(request, "_log_subjects.html", {"choices": choices, "selected": subject, "spec": spec,
+                                                  "distance_text": distance_text, "errors": {}, "q": q})
+
+
+def _read_photos(files: list) -> tuple[list[bytes], dict]:
+    """The uploaded photos' bytes, each checked by the photo module; errors keyed 'photos'."""
+    datas, errors = [], {}
+    for data in files:
+        try:
+            photos.process(data)
+        except InvalidInput as exc:
+            errors["photos"] = "；".join(exc.errors.values())
+            break
+        datas.append(data)
+    return datas, errors
+
+
+@router.post("/log/{kind}")
+async def log_submit(request: Request, kind: str, db: Database = Depends(get_db), user=Depends(PHONE)):
+    """No-JS path: create the event (and its photos) and go back to /log, or re-render with the messages."""
+    _kind(kind)
+    form = await request.form()
+    uploads = [await f.read() for f in form.getlist("photos") if getattr(f, "filename", None)]
+    uploads = [u for u in uploads if u]
+    raw, now, tz = form_to_raw(kind, form), _now(), _tz(request)
+    datas, errors = await run_in_threadpool(_read_photos, uploads)
+    try:
+        if errors:
+            events.validate(db, raw, user=user, now=now, tz=tz)
+        else:
+            event, _, _ = events.create(db, raw, user=user, now=now, tz=tz)
+    except InvalidInput as exc:
+        errors = {**exc.errors, **errors}
+    except Conflict:
+        errors = {"id": "这条记录已经保存过，内容与现在不同。如需更正请到“我的记录”中修改；要另记一条，请再次点击保存。"}
+    if errors:
+        values = form_values(kind, form)
+        if "id" in errors:
+            values["id"] = str(uuid.uuid4())
+        return render(request, "log_form.html", _form_context(request, db, user, kind, values, errors), 422)
+    media_dir = request.app.state.config.media_dir
+    for data in datas:
+        await run_in_threadpool(photos.ingest, db, media_dir, event["id"], data, user["id"])
+    return redirect(f"/log?saved={event['id']}")
