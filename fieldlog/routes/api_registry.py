@@ -1,0 +1,201 @@
+"""JSON API for the registry: GET/POST /api/v1/sites and /api/v1/plants."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from sqlite_utils import Database
+
+from fieldlog import registry
+from fieldlog.errors import InvalidInput
+from fieldlog.periods import Period
+from fieldlog.web import get_db, require
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+
+# Fields are typed Any so that registry.py, not pydantic, judges the values and its Chinese messages
+# reach the client; the schema annotations only document the expected JSON types.
+Text = Annotated[Any, WithJsonSchema({"type": "string"})]
+Number = Annotated[Any, WithJsonSchema({"type": "number"})]
+Day = Annotated[Any, WithJsonSchema({"type": "string", "format": "date"})]
+
+
+class PauseIn(BaseModel):
+    start_on: Day = Field(None, description="停工开始日期 YYYY-MM-DD")
+    end_on: Day = Field(None, description="复工日期，仍在停工则为 null")
+    reason: Text = Field("", description="停工原因")
+
+
+class SiteIn(BaseModel):
+    """A site as sent to POST /api/v1/sites."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
+        "name": "衡东县城关镇安置小区", "reg_no": "HDJ2021-001", "town": "城关镇", "lat": 27.0814, "lon": 112.948,
+        "uses_ready_mix": True, "started_on": "2021-03-01", "completed_on": None, "inspector_ids": [5],
+        "pauses": [{"start_on": "2021-07-01", "end_on": "2021-08-15", "reason": "资金不到位"}]}]})
+    name: Text = Field(None, description="工地名称（必填）")
+    reg_no: Text = Field(None, description="监督注册号（必填，唯一）")
+    address: Text = None
+    town: Text = None
+    lat: Number = Field(None, description="纬度，十进制度")
+    lon: Number = Field(None, description="经度，十进制度")
+    builder: Text = Field(None, description="建设单位")
+    contractor: Text = Field(None, description="施工单位")
+    supervisor: Text = Field(None, description="监理单位")
+    uses_ready_mix: Annotated[Any, WithJsonSchema({"type": "boolean"})] = Field(None, description="使用商品混凝土，默认是")
+    started_on: Day = Field(None, description="开工/施工许可日期")
+    completed_on: Day = Field(None, description="竣工验收日期，未竣工为 null")
+    inspector_ids: Annotated[Any, WithJsonSchema({"type": "array", "items": {"type": "integer"}})] = Field(
+        None, description="负责监督员的用户编号")
+    pauses: Annotated[Any, WithJsonSchema({"type": "array", "items": PauseIn.model_json_schema()})] = Field(
+        None, description="停工期间")
+
+
+class PlantIn(BaseModel):
+    """A ready-mix concrete plant as sent to POST /api/v1/plants."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
+        "name": "衡东县恒通商品混凝土有限公司", "licence_no": "湘建混字第0001号", "town": "城关镇",
+        "lat": 27.09, "lon": 112.94, "active_from": "2018-05-01", "active_to": None}]})
+    name: Text = Field(None, description="企业名称（必填）")
+    licence_no: Text = Field(None, description="资质证书编号（必填，唯一）")
+    address: Text = None
+    town: Text = None
+    lat: Number = None
+    lon: Number = None
+    active_from: Day = Field(None, description="生产起始日期")
+    active_to: Day = Field(None, description="停产日期")
+
+
+def _today(request: Request) -> date:
+    return datetime.now(request.app.state.config.tz).date()
+
+
+def _day_or_422(text: str | None, name: str) -> tuple[Period | None, JSONResponse | None]:
+    if not text:
+        return None, None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None, JSONResponse({"detail": [{"loc": ["query", name], "msg": "须为日期，格式 YYYY-MM-DD",
+                                               "type": "value_error"}]}, status_code=422)
+    return Period(day, day, text), None
+
+
+def _ids(value, field: str = "inspector_ids") -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        raise InvalidInput({field: "须为用户编号（整数）的列表"})
+    return value
+
+
+def _pauses(value) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
+        raise InvalidInput({"pauses": "须为停工期间的列表，每项含 start_on、end_on、reason"})
+    return value
+
+
+def _site_out(db: Database, site_id: int, today: date) -> dict:
+    site = registry.get_site(db, site_id)
+    site["inspector_ids"] = [i["id"] for i in site["inspectors"]]
+    site["uses_ready_mix"] = bool(site["uses_ready_mix"])
+    site["status"] = registry.site_status(site, registry.pause_tuples(site["pauses"]), today)
+    return site
+
+
+def _plant_out(plant: dict, today: date) -> dict:
+    plant["status"] = registry.plant_status(plant, today)
+    return plant
+
+
+@router.get("/sites", summary="工地列表")
+def list_sites(request: Request, q: str = "", town: str = "", active_on: str | None = None,
+               db: Database = Depends(get_db), user=Depends(require())):
+    """Sites matching q (name, registration number, address, builder, contractor) and town; active_on=YYYY-MM-DD keeps those active that day."""
+    period, error = _day_or_422(active_on, "active_on")
+    if error:
+        return error
+    today = _today(request)
+    pauses = {}
+    for r in db.query("SELECT site_id, start_on, end_on, reason FROM site_pauses ORDER BY start_on"):
+        pauses.setdefault(r.pop("site_id"), []).append(r)
+    inspectors = {}
+    for r in db.query("SELECT site_id, user_id FROM site_inspectors ORDER BY user_id"):
+        inspectors.setdefault(r["site_id"], []).append(r["user_id"])
+    out = []
+    for s in registry.search_sites(db, q, town, limit=100000):
+        tuples = registry.pause_tuples(pauses.get(s["id"], []))
+        if period and not registry.site_active(s, tuples, period):
+            continue
+        s.update(uses_ready_mix=bool(s["uses_ready_mix"]), pauses=pauses.get(s["id"], []),
+                 inspector_ids=inspectors.get(s["id"], []), status=registry.site_status(s, tuples, today))
+        s.pop("inspector_names", None)
+        out.append(s)
+    return out
+
+
+@router.get("/sites/{site_id}", summary="工地详情")
+def get_site(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require())):
+    """One site with its inspectors and pauses."""
+    return _site_out(db, site_id, _today(request))
+
+
+@router.post("/sites", status_code=201, summary="新增工地（管理员）")
+def create_site(request: Request, body: SiteIn, db: Database = Depends(get_db), user=Depends(require("admin"))):
+    """Create a site; 422 naming the field when a value is bad, and nothing is stored."""
+    raw = body.model_dump()
+    site_id = registry.save_site(db, raw, inspector_ids=_ids(raw.pop("inspector_ids")),
+                                 pauses=_pauses(raw.pop("pauses")), actor=user)
+    return _site_out(db, site_id, _today(request))
+
+
+@router.put("/sites/{site_id}", summary="修改工地（管理员）")
+def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Depends(get_db),
+                user=Depends(require("admin"))):
+    """Replace a site's fields, inspectors and pauses."""
+    registry.get_site(db, site_id)
+    raw = body.model_dump()
+    registry.save_site(db, raw, site_id=site_id, inspector_ids=_ids(raw.pop("inspector_ids")),
+                       pauses=_pauses(raw.pop("pauses")), actor=user)
+    return _site_out(db, site_id, _today(request))
+
+
+@router.get("/plants", summary="商品混凝土公司列表")
+def list_plants(request: Request, q: str = "", town: str = "", active_on: str | None = None,
+                db: Database = Depends(get_db), user=Depends(require())):
+    """Plants matching q (name, licence number, address) and town; active_on=YYYY-MM-DD keeps those active that day."""
+    period, error = _day_or_422(active_on, "active_on")
+    if error:
+        return error
+    today = _today(request)
+    return [_plant_out(p, today) for p in registry.search_plants(db, q, limit=100000)
+            if (not town or p["town"] == town) and (not period or registry.plant_active(p, period))]
+
+
+@router.get("/plants/{plant_id}", summary="商品混凝土公司详情")
+def get_plant(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require())):
+    """One plant."""
+    return _plant_out(registry.get_plant(db, plant_id), _today(request))
+
+
+@router.post("/plants", status_code=201, summary="新增商品混凝土公司（管理员）")
+def create_plant(request: Request, body: PlantIn, db: Database = Depends(get_db), user=Depends(require("admin"))):
+    """Create a plant; 422 naming the field when a value is bad."""
+    plant_id = registry.save_plant(db, body.model_dump(), actor=user)
+    return _plant_out(registry.get_plant(db, plant_id), _today(request))
+
+
+@router.put("/plants/{plant_id}", summary="修改商品混凝土公司（管理员）")
+def update_plant(request: Request, plant_id: int, body: PlantIn, db: Database = Depends(get_db),
+                 user=Depends(require("admin"))):
+    """Replace a plant's fields."""
+    registry.get_plant(db, plant_id)
+    registry.save_plant(db, body.model_dump(), plant_id=plant_id, actor=user)
+    return _plant_out(registry.get_plant(db, plant_id), _today(request))
