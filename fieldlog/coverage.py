@@ -8,8 +8,9 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from fieldlog import registry
-from fieldlog.periods import Period, month as month_period, quarter_of
+from fieldlog import events, registry
+from fieldlog.errors import InvalidInput
+from fieldlog.periods import Period, month as month_period, parse_month, quarter_of
 
 # A month (or quarter) with this many days left or fewer, and its quota not met, is 临期.
 DUE_SOON_DAYS = 5
@@ -29,12 +30,9 @@ SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
 PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
 SAMPLING_CAP = 50
 
-KIND_LABELS = {
-    "safety_patrol": "安全日常巡查", "enforcement_patrol": "执法检查巡查", "major_inspection": "大检查及季度考评",
-    "concrete_sampling": "商品混凝土抽测", "plant_patrol": "搅拌站执法巡查", "plant_inspection": "检查商品混凝土公司",
-    "leaflets": "发放宣传资料", "completion_filing": "竣工验收备案", "construction_permit": "施工许可证",
-    "accident": "安全事故", "rectification_review": "整改复查",
-}
+# English keys of the states, for CSS classes and the API.
+STATE_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", OPEN: "open", DONE: "done"}
+TIMELINE_LIMIT = 300
 
 
 @dataclass
@@ -85,6 +83,26 @@ def sort_key(row: Row) -> tuple:
 
 def current_month(today: date) -> Period:
     return month_period(today.year, today.month)
+
+
+def month_or_current(text: str | None, today: date) -> Period:
+    """The month named 'YYYY-MM', or today's month when empty; InvalidInput naming `month` when malformed."""
+    text = (text or "").strip()
+    if not text:
+        return current_month(today)
+    try:
+        found = parse_month(text)
+    except ValueError:
+        raise InvalidInput({"month": "月份格式应为 YYYY-MM，例如 2021-03"}) from None
+    if not 2000 <= found.start.year <= 2100:
+        raise InvalidInput({"month": "月份超出范围"})
+    return found
+
+
+def shift(month: Period, step: int) -> Period:
+    """The month `step` months after (or before) month."""
+    index = month.start.year * 12 + month.start.month - 1 + step
+    return month_period(index // 12, index % 12 + 1)
 
 
 def cutoff(period: Period, today: date) -> date:
@@ -215,9 +233,55 @@ def as_json(row: Row) -> dict:
             "inspectors": [p["display_name"] for p in row.inspectors]}
 
 
-def event_data(raw: str) -> dict:
-    """The kind-specific fields of a stored event."""
-    try:
-        return json.loads(raw or "{}")
-    except ValueError:
-        return {}
+def kind_label(kind: str) -> str:
+    """The zh name of an event kind (from the events catalogue)."""
+    return events.KINDS.get(kind, {}).get("label", kind)
+
+
+def key_fields(kind: str, raw: str) -> list[tuple[str, str]]:
+    """[(zh label, shown value)] of an event's kind-specific fields, in the catalogue's order."""
+    data = json.loads(raw or "{}")
+    names = [f["name"] for f in events.KINDS.get(kind, {}).get("fields", [])]
+    out = []
+    for name in names + sorted(set(data) - set(names)):
+        value = data.get(name)
+        if value in (None, "") or name == "notice_event_id":
+            continue
+        shown = ("是" if value else "否") if isinstance(value, bool) else str(value)
+        out.append((events.field_label(kind, name), shown))
+    return out
+
+
+def _event_filters(site_id=None, plant_id=None, months=None, kind=None, inspector_id=None) -> tuple[str, list]:
+    where, params = ["1 = 1"], []
+    for column, value in (("site_id", site_id), ("plant_id", plant_id), ("kind", kind)):
+        if value is not None:
+            where.append(f"e.{column} = ?")
+            params.append(value)
+    if months:
+        where.append(f"e.month IN ({','.join('?' * len(months))})")
+        params.extend(months)
+    if inspector_id is not None:
+        where.append("e.id IN (SELECT event_id FROM event_inspectors WHERE user_id = ?)")
+        params.append(inspector_id)
+    return " AND ".join(where), params
+
+
+def count_counted(db: Database, **filters) -> int:
+    """How many non-voided events match the filters: the number the chief's pages show."""
+    where, params = _event_filters(**filters)
+    return db.conn.execute(f"SELECT count(*) FROM events e WHERE {where} AND e.voided = 0", params).fetchone()[0]
+
+
+def timeline(db: Database, limit: int = TIMELINE_LIMIT, **filters) -> list[dict]:
+    """Events newest first, voided ones included (and marked); filters by subject, months, kind and inspector."""
+    where, params = _event_filters(**filters)
+    rows = db.query(
+        "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.voided, e.void_reason, e.data, e.note, e.version, "
+        "e.site_id, e.plant_id, e.place, s.name AS site_name, p.name AS plant_name, u.display_name AS recorded_by_name, "
+        "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei "
+        "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
+        "FROM events e LEFT JOIN users u ON u.id = e.recorded_by LEFT JOIN sites s ON s.id = e.site_id "
+        f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {where} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit])
+    return [{**r, "label": kind_label(r["kind"]), "fields": key_fields(r["kind"], r["data"]),
+             "notice_event_id": json.loads(r["data"] or "{}").get("notice_event_id")} for r in rows]

@@ -13,6 +13,8 @@ from fieldlog.coverage import DUE_SOON_DAYS
 NOTICE, STOP_WORK = "整改通知书", "停工整改"
 OVERDUE, DUE_SOON, PENDING, CLOSED = "逾期", "临期", "未到期", "已销号"
 RANK = {OVERDUE: 0, DUE_SOON: 1, PENDING: 2, CLOSED: 3}
+# Same CSS keys as the coverage states.
+STATUS_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", PENDING: "open", CLOSED: "done"}
 
 
 @dataclass

@@ -1,0 +1,29 @@
+"""GET /api/v1/coverage: per active site and plant, the month's counts by kind and whether each quota is met."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlite_utils import Database
+
+from fieldlog import coverage
+from fieldlog.routes.chief import CHIEF, station_today
+from fieldlog.web import get_db
+
+router = APIRouter(prefix="/api/v1", tags=["coverage"])
+
+
+@router.get("/coverage", summary="本月（或指定月份）巡查覆盖")
+def coverage_api(request: Request, month: str = Query("", description="YYYY-MM；默认为本月（站点时区）"),
+                 db: Database = Depends(get_db), user=Depends(CHIEF)) -> dict:
+    """Counts by kind and quota flags of every site and plant active in the month (chief only)."""
+    today = station_today(request)
+    period = coverage.month_or_current(month, today)
+    sites = coverage.site_coverage(db, period, today)
+    plants = coverage.plant_coverage(db, period, today)
+    return {
+        "month": period.label, "as_of": today.isoformat(), "due_soon_days": coverage.DUE_SOON_DAYS,
+        "quota": {"site": coverage.SITE_QUOTA, "plant": coverage.PLANT_QUOTA},
+        "summary": {"sites": coverage.tally(sites), "plants": coverage.tally(plants)},
+        "sites": [coverage.as_json(r) for r in sites],
+        "plants": [coverage.as_json(r) for r in plants],
+    }

@@ -1,0 +1,120 @@
+"""The chief's pages: monthly coverage, inspectors, follow-ups, pacing of the year and the printable report."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from sqlite_utils import Database
+
+from fieldlog import accounts, coverage, followups, registry
+from fieldlog.errors import InvalidInput
+from fieldlog.periods import local_now
+from fieldlog.web import get_db, render, render_page, require
+
+router = APIRouter()
+CHIEF = require("chief")
+
+
+def station_today(request: Request) -> date:
+    """Today in the station's time zone."""
+    return local_now(request.app.state.config.tz).date()
+
+
+def parse_inspector(text: str | None) -> int | None:
+    """The inspector filter: empty means everyone; InvalidInput naming `inspector` when not a number."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidInput({"inspector": "监督员筛选条件无效"})
+    return int(text)
+
+
+def coverage_context(db: Database, month_text: str | None, today: date, town: str = "",
+                     inspector: str | None = None) -> dict:
+    """Everything the coverage page and the report show for one month."""
+    month = coverage.month_or_current(month_text, today)
+    inspector_id = parse_inspector(inspector)
+    sites = coverage.site_coverage(db, month, today, town=town.strip(), inspector_id=inspector_id)
+    plants = coverage.plant_coverage(db, month, today)
+    return {
+        "month": month, "prev": coverage.shift(month, -1), "next": coverage.shift(month, 1), "today": today,
+        "days_left": coverage.days_left(month, today), "sites": sites, "plants": plants,
+        "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants),
+        "sampling": coverage.quarter_sampling(db, month, today), "town": town.strip(), "inspector_id": inspector_id,
+        "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
+        "filtered": bool(town.strip() or inspector_id),
+    }
+
+
+@router.get("/chief")
+@router.get("/chief/coverage")
+def coverage_page(request: Request, month: str = "", town: str = "", inspector: str = "",
+                  db: Database = Depends(get_db), user=Depends(CHIEF)):
+    context = coverage_context(db, month, station_today(request), town, inspector)
+    return render_page(request, "coverage.html", "_coverage.html", context)
+
+
+@router.get("/chief/inspectors")
+def inspectors_page(request: Request, month: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    today = station_today(request)
+    period = coverage.month_or_current(month, today)
+    sites = coverage.site_coverage(db, period, today)
+    by_kind = coverage.inspector_month(db, period)
+    people = [{**p, "kinds": by_kind.get(p["id"], {}), "total": sum(by_kind.get(p["id"], {}).values()),
+               "sites": [r for r in sites if any(i["id"] == p["id"] for i in r.inspectors)]}
+              for p in accounts.inspectors(db)]
+    for p in people:
+        p["tally"] = coverage.tally(p["sites"])
+    return render(request, "inspectors.html", {
+        "month": period, "prev": coverage.shift(period, -1), "next": coverage.shift(period, 1), "people": people,
+        "kinds": [k for k in coverage.events.KINDS if any(k in p["kinds"] for p in people)], "cov": coverage,
+        "unassigned": [r for r in sites if not r.inspectors]})
+
+
+@router.get("/chief/followups")
+def followups_page(request: Request, closed: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    today = station_today(request)
+    items = followups.notices(db, today, include_closed=bool(closed))
+    return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
+                                              "mine": False, "show_closed": bool(closed), "fu": followups})
+
+
+@router.get("/followups/mine")
+def my_followups_page(request: Request, closed: str = "", db: Database = Depends(get_db),
+                      user=Depends(require("inspector", "chief"))):
+    today = station_today(request)
+    items = followups.notices(db, today, include_closed=bool(closed), inspector_id=user["id"])
+    return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
+                                              "mine": True, "show_closed": bool(closed), "fu": followups})
+
+
+@router.get("/chief/report")
+def report_page(request: Request, month: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    today = station_today(request)
+    context = coverage_context(db, month, today)
+    context["followups"] = followups.notices(db, today)
+    context["pacing"] = _pacing_or_none(db, context["month"].start.year, min(today, context["month"].end), request)
+    return render(request, "monthly_report.html", context)
+
+
+def _pacing_or_none(db: Database, year: int, today: date, request: Request):
+    """The pacing rows of the year, or None while the indicator tables are not available."""
+    try:
+        from fieldlog import pacing
+    except ImportError:
+        return None
+    return pacing.for_year(db, year, today, request.app.state.config.tz)
+
+
+@router.get("/chief/pacing")
+def pacing_page(request: Request, year: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    today = station_today(request)
+    text = year.strip() or str(today.year)
+    if not (text.isdigit() and len(text) == 4):
+        raise InvalidInput({"year": "年份格式应为 YYYY，例如 2021"})
+    from fieldlog import pacing
+
+    result = pacing.for_year(db, int(text), today, request.app.state.config.tz)
+    return render(request, "pacing.html", {"pacing": result, "year": int(text), "today": today})

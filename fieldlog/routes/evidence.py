@@ -1,0 +1,96 @@
+"""Evidence behind the chief's numbers: the timeline of a site or plant, and filtered event lists."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from sqlite_utils import Database
+
+from fieldlog import coverage, events, registry
+from fieldlog.errors import InvalidInput
+from fieldlog.periods import Period, months_of, quarter
+from fieldlog.routes.chief import CHIEF, parse_inspector, station_today
+from fieldlog.web import get_db, render, require
+
+router = APIRouter()
+
+
+def parse_kind(text: str | None) -> str | None:
+    """An event kind from the query, or None; InvalidInput naming `kind` when unknown."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text not in events.KINDS:
+        raise InvalidInput({"kind": "未知的记录类型"})
+    return text
+
+
+def parse_span(month: str = "", quarter_label: str = "", year: str = "", today: date | None = None) -> Period | None:
+    """The period asked for by ?month=YYYY-MM, ?quarter=YYYY-Qn or ?year=YYYY (None = all time)."""
+    if month.strip():
+        return coverage.month_or_current(month, today or date.today())
+    if quarter_label.strip():
+        y, _, q = quarter_label.strip().partition("-Q")
+        if not (y.isdigit() and len(y) == 4 and q in {"1", "2", "3", "4"}):
+            raise InvalidInput({"quarter": "季度格式应为 YYYY-Qn，例如 2021-Q1"})
+        return quarter(int(y), int(q))
+    if year.strip():
+        if not (year.strip().isdigit() and len(year.strip()) == 4):
+            raise InvalidInput({"year": "年份格式应为 YYYY，例如 2021"})
+        y = int(year)
+        return Period(date(y, 1, 1), date(y, 12, 31), str(y))
+    return None
+
+
+def photos_for(db: Database, rows: list[dict]) -> dict[str, list[dict]]:
+    """{event id: photos} when the photos module is present (it is optional for these pages)."""
+    try:
+        from fieldlog import photos
+    except ImportError:
+        return {}
+    return {r["id"]: photos.for_event(db, r["id"]) for r in rows}
+
+
+def _has_event_pages() -> bool:
+    """Whether the events helper's detail pages (/events/{id}) are installed."""
+    return importlib.util.find_spec("fieldlog.routes.event_pages") is not None
+
+
+def _page(request: Request, db: Database, title: str, subject: dict | None, back: str, period: Period | None,
+          kind: str | None, **filters):
+    months = period.months() if period else None
+    rows = coverage.timeline(db, months=months, kind=kind, **filters)
+    return render(request, "evidence.html", {
+        "title": title, "subject": subject, "back": back, "period": period, "kind": kind, "rows": rows,
+        "counted": coverage.count_counted(db, months=months, kind=kind, **filters), "limit": coverage.TIMELINE_LIMIT,
+        "photos": photos_for(db, rows), "kind_label": coverage.kind_label, "event_pages": _has_event_pages(),
+        "month": period if period and len(months) == 1 else None, "kinds": events.KINDS})
+
+
+@router.get("/chief/sites/{site_id:int}")
+def site_evidence(request: Request, site_id: int, month: str = "", kind: str = "",
+                  db: Database = Depends(get_db), user=Depends(CHIEF)):
+    site = registry.get_site(db, site_id)
+    period = parse_span(month, today=station_today(request))
+    return _page(request, db, site["name"], {**site, "type": "site"}, f"/chief/coverage?month={month}",
+                 period, parse_kind(kind), site_id=site_id)
+
+
+@router.get("/chief/plants/{plant_id:int}")
+def plant_evidence(request: Request, plant_id: int, month: str = "", kind: str = "",
+                   db: Database = Depends(get_db), user=Depends(CHIEF)):
+    plant = registry.get_plant(db, plant_id)
+    period = parse_span(month, today=station_today(request))
+    return _page(request, db, plant["name"], {**plant, "type": "plant"}, f"/chief/coverage?month={month}",
+                 period, parse_kind(kind), plant_id=plant_id)
+
+
+@router.get("/chief/events")
+def event_evidence(request: Request, kind: str = "", month: str = "", quarter: str = "", year: str = "",
+                   inspector: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    period = parse_span(month, quarter, year, station_today(request))
+    chosen = parse_kind(kind)
+    title = (coverage.kind_label(chosen) if chosen else "全部记录") + (f" · {period.label}" if period else "")
+    return _page(request, db, title, None, "/chief", period, chosen, inspector_id=parse_inspector(inspector))
