@@ -42,6 +42,8 @@ PER_ADDRESS_PER_HOUR = 20
 SURVEYS = {
     "awareness_survey": {
         "label": "质量安全宣传知晓率",
+        "short": "知晓率",
+        "positive_label": "知晓",
         "title": "建设工程质量安全宣传知晓情况调查",
         "intro": "为了解质量安全宣传效果，请您花 1 分钟回答以下问题。问卷匿名，不收集姓名和电话。",
         "questions": [
@@ -58,6 +60,8 @@ SURVEYS = {
     },
     "satisfaction_survey": {
         "label": "服务对象满意度",
+        "short": "满意度",
+        "positive_label": "满意",
         "title": "建设工程质量安全监督服务满意度调查",
         "intro": "请您对我站的监督服务进行评价，您的意见将帮助我们改进工作。问卷匿名，不收集姓名和电话。",
         "questions": [
@@ -250,7 +254,7 @@ def code_stats(db: Database, code_id: int) -> dict:
     """Answers, positives and rate of one code, by respondent type and by option, with recent comments."""
     code = get_code(db, code_id)
     rows = list(db.query("SELECT positive, answers, respondent_type, comment, answered_at FROM survey_answers "
-                         "WHERE code_id = ? ORDER BY id DESC", [code_id]))
+                         "WHERE code_id = ? ORDER BY answered_at DESC, id DESC", [code_id]))
     by_type = {t: 0 for t in RESPONDENT_TYPES}
     by_option = {q["key"]: {o: 0 for o in q["options"]} for q in SURVEYS[code["kind"]]["questions"]}
     for row in rows:
@@ -286,6 +290,11 @@ def year_summary(db: Database, year: int) -> dict[str, dict]:
                         "WHERE day BETWEEN ? AND ? GROUP BY kind", [f"{year}-01-01", f"{year}-12-31"]):
         out[row["kind"]] = {"answers": row["n"], "positive": row["p"], "rate": _rate(row["p"], row["n"])}
     return out
+
+
+def answer_years(db: Database) -> list[int]:
+    """The years that have answers, newest first."""
+    return [int(r[0]) for r in db.conn.execute("SELECT DISTINCT substr(day, 1, 4) FROM survey_answers ORDER BY 1 DESC")]
 
 
 # --- demo data ----------------------------------------------------------------------------------

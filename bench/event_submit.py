@@ -1,0 +1,176 @@
+"""Benchmark: the server's handling of a JSON event submission (POST /api/v1/events), driven by wrk.
+
+Run: python bench/event_submit.py [--duration 10] [--connections 16] [--threads 2]
+Needs wrk (Debian: apt-get install -y wrk).
+
+Starts the real app with `python -m fieldlog serve` (uvicorn, one process, as deployed; access log on,
+SQLite WAL with synchronous=FULL as fieldlog.db sets it) on a free loopback port, over a temporary data
+folder with one inspector, a bearer token and a site. Then, in the same run:
+- baseline: wrk GETs /static/app.css (a trivial endpoint) for the same duration and connections;
+- submit: wrk POSTs safety_patrol events, each with a fresh UUID (bench/event_submit.lua).
+Reports median and p99 latency from wrk, then counts the stored events: each 201 must be stored exactly once
+(stored >= 201 responses, and no more than the requests wrk sent, since those still in flight when wrk
+stops may also be stored), and the stored ids must be distinct.
+Only loopback addresses; bounded duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET_MEDIAN_MS = 5.0
+TARGET_P99_MS = 50.0
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "event_submit.lua"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(data_dir: Path) -> tuple[str, int]:
+    """A fresh database with an inspector, a bearer token and a site; (token, site id)."""
+    from fieldlog import accounts, config, db as db_mod, registry
+
+    cfg = config.load(env={}, data_dir=str(data_dir))
+    db = db_mod.open_db(cfg.database)
+    accounts.create_user(db, "bench", "压测员", "inspector", "bench-password-123")
+    token = accounts.create_token(db, "bench", "bench")
+    site_id = registry.save_site(db, {"name": "压测工地", "reg_no": "BENCH-001", "started_on": "2020-01-01",
+                                      "lat": "27.08", "lon": "112.95"})
+    synchronous = db.execute("PRAGMA synchronous").fetchone()[0]
+    db.close()
+    assert synchronous == 2, "fieldlog.db.connect should set synchronous=FULL"
+    return token, site_id
+
+
+def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/static/app.css", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start in time")
+
+
+def run_wrk(base: str, args, env: dict, extra: list[str]) -> dict:
+    """Run wrk with the Lua script and return its summary line as a dict."""
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "5s",
+           "--latency", "-s", str(LUA), *extra, base + "/"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.duration + 60)
+    if out.returncode != 0:
+        raise SystemExit(f"wrk failed: {out.stderr or out.stdout}")
+    for line in out.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return json.loads(line[len("WRK_JSON "):])
+    raise SystemExit("wrk printed no summary:\n" + out.stdout)
+
+
+def stored_events(database: Path) -> tuple[int, int]:
+    """(rows, distinct ids) of events in the database."""
+    conn = sqlite3.connect(str(database))
+    try:
+        return conn.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone()
+    finally:
+        conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (at most 60)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    args.duration = max(1, min(args.duration, 60))
+    if not shutil.which("wrk"):
+        print("wrk is not installed: this benchmark needs it (Debian/Ubuntu: sudo apt-get install -y wrk).")
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="fieldlog-submit-") as tmp:
+        data_dir = Path(tmp) / "data"
+        token, site_id = prepare(data_dir)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "FIELDLOG_DATA_DIR": str(data_dir), "FIELDLOG_HTTPS": "off"}
+        server = subprocess.Popen([sys.executable, "-m", "fieldlog", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until_up(base, server)
+            occurred = (datetime.now(timezone(timedelta(hours=8))) - timedelta(minutes=5)).isoformat(timespec="seconds")
+            wrk_env = {**os.environ, "FIELDLOG_BENCH_SITE": str(site_id), "FIELDLOG_BENCH_OCCURRED_AT": occurred}
+            # Warm up: first requests pay imports and caches.
+            run_wrk(base, argparse.Namespace(**{**vars(args), "duration": 1, "connections": 2, "threads": 1}),
+                    {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
+            baseline = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
+            before, _ = stored_events(data_dir / "fieldlog.db")
+            auth = ["-H", f"Authorization: Bearer {token}"]
+            submit = run_wrk(base, args, wrk_env, auth)
+            time.sleep(1)  # let requests still in flight when wrk stopped finish
+            after, distinct = stored_events(data_dir / "fieldlog.db")
+            # One client alone: the time the server needs per submission, without queueing behind others.
+            single = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": 1, "threads": 1}), wrk_env, auth)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against the real app on 127.0.0.1 "
+          f"(uvicorn, one process, SQLite WAL + synchronous=FULL)")
+    print()
+    print(f"{'endpoint':<34}{'req/s':>9}{'median ms':>11}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
+    rows = ((f"GET /static/app.css (baseline)", baseline), (f"POST /api/v1/events", submit),
+            ("POST /api/v1/events, 1 connection", single))
+    for name, r in rows:
+        errors = r["other_status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
+        print(f"{name:<34}{r['requests'] / (r['duration_us'] / 1e6):>9.0f}{r['p50_us'] / 1000:>11.2f}"
+              f"{r['p90_us'] / 1000:>9.2f}{r['p99_us'] / 1000:>9.2f}{r['max_us'] / 1000:>9.2f}{errors:>8}")
+    stored = after - before
+    in_flight = submit["sent"] - submit["created"] - submit["other_status"]
+    print()
+    print(f"events: wrk got {submit['created']} × 201, {submit['other_status']} other statuses, "
+          f"{in_flight} request(s) in flight when wrk stopped; stored {stored} (distinct ids: {distinct == after})")
+
+    p50, p99 = submit["p50_us"] / 1000, submit["p99_us"] / 1000
+    rate = submit["requests"] / (submit["duration_us"] / 1e6)
+    print(f"note: with {args.connections} connections each waiting for its answer, median latency is at least about "
+          f"connections / throughput = {args.connections} / {rate:.0f} per s = {args.connections / rate * 1000:.1f} ms; "
+          f"one connection alone: median {single['p50_us'] / 1000:.2f} ms")
+    nothing_lost = submit["created"] <= stored <= submit["created"] + in_flight and distinct == after
+    no_errors = submit["other_status"] == 0 and submit["timeout"] == 0
+    checks = [
+        (p50 <= TARGET_MEDIAN_MS, f"median latency {p50:.2f} ms <= {TARGET_MEDIAN_MS:g} ms"),
+        (p99 <= TARGET_P99_MS, f"p99 latency {p99:.2f} ms <= {TARGET_P99_MS:g} ms"),
+        (nothing_lost, f"every 201 stored once: {submit['created']} <= {stored} stored <= "
+                       f"{submit['created'] + in_flight}, ids distinct"),
+        (no_errors, f"no error responses ({submit['other_status']} non-201, {submit['timeout']} timeouts)"),
+    ]
+    for ok, text in checks:
+        print(f"{'PASS' if ok else 'FAIL'} {text}")
+    return 0 if all(ok for ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

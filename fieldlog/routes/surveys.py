@@ -1,0 +1,151 @@
+"""Survey pages: staff create codes and show QR codes; the public answers at /s/{token} without an account."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import segno
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from sqlite_utils import Database
+
+from fieldlog import surveys
+from fieldlog.errors import InvalidInput
+from fieldlog.web import client_ip, get_db, redirect, render, require
+
+router = APIRouter()
+staff = require("inspector", "chief")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _local(request: Request, iso: str | None) -> str:
+    """A stored UTC timestamp as station-local 'YYYY-MM-DD HH:MM'."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(request.app.state.config.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def public_url(request: Request, token: str) -> str:
+    """The absolute link a respondent opens (what the QR code holds)."""
+    return str(request.base_url).rstrip("/") + f"/s/{token}"
+
+
+@router.get("/surveys")
+def survey_list(request: Request, db: Database = Depends(get_db), user=Depends(staff)):
+    year = _now().astimezone(request.app.state.config.tz).year
+    codes = surveys.list_codes(db)
+    for code in codes:
+        code["created_local"] = _local(request, code["created_at"])[:10]
+    years = sorted({year, *surveys.answer_years(db)}, reverse=True)
+    return render(request, "surveys.html", {"codes": codes, "kinds": surveys.SURVEYS,
+                                            "summaries": [(y, surveys.year_summary(db, y)) for y in years]})
+
+
+def _new_form(request: Request, db: Database, values: dict, errors: dict, status: int = 200):
+    sites = list(db.query("SELECT id, name FROM sites ORDER BY name"))
+    leaflets = list(db.query(
+        "SELECT e.id, e.day, coalesce(s.name, e.place, '') AS place FROM events e LEFT JOIN sites s ON s.id = e.site_id "
+        "WHERE e.kind = 'leaflets' AND e.voided = 0 ORDER BY e.occurred_at DESC LIMIT 30"))
+    return render(request, "survey_new.html", {"values": values, "errors": errors, "sites": sites,
+                                               "leaflets": leaflets, "kinds": surveys.SURVEYS}, status)
+
+
+@router.get("/surveys/new")
+def survey_new(request: Request, kind: str = "", site_id: str = "", event_id: str = "",
+               db: Database = Depends(get_db), user=Depends(staff)):
+    values = {"kind": kind, "site_id": site_id, "event_id": event_id, "max_answers": "", "note": ""}
+    return _new_form(request, db, values, {})
+
+
+@router.post("/surveys/new")
+def survey_create(request: Request, kind: str = Form(""), site_id: str = Form(""), event_id: str = Form(""),
+                  max_answers: str = Form(""), note: str = Form(""), db: Database = Depends(get_db),
+                  user=Depends(staff)):
+    values = {"kind": kind, "site_id": site_id, "event_id": event_id, "max_answers": max_answers, "note": note}
+    try:
+        code_id = surveys.create_code(db, kind, user=user, site_id=site_id, event_id=event_id,
+                                      max_answers=max_answers, note=note, now=_now())
+    except InvalidInput as exc:
+        return _new_form(request, db, values, exc.errors, 422)
+    return redirect(f"/surveys/{code_id}")
+
+
+@router.get("/surveys/{code_id}")
+def survey_detail(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+    code = surveys.get_code(db, code_id)
+    stats = surveys.code_stats(db, code_id)
+    for comment in stats["comments"]:
+        comment["at"] = _local(request, comment["at"])
+    return render(request, "survey_detail.html", {
+        "code": code, "stats": stats, "survey": surveys.SURVEYS[code["kind"]], "url": public_url(request, code["token"]),
+        "created": _local(request, code["created_at"]), "closed": _local(request, code["closed_at"]),
+        "can_close": not code["closed_at"] and (code["created_by"] == user["id"] or user["role"] == "chief")})
+
+
+@router.get("/surveys/{code_id}/qr.svg")
+def survey_qr(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+    code = surveys.get_code(db, code_id)
+    buffer = io.BytesIO()
+    # Level M survives a smudged print; the 4-module quiet zone is what scanners expect.
+    segno.make(public_url(request, code["token"]), error="m", micro=False).save(
+        buffer, kind="svg", border=4, omitsize=True, light="#fff", xmldecl=False, title="问卷二维码")
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/surveys/{code_id}/print")
+def survey_print(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+    code = surveys.get_code(db, code_id)
+    return render(request, "survey_print.html", {"code": code, "survey": surveys.SURVEYS[code["kind"]],
+                                                 "url": public_url(request, code["token"])})
+
+
+@router.post("/surveys/{code_id}/close")
+def survey_close(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+    surveys.close_code(db, code_id, user=user, now=_now())
+    return redirect(f"/surveys/{code_id}")
+
+
+# --- public pages, no account -------------------------------------------------------------------
+
+def _unavailable(request: Request, exc: surveys.Unavailable):
+    return render(request, "survey_unavailable.html", {"message": str(exc)}, exc.status)
+
+
+def _public_form(request: Request, code: dict, values: dict, errors: dict, status: int = 200):
+    return render(request, "survey_public.html", {
+        "token": code["token"], "survey": surveys.SURVEYS[code["kind"]], "values": values, "errors": errors,
+        "respondent_types": surveys.RESPONDENT_TYPES, "comment_max": surveys.COMMENT_MAX}, status)
+
+
+@router.get("/s/{token}")
+def survey_public(request: Request, token: str, db: Database = Depends(get_db)):
+    try:
+        code = surveys.check_open(db, surveys.code_by_token(db, token))
+    except surveys.Unavailable as exc:
+        return _unavailable(request, exc)
+    return _public_form(request, code, {}, {})
+
+
+@router.post("/s/{token}")
+async def survey_answer(request: Request, token: str, db: Database = Depends(get_db)):
+    form = await request.form()
+    cfg = request.app.state.config
+    try:
+        await run_in_threadpool(surveys.answer, db, token, form, ip=client_ip(request), secret=cfg.secret_key,
+                                now=_now(), tz=cfg.tz)
+    except surveys.Unavailable as exc:
+        return _unavailable(request, exc)
+    except InvalidInput as exc:
+        values = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+        return _public_form(request, surveys.code_by_token(db, token), values, exc.errors, 422)
+    return redirect(f"/s/{token}/thanks")
+
+
+@router.get("/s/{token}/thanks")
+def survey_thanks(request: Request, token: str):
+    return render(request, "survey_thanks.html")
