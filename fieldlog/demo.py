@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlite_utils import Database
 
-from fieldlog import accounts, registry
+from fieldlog import accounts, registry, surveys
 
 DEMO_PASSWORD = "fieldlog-demo"
 DEMO_YEAR = 2021
@@ -76,6 +76,7 @@ def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
     with db.atomic():
         ids = users(db)
         build_registry(db, rng, ids["inspectors"], year)
+        surveys.demo_answers(db, rng, year, ids["chief"])
     return ids
 
 
