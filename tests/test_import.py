@@ -227,3 +227,35 @@ def test_template_downloads(client_for, users):
     assert response.status_code == 200 and response.content.startswith("\ufeff工地名称".encode())
     response = client.get("/plants/import/template.xlsx")
     assert response.status_code == 200 and response.content.startswith(b"PK")
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+def run_cli(cfg, *args):
+    from click.testing import CliRunner
+
+    from fieldlog.cli import main
+
+    env = {"FIELDLOG_DATA_DIR": str(cfg.data_dir), "FIELDLOG_DATABASE": str(cfg.database),
+           "FIELDLOG_SECRET_KEY": "test-secret-key"}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_cli_dry_run_then_import(cfg, db, users, old_site, tmp_path):
+    path = tmp_path / "工地.xlsx"
+    path.write_bytes(xlsx_bytes(mixed_rows()))
+    result = run_cli(cfg, "import-sites", str(path), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "第 3 行 跳过" in result.output and "纬度" in result.output and "未写入" in result.output
+    assert scalar(db, "SELECT count(*) FROM sites") == 1
+    result = run_cli(cfg, "import-sites", str(path))
+    assert result.exit_code == 0 and "已写入 2 行，跳过 6 行" in result.output
+    assert scalar(db, "SELECT count(*) FROM sites") == 3
+
+
+def test_cli_refused_file_exits_1(cfg, db, users, tmp_path):
+    path = tmp_path / "plants.csv"
+    path.write_text("名称\n甲\n", encoding="utf-8")
+    result = run_cli(cfg, "import-plants", str(path))
+    assert result.exit_code == 1 and "缺少必需的列" in result.output
+    assert scalar(db, "SELECT count(*) FROM plants") == 0
