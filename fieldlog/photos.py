@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import secrets
 import sqlite3
 import tempfile
@@ -55,12 +56,23 @@ def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):.1f}"
 
 
+def _too_many_pixels(pixels: int | None) -> InvalidInput:
+    counted = f"（{round(pixels / 10_000)} 万像素）" if pixels else ""
+    return _bad(f"照片像素过多{counted}，上限 {MAX_PIXELS // 10_000} 万像素")
+
+
+def _bomb_pixels(error: Exception) -> int | None:
+    """The pixel count Pillow names in its DecompressionBombError, if it does."""
+    match = re.search(r"\((\d+) pixels\)", str(error))
+    return int(match.group(1)) if match else None
+
+
 def _open(data: bytes) -> Image.Image:
     """Open lazily (header only), refusing what is not an image of an allowed format."""
     try:
         return Image.open(io.BytesIO(data), formats=FORMATS)
-    except Image.DecompressionBombError:
-        raise _bad(f"照片像素过多，上限 {MAX_PIXELS // 10_000} 万像素") from None
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(_bomb_pixels(exc)) from None
     except (Image.UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise _bad(MSG_NOT_IMAGE) from None
 
@@ -70,7 +82,7 @@ def _check_pixels(size: tuple[int, int]) -> None:
     if width < 1 or height < 1:
         raise _bad(MSG_NOT_IMAGE)
     if width * height > MAX_PIXELS:
-        raise _bad(f"照片像素过多（{round(width * height / 10_000)} 万像素），上限 {MAX_PIXELS // 10_000} 万像素")
+        raise _too_many_pixels(width * height)
 
 
 def fit(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -102,6 +114,7 @@ def _jpeg(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
 
 def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_SIDE, draft: bool = True) -> Processed:
     """Check an uploaded photo and return it upright, shrunk, re-encoded as JPEG without EXIF, with a thumbnail."""
+    # draft=False (decode JPEGs at full size) exists only as bench/photo_ingest.py's baseline.
     if not data:
         raise _bad(MSG_EMPTY)
     if len(data) > MAX_BYTES:
@@ -113,7 +126,6 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
     except Exception:
         raise _bad(MSG_BROKEN) from None
     im = _open(data)  # verify() leaves the image unusable: open again
-    _check_pixels(im.size)
     icc = im.info.get("icc_profile")
     try:
         if draft and im.format in ("JPEG", "MPO"):
@@ -123,8 +135,8 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
         im.load()
         im = ImageOps.exif_transpose(im)
         im = _rgb(im)
-    except Image.DecompressionBombError:
-        raise _bad(f"照片像素过多，上限 {MAX_PIXELS // 10_000} 万像素") from None
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(_bomb_pixels(exc)) from None
     except (OSError, ValueError, SyntaxError, EOFError):
         raise _bad(MSG_BROKEN) from None
     target = fit(im.size, long_side)
@@ -181,20 +193,20 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
     photo_id = secrets.token_hex(16)
     file_rel = f"{now:%Y/%m}/{photo_id}.jpg"
     thumb_rel = f"{now:%Y/%m}/{photo_id}_t.jpg"
-    media_dir = Path(media_dir)
-    _write_atomic(media_dir / file_rel, processed.jpeg)
-    _write_atomic(media_dir / thumb_rel, processed.thumb)
+    files = [Path(media_dir) / file_rel, Path(media_dir) / thumb_rel]
     try:
+        _write_atomic(files[0], processed.jpeg)
+        _write_atomic(files[1], processed.thumb)
         db.execute(
             "INSERT INTO event_photos (id, event_id, sha256, file, thumb, width, height, bytes, content_type, "
             "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [photo_id, event_id, digest, file_rel, thumb_rel, processed.width, processed.height,
              len(processed.jpeg), processed.content_type, now.isoformat(timespec="seconds"), user_id])
-    except sqlite3.IntegrityError:
-        # Another request stored the same photo in the meantime: keep its row, drop our files.
-        (media_dir / file_rel).unlink(missing_ok=True)
-        (media_dir / thumb_rel).unlink(missing_ok=True)
-        stored = _stored(db, event_id, digest)
+    except BaseException as exc:
+        for path in files:
+            path.unlink(missing_ok=True)
+        # Another request stored the same photo in the meantime: answer with its row.
+        stored = _stored(db, event_id, digest) if isinstance(exc, sqlite3.IntegrityError) else None
         if stored:
             return stored, False
         raise
