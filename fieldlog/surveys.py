@@ -34,6 +34,8 @@ CAP_MAX = 100_000
 # carrier NAT), so these are generous for one code yet stop a script filling the survey.
 PER_CODE_PER_ADDRESS_PER_DAY = 3
 PER_ADDRESS_PER_HOUR = 20
+# The same answer from the same address within this window is a resend (double tap), stored once.
+REPEAT_WINDOW = timedelta(minutes=2)
 
 # The questions, and the rule that decides `positive`, as data.
 #  - awareness: aware when at least `min_yes` of the yes/no questions are answered 是 (3 of 4);
@@ -217,19 +219,27 @@ def clean_answer(kind: str, form: Mapping) -> dict:
 
 
 def answer(db: Database, token: str, form: Mapping, *, ip: str, secret: str, now: datetime, tz: ZoneInfo) -> int:
-    """Store one respondent's answer; Unavailable (unknown, closed, full, flood) or InvalidInput otherwise."""
+    """Store one respondent's answer (a quick resend returns the first id); Unavailable or InvalidInput otherwise."""
     code = check_open(db, code_by_token(db, token))
     local = now.astimezone(tz)
     day, address = local.date().isoformat(), ip_hash(ip, secret)
-    _check_flood(db, code["id"], address, day, now)
     clean = clean_answer(code["kind"], form)
+    answers_json = json.dumps(clean["answers"], ensure_ascii=False)
+    # A double tap on a slow connection sends the same answer twice: keep the first.
+    repeat = scalar(db, "SELECT id FROM survey_answers WHERE code_id = ? AND ip_hash = ? AND day = ? AND answered_at > ? "
+                        "AND answers = ? AND respondent_type = ? AND comment = ? ORDER BY id DESC LIMIT 1",
+                    [code["id"], address, day, _utc(now - REPEAT_WINDOW), answers_json, clean["respondent_type"],
+                     clean["comment"]])
+    if repeat:
+        return repeat
+    _check_flood(db, code["id"], address, day, now)
     # One statement re-checks the cap, so two answers racing for the last place cannot both land.
     cur = db.execute(
         "INSERT INTO survey_answers (code_id, kind, answered_at, day, month, positive, answers, respondent_type, "
         "ip_hash, comment) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
         "WHERE ? IS NULL OR (SELECT count(*) FROM survey_answers WHERE code_id = ?) < ?",
         [code["id"], code["kind"], _utc(now), day, day[:7], int(is_positive(code["kind"], clean["answers"])),
-         json.dumps(clean["answers"], ensure_ascii=False), clean["respondent_type"], address, clean["comment"],
+         answers_json, clean["respondent_type"], address, clean["comment"],
          code["max_answers"], code["id"], code["max_answers"]])
     if cur.rowcount != 1:
         raise Unavailable(MESSAGES["full"], 410)

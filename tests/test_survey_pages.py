@@ -76,11 +76,19 @@ def test_bad_answer_rerenders_the_form_with_messages(client_for, db):
 def test_flood_from_one_address_gets_429(client_for, db):
     code = make_code(client_for, db)
     visitor = client_for(None)
-    for _ in range(surveys.PER_CODE_PER_ADDRESS_PER_DAY):
-        assert answer_as(visitor, code["token"], AWARE).status_code == 303
-    response = answer_as(visitor, code["token"], AWARE)
+    for n in range(surveys.PER_CODE_PER_ADDRESS_PER_DAY):
+        assert answer_as(visitor, code["token"], {**AWARE, "comment": f"第{n}份"}).status_code == 303
+    response = answer_as(visitor, code["token"], {**AWARE, "comment": "再来一份"})
     assert response.status_code == 429 and "提交的答卷过多" in response.text
     assert answers(db) == surveys.PER_CODE_PER_ADDRESS_PER_DAY
+
+
+def test_double_tap_stores_one_answer(client_for, db):
+    code = make_code(client_for, db)
+    visitor = client_for(None)
+    assert answer_as(visitor, code["token"], AWARE).status_code == 303
+    assert answer_as(visitor, code["token"], AWARE).status_code == 303
+    assert answers(db) == 1
 
 
 def test_unknown_closed_and_full_codes_say_so(client_for, db):

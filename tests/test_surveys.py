@@ -119,7 +119,7 @@ def test_closed_code_takes_no_answer_and_only_creator_or_chief_closes(db, users)
 def test_flood_limit_per_code_per_address_per_day(db, users):
     code = new_code(db, users)
     for minute in range(surveys.PER_CODE_PER_ADDRESS_PER_DAY):
-        submit(db, code, now=NOW + timedelta(minutes=minute))
+        submit(db, code, {**AWARE, "comment": f"第{minute}份"}, now=NOW + timedelta(minutes=minute))
     with pytest.raises(surveys.Unavailable) as exc:
         submit(db, code, now=NOW + timedelta(hours=3))
     assert exc.value.status == 429
@@ -131,12 +131,21 @@ def test_flood_limit_per_code_per_address_per_day(db, users):
 def test_flood_limit_per_address_per_hour_across_codes(db, users):
     codes = [new_code(db, users) for _ in range(7)]
     for i in range(surveys.PER_ADDRESS_PER_HOUR):
-        submit(db, codes[i % 7], now=NOW + timedelta(minutes=i))
+        submit(db, codes[i % 7], {**AWARE, "comment": f"第{i}份"}, now=NOW + timedelta(minutes=i))
     with pytest.raises(surveys.Unavailable) as exc:
         submit(db, codes[6], now=NOW + timedelta(minutes=30))
     assert exc.value.status == 429
     # An hour after the first answers, the window has room again.
     submit(db, codes[6], now=NOW + timedelta(minutes=62))
+
+
+def test_quick_resend_of_the_same_answer_is_stored_once(db, users):
+    code = new_code(db, users)
+    first = submit(db, code)
+    assert submit(db, code, now=NOW + timedelta(seconds=20)) == first
+    assert submit(db, code, {**AWARE, "safety_signs": "否"}, now=NOW + timedelta(seconds=30)) != first
+    assert submit(db, code, now=NOW + timedelta(minutes=5)) != first  # later, it is another respondent
+    assert count(db) == 3
 
 
 @pytest.mark.parametrize("kw, field", [
