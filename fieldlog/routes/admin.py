@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, Form, Request
 from sqlite_utils import Database
 
@@ -80,7 +83,12 @@ def user_active(request: Request, user_id: int, active: str = Form(""), db: Data
 
 @router.get("/admin/audit")
 def audit_page(request: Request, db: Database = Depends(get_db), user=Depends(admin_only)):
-    return render(request, "admin_audit.html", {"lines": audit.recent(db, 300)})
+    tz = request.app.state.config.tz
+    lines = audit.recent(db, 300)
+    for line in lines:
+        line["local_at"] = datetime.fromisoformat(line["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        line["details"] = json.loads(line["detail"] or "{}")
+    return render(request, "admin_audit.html", {"lines": lines, "tz": request.app.state.config.timezone})
 
 
 @router.get("/admin/tokens")
