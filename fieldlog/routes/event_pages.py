@@ -1,0 +1,213 @@
+"""Event pages: an inspector's history, the chief's list of all events, detail, edit and void forms."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from sqlite_utils import Database
+
+from fieldlog import accounts, events
+from fieldlog.errors import Forbidden, InvalidInput
+from fieldlog.periods import parse_month
+from fieldlog.web import get_db, redirect, render, render_page, require
+
+router = APIRouter()
+field_worker = require("inspector", "chief")
+PAGE_SIZE = 50
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _clean_filters(params, keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """(domain filters, values to echo) from query parameters; malformed ones are ignored with a message."""
+    values = {k: params.get(k, "").strip() for k in (*keys, "page")}
+    filters, problems = {}, {}
+    if values.get("kind") in events.KINDS:
+        filters["kind"] = values["kind"]
+    for key, target in (("from", "date_from"), ("to", "date_to")):
+        if key in keys and values[key]:
+            try:
+                filters[target] = date.fromisoformat(values[key]).isoformat()
+            except ValueError:
+                problems[key] = "日期格式应为 YYYY-MM-DD"
+    if "month" in keys and values["month"]:
+        try:
+            filters["month"] = parse_month(values["month"]).label
+        except ValueError:
+            problems["month"] = "月份格式应为 YYYY-MM"
+    for key, target in (("inspector", "user_id"), ("site", "site_id")):
+        if key in keys and values[key].isdigit():
+            filters[target] = int(values[key])
+    return filters, {**values, "problems": problems}
+
+
+def _page(values: dict) -> int:
+    return max(1, int(values["page"])) if values["page"].isdigit() else 1
+
+
+def _list_context(db: Database, filters: dict, values: dict, base: str) -> dict:
+    page = _page(values)
+    total = events.count_events(db, **filters)
+    rows = events.list_events(db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+    query = urlencode({k: v for k, v in values.items() if k not in ("page", "problems") and v})
+    return {"events": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "values": values,
+            "kinds": events.KINDS, "base": base, "query": query}
+
+
+@router.get("/events/mine")
+def events_mine(request: Request, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """The signed-in inspector's own events, newest first."""
+    filters, values = _clean_filters(request.query_params, ("kind", "from", "to"))
+    context = _list_context(db, {**filters, "user_id": user["id"]}, values, "/events/mine")
+    return render_page(request, "events_mine.html", "_event_rows.html", {**context, "all_events": False})
+
+
+@router.get("/events")
+def events_all(request: Request, db: Database = Depends(get_db), user: dict = Depends(require("chief"))):
+    """Every inspector's events (chief), filtered by kind, inspector, site and month."""
+    filters, values = _clean_filters(request.query_params, ("kind", "inspector", "site", "month"))
+    context = _list_context(db, filters, values, "/events")
+    context.update(all_events=True, inspectors=accounts.inspectors(db),
+                   sites=list(db.query("SELECT id, name FROM sites ORDER BY name")))
+    return render_page(request, "events_mine.html", "_event_rows.html", context)
+
+
+def _visible(db: Database, event_id: str, user: dict) -> dict:
+    event = events.get_event(db, event_id)
+    if user["role"] != "chief" and user["id"] != event["recorded_by"] and user["id"] not in event["inspector_ids"]:
+        raise Forbidden()
+    return event
+
+
+def _names(db: Database) -> dict:
+    """Lookups that turn ids in a revision into names a person reads."""
+    return {
+        "site_id": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM sites")},
+        "plant_id": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM plants")},
+        "campaign_id": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM campaigns")},
+        "inspector_ids": {r["id"]: r["display_name"] for r in db.query("SELECT id, display_name FROM users")},
+    }
+
+
+def readable(value, field: str, names: dict) -> str:
+    """A stored value as text for the history table."""
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field == "inspector_ids":
+        return "、".join(names[field].get(i, str(i)) for i in value) or "（空）"
+    if field in names:
+        return names[field].get(value, str(value))
+    return str(value)
+
+
+@router.get("/events/{event_id}")
+def event_detail(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """One event: fields with labels, photos, GPS and the history of corrections."""
+    event = _visible(db, event_id, user)
+    names = _names(db)
+    for rev in event["revisions"]:
+        for change in rev["changes"]:
+            key = change["field"]
+            change["before_text"] = readable(change["before"], key, names)
+            change["after_text"] = readable(change["after"], key, names)
+    return render(request, "event_detail.html", {
+        "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(db, event, user),
+        "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"])})
+
+
+# --- edit ---------------------------------------------------------------------------------------------
+
+def _local_input(occurred_at: str, tz) -> str:
+    return datetime.fromisoformat(occurred_at).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+
+
+def _form_values(event: dict, tz) -> dict:
+    values = {k: "" if v is None else v for k, v in events.as_raw(event).items() if k != "fields"}
+    values["occurred_at"] = _local_input(event["occurred_at"], tz)
+    values.update({k: "1" if v is True else ("0" if v is False else v) for k, v in event["fields"].items()})
+    values["inspector_ids"] = event["inspector_ids"]
+    return values
+
+
+def _changes_from_form(form, kind: str) -> tuple[dict, dict]:
+    """(changes for events.edit, values to echo) from the edit form; every field of the kind is sent."""
+    values = {k: str(v).strip() for k, v in form.items() if k not in ("csrf_token", "inspector_ids")}
+    raw_ids = form.getlist("inspector_ids")
+    values["inspector_ids"] = [int(i) for i in raw_ids if str(i).isdigit()]
+    fields = {}
+    for spec in events.KINDS[kind]["fields"]:
+        fields[spec["name"]] = ("1" if form.get(spec["name"]) else "0") if spec["type"] == "bool" else values.get(spec["name"], "")
+    changes = {k: values.get(k, "") for k in ("occurred_at", "note")}
+    subject = events.KINDS[kind]["subject"]
+    for key, used in (("site_id", subject != "plant"), ("plant_id", subject in ("plant", "any") or events.KINDS[kind].get("plant_optional")),
+                      ("place", subject == "any"), ("campaign_id", subject == "site_campaign")):
+        if used:
+            changes[key] = values.get(key, "")
+    changes["inspector_ids"] = values["inspector_ids"] if raw_ids else []
+    changes["fields"] = fields
+    return changes, values
+
+
+def _edit_context(db: Database, event: dict, values: dict, errors: dict) -> dict:
+    return {"event": event, "spec": events.KINDS[event["kind"]], "values": values, "errors": errors,
+            "sites": list(db.query("SELECT id, name FROM sites ORDER BY name")),
+            "plants": list(db.query("SELECT id, name FROM plants ORDER BY name")),
+            "campaigns": list(db.query("SELECT id, name, start_on, end_on FROM campaigns ORDER BY end_on DESC")),
+            "inspectors": accounts.inspectors(db), "notices": events.open_notices(db, event["site_id"])}
+
+
+def _changeable(db: Database, event_id: str, user: dict) -> dict:
+    event = events.get_event(db, event_id)
+    if not events.can_change(db, event, user):
+        raise Forbidden()
+    return event
+
+
+@router.get("/events/{event_id}/edit")
+def event_edit_form(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """The correction form, built from KINDS."""
+    event = _changeable(db, event_id, user)
+    errors = {"voided": "该记录已作废，不能再修改"} if event["voided"] else {}
+    values = _form_values(event, request.app.state.config.tz)
+    return render(request, "event_edit.html", _edit_context(db, event, values, errors), 422 if errors else 200)
+
+
+@router.post("/events/{event_id}/edit")
+async def event_edit(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """Save a correction; re-render with messages (422) when something is wrong."""
+    event = _changeable(db, event_id, user)
+    changes, values = _changes_from_form(await request.form(), event["kind"])
+    try:
+        events.edit(db, event_id, changes, user=user, now=_now(), tz=request.app.state.config.tz,
+                    reason=values.get("reason", ""))
+    except InvalidInput as exc:
+        return render(request, "event_edit.html", _edit_context(db, event, values, exc.errors), 422)
+    return redirect(f"/events/{event_id}")
+
+
+# --- void ---------------------------------------------------------------------------------------------
+
+@router.get("/events/{event_id}/void")
+def event_void_form(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """Ask for the reason before voiding."""
+    event = _changeable(db, event_id, user)
+    errors = {"voided": "该记录已作废"} if event["voided"] else {}
+    return render(request, "event_void.html", {"event": event, "errors": errors, "reason": ""}, 422 if errors else 200)
+
+
+@router.post("/events/{event_id}/void")
+async def event_void(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """Void with a reason; the event stays visible and counts nowhere."""
+    event = _changeable(db, event_id, user)
+    reason = str((await request.form()).get("reason", "")).strip()
+    try:
+        events.void(db, event_id, user=user, reason=reason, now=_now())
+    except InvalidInput as exc:
+        return render(request, "event_void.html", {"event": event, "errors": exc.errors, "reason": reason}, 422)
+    return redirect(f"/events/{event_id}")
