@@ -1,0 +1,347 @@
+"""Phone logging pages: rendering per role, the no-JS form post, bad input, the subject picker, the service worker."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+
+from fieldlog import accounts, events, registry
+from fieldlog.db import scalar
+from fieldlog.resources import resource_dir
+from fieldlog.routes.log import subject_choices
+
+TZ = ZoneInfo("Asia/Shanghai")
+# Hengdong county town centre, and points about 300 m and 5 km away.
+CENTRE = (27.0814, 112.9480)
+
+
+def site(db, name: str, reg_no: str, lat: float | None = None, lon: float | None = None, **extra) -> int:
+    """A site started last year (lat/lon optional)."""
+    raw = {"name": name, "reg_no": reg_no, "town": "城关镇", "started_on": "2020-01-01",
+           "lat": "" if lat is None else str(lat), "lon": "" if lon is None else str(lon), **extra}
+    return registry.save_site(db, raw)
+
+
+def now_local() -> datetime:
+    return datetime.now(timezone.utc).astimezone(TZ)
+
+
+def log_event(db, user_id: int, kind: str, site_id: int, when: datetime, fields: dict | None = None) -> str:
+    """Store an event through the domain (as the API would)."""
+    raw = {"id": str(uuid.uuid4()), "kind": kind, "occurred_at": when.isoformat(timespec="seconds"), "site_id": site_id,
+           "fields": fields or {"finding": "无"}}
+    event, created, _ = events.create(db, raw, user=accounts.get_user(db, user_id), now=datetime.now(timezone.utc), tz=TZ)
+    return event["id"]
+
+
+def form_defaults(html: str) -> dict:
+    """The id and occurred_at a freshly rendered form carries."""
+    return {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1) for name in ("id", "occurred_at")}
+
+
+def jpeg(size=(640, 480)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 120, 200)).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+# --- pages and roles ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("username", ["alice", "carol"])
+def test_home_and_every_form_render_for_inspector_and_chief(client_for, username):
+    client = client_for(username)
+    home = client.get("/log")
+    assert home.status_code == 200
+    for kind, spec in events.KINDS.items():
+        assert f'href="/log/{kind}"' in home.text and spec["label"] in home.text
+        page = client.get(f"/log/{kind}")
+        assert page.status_code == 200, kind
+        assert 'id="log-form"' in page.text and f'action="/log/{kind}"' in page.text
+        assert 'capture="environment"' in page.text and 'name="csrf_token"' in page.text
+        for field in spec["fields"]:
+            assert f'name="{field["name"]}"' in field_html(page.text, field["name"]), (kind, field["name"])
+    assert "今日记录" in home.text and "待发送" in home.text
+
+
+def field_html(html: str, name: str) -> str:
+    match = re.search(rf'<div class="fld" data-key="fields\.{name}">.*?</div>', html, re.S)
+    return match.group(0) if match else ""
+
+
+def test_form_shows_only_that_kinds_fields(client_for):
+    page = client_for("alice").get("/log/leaflets").text
+    assert 'name="copies"' in page and 'name="place"' in page
+    assert 'name="finding"' not in page and 'name="campaign_id"' not in page
+
+
+def test_admin_is_refused_and_anonymous_is_sent_to_login(client_for):
+    assert client_for("dave").get("/log").status_code == 403
+    assert client_for("dave").get("/log/safety_patrol").status_code == 403
+    anon = client_for(None).get("/log/safety_patrol", follow_redirects=False)
+    assert anon.status_code == 303 and anon.headers["location"].startswith("/login")
+
+
+def test_unknown_kind_is_404(client_for):
+    assert client_for("alice").get("/log/picnic").status_code == 404
+
+
+def test_form_defaults_to_now_and_me(client_for, users):
+    page = client_for("bob").get("/log/safety_patrol").text
+    values = form_defaults(page)
+    uuid.UUID(values["id"])
+    occurred = datetime.fromisoformat(values["occurred_at"]).replace(tzinfo=TZ)
+    assert abs((occurred - now_local()).total_seconds()) < 120
+    assert f'name="inspector_ids" value="{users["bob"]}" checked' in page
+    assert f'name="inspector_ids" value="{users["alice"]}" checked' not in page
+
+
+# --- the no-JS form post -------------------------------------------------------------------------
+
+def test_form_post_creates_the_event_and_shows_it_under_today(client_for, db, users):
+    site_id = site(db, "城关镇安置小区", "HD-1", *CENTRE)
+    client = client_for("alice")
+    values = form_defaults(client.get("/log/safety_patrol").text)
+    response = client.post_form("/log/safety_patrol", {
+        **values, "subject": f"site:{site_id}", "finding": "一般", "hazards_general": "2", "hazards_major": "0",
+        "notice_no": "", "notice_deadline": "", "note": "脚手架缺扣件", "lat": "27.0815", "lon": "112.9481",
+        "accuracy_m": "8"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/log?saved={values['id']}"
+    event = events.load(db, values["id"])
+    assert (event["kind"], event["site_id"], event["recorded_by"]) == ("safety_patrol", site_id, users["alice"])
+    assert event["fields"] == {"finding": "一般", "hazards_general": 2, "hazards_major": 0}
+    assert event["inspector_ids"] == [users["alice"]] and event["accuracy_m"] == 8
+    assert event["occurred_at"].endswith("+08:00") and event["occurred_at"][:16] == values["occurred_at"]
+    home = client.get(response.headers["location"]).text
+    assert "已保存" in home
+    today = home.split("今日记录", 1)[1]
+    assert "安全日常巡查" in today and "城关镇安置小区" in today and values["id"] in today
+
+
+def test_resubmitting_the_same_form_stores_it_once(client_for, db):
+    site_id = site(db, "吴集镇商住楼", "HD-2")
+    client = client_for("alice")
+    data = {**form_defaults(client.get("/log/enforcement_patrol").text), "subject": f"site:{site_id}",
+            "finding": "无", "order": "无"}
+    first = client.post_form("/log/enforcement_patrol", data, follow_redirects=False)
+    again = client.post_form("/log/enforcement_patrol", data, follow_redirects=False)
+    assert first.status_code == again.status_code == 303
+    assert scalar(db, "SELECT count(*) FROM events") == 1
+
+
+def test_server_warnings_are_shown_after_saving(client_for, db):
+    site_id = site(db, "杨林镇幼儿园", "HD-3", *CENTRE)
+    client = client_for("alice")
+    data = {**form_defaults(client.get("/log/enforcement_patrol").text), "subject": f"site:{site_id}",
+            "finding": "无", "order": "无", "lat": "27.1314", "lon": "112.9480", "accuracy_m": "120"}
+    home = client.post_form("/log/enforcement_patrol", data).text
+    assert "定位精度较差" in home and "公里" in home
+    assert scalar(db, "SELECT count(*) FROM events") == 1  # a warning never blocks
+
+
+@pytest.mark.parametrize("kind,fields,message", [
+    ("leaflets", {"copies": "-5", "place": "城关镇集市"}, "发放份数须大于 0"),
+    ("leaflets", {"copies": "100"}, "请选择工地或搅拌站，或填写发放地点"),
+    ("safety_patrol", {"finding": "一般"}, "请选择工地"),
+    ("safety_patrol", {"subject": "site:999", "finding": "一般"}, "工地不存在"),
+    ("completion_filing", {"accepted_on": "2021-05-10", "filed_on": "2021-05-01", "result": "合格"}, "备案日期不能早于竣工验收日期"),
+])
+def test_bad_input_rerenders_with_the_message_and_stores_nothing(client_for, db, kind, fields, message):
+    site_id = site(db, "霞流镇污水处理厂", "HD-4")
+    client = client_for("alice")
+    data = form_defaults(client.get(f"/log/{kind}").text)
+    if kind == "completion_filing":
+        data["subject"] = f"site:{site_id}"
+    response = client.post_form(f"/log/{kind}", {**data, **fields}, follow_redirects=False)
+    assert response.status_code == 422
+    assert message in response.text and 'id="log-form"' in response.text
+    assert scalar(db, "SELECT count(*) FROM events") == 0
+
+
+def test_future_time_is_refused_and_typed_values_are_kept(client_for, db):
+    site_id = site(db, "石湾镇文化中心", "HD-5")
+    client = client_for("alice")
+    data = form_defaults(client.get("/log/concrete_sampling").text)
+    data["occurred_at"] = (now_local() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post_form("/log/concrete_sampling", {**data, "subject": f"site:{site_id}", "result": "合格",
+                                                           "strength_grade": "C30", "fee_yuan": "800"})
+    assert response.status_code == 422 and "发生时间不能晚于现在" in response.text
+    assert 'value="800"' in response.text and f'value="site:{site_id}" checked' in response.text
+    assert scalar(db, "SELECT count(*) FROM events") == 0
+
+
+def test_major_inspection_creates_its_campaign_by_name_and_dates(client_for, db):
+    site_id = site(db, "荣桓镇敬老院", "HD-6")
+    client = client_for("carol")
+    page = client.get("/log/major_inspection").text
+    assert 'name="campaign_name"' in page and 'value="new"' in page
+    today = now_local().date()
+    data = {**form_defaults(page), "subject": f"site:{site_id}", "finding": "无", "score": "92", "grade": "优良",
+            "campaign_id": "new", "campaign_name": "第四季度质量安全大检查",
+            "campaign_start_on": (today - timedelta(days=3)).isoformat(), "campaign_end_on": (today + timedelta(days=10)).isoformat()}
+    assert client.post_form("/log/major_inspection", data, follow_redirects=False).status_code == 303
+    event = events.load(db, data["id"])
+    assert event["campaign"]["name"] == "第四季度质量安全大检查"
+    # The next form lists that campaign first and has it selected, since its dates contain today.
+    page = client.get("/log/major_inspection").text
+    assert re.search(rf'<option value="{event["campaign_id"]}" selected>第四季度质量安全大检查', page)
+
+
+def test_campaigns_containing_today_come_first(client_for, db):
+    today = now_local().date()
+    for name, start, end in [("上季度大检查", -100, -60), ("本季度大检查", -5, 20), ("年初大检查", -300, -280)]:
+        db.execute("INSERT INTO campaigns (name, start_on, end_on, created_at) VALUES (?, ?, ?, ?)",
+                   [name, (today + timedelta(days=start)).isoformat(), (today + timedelta(days=end)).isoformat(), "x"])
+    page = client_for("alice").get("/log/major_inspection").text
+    names = re.findall(r'<option value="\d+"[^>]*>([^（]+)（', page)
+    assert names == ["本季度大检查", "上季度大检查", "年初大检查"]
+
+
+def test_form_post_with_photos_stores_them(client_for, db, cfg):
+    site_id = site(db, "大浦镇供水厂扩建", "HD-7")
+    client = client_for("alice")
+    data = {**form_defaults(client.get("/log/safety_patrol").text), "subject": f"site:{site_id}", "finding": "无",
+            "csrf_token": client.csrf}
+    files = [("photos", ("a.jpg", jpeg(), "image/jpeg")), ("photos", ("b.jpg", jpeg((300, 500)), "image/jpeg"))]
+    response = client.post("/log/safety_patrol", data=data, files=files, follow_redirects=False)
+    assert response.status_code == 303
+    assert scalar(db, "SELECT count(*) FROM event_photos WHERE event_id = ?", [data["id"]]) == 2
+
+
+def test_a_file_that_is_not_an_image_stores_nothing(client_for, db):
+    site_id = site(db, "高湖镇标准厂房", "HD-8")
+    client = client_for("alice")
+    data = {**form_defaults(client.get("/log/safety_patrol").text), "subject": f"site:{site_id}", "finding": "无",
+            "csrf_token": client.csrf}
+    response = client.post("/log/safety_patrol", data=data, files=[("photos", ("x.jpg", b"not a picture", "image/jpeg"))])
+    assert response.status_code == 422 and "不是图片" in response.text
+    assert scalar(db, "SELECT count(*) FROM events") == 0
+
+
+def test_form_post_without_csrf_token_is_refused(client_for, db):
+    site_id = site(db, "新塘镇农贸市场", "HD-9")
+    client = client_for("alice")
+    data = {**form_defaults(client.get("/log/safety_patrol").text), "subject": f"site:{site_id}", "finding": "无"}
+    assert client.post("/log/safety_patrol", data=data).status_code == 403
+    assert scalar(db, "SELECT count(*) FROM events") == 0
+
+
+# --- the subject picker ---------------------------------------------------------------------------
+
+def test_subjects_sorted_by_distance_when_position_known(db, users):
+    far = site(db, "远处工地", "D-1", 27.1314, 112.9480)        # ~5.6 km north
+    near = site(db, "近处工地", "D-2", 27.0841, 112.9480)       # ~300 m north
+    unknown = site(db, "无坐标工地", "D-3")
+    choices = subject_choices(db, "site", users["alice"], today=date(2021, 3, 15), lat=CENTRE[0], lon=CENTRE[1])
+    assert [c["id"] for c in choices] == [near, far, unknown]
+    assert 250 < choices[0]["distance_m"] < 350 and choices[2]["distance_m"] is None
+
+
+def test_subjects_recently_used_first_without_position(db, users):
+    a = site(db, "甲工地", "R-1", *CENTRE)
+    b = site(db, "乙工地", "R-2", *CENTRE)
+    c = site(db, "丙工地", "R-3", *CENTRE)
+    now = now_local()
+    log_event(db, users["alice"], "safety_patrol", c, now - timedelta(days=2))
+    log_event(db, users["alice"], "safety_patrol", b, now - timedelta(hours=1))
+    log_event(db, users["bob"], "safety_patrol", a, now - timedelta(minutes=5))  # bob's, not alice's
+    choices = subject_choices(db, "site", users["alice"], today=now.date())
+    assert [x["id"] for x in choices] == [b, c, a]
+    assert [x["recent"] for x in choices] == [True, True, False]
+    # bob sees his own recent site first.
+    assert subject_choices(db, "site", users["bob"], today=now.date())[0]["id"] == a
+
+
+def test_subject_partial_orders_by_distance_and_searches(client_for, db):
+    site(db, "远处商住楼", "P-1", 27.1314, 112.9480)
+    site(db, "近处商住楼", "P-2", 27.0841, 112.9480)
+    site(db, "城南医院住院楼", "P-3", 27.0700, 112.9480)
+    client = client_for("alice")
+    html = client.get("/log/safety_patrol/subjects", params={"lat": CENTRE[0], "lon": CENTRE[1]},
+                      headers={"HX-Request": "true"}).text
+    assert "<html" not in html
+    assert re.findall(r'class="pick-name">([^<]+)<', html) == ["近处商住楼", "城南医院住院楼", "远处商住楼"]
+    assert "300 米" in html and "5.6 公里" in html
+    html = client.get("/log/safety_patrol/subjects", params={"q": "商住楼"}).text
+    assert sorted(re.findall(r'class="pick-name">([^<]+)<', html)) == ["近处商住楼", "远处商住楼"]
+
+
+def test_plant_kinds_list_plants_and_leaflets_list_both(client_for, db):
+    site(db, "城关镇安置小区", "S-1")
+    registry.save_plant(db, {"name": "衡东县恒通商品混凝土有限公司", "licence_no": "L-1"})
+    client = client_for("alice")
+    plant_page = client.get("/log/plant_patrol").text
+    assert "恒通" in plant_page and "城关镇安置小区" not in plant_page and 'value="plant:' in plant_page
+    leaflets = client.get("/log/leaflets").text
+    assert "恒通" in leaflets and "城关镇安置小区" in leaflets
+
+
+def test_search_without_js_filters_the_list(client_for, db):
+    site(db, "甘溪镇实验小学综合楼", "Q-1")
+    site(db, "草市镇职业中专实训楼", "Q-2")
+    page = client_for("alice").get("/log/safety_patrol", params={"q": "甘溪"}).text
+    assert "甘溪镇实验小学综合楼" in page and "草市镇职业中专实训楼" not in page
+
+
+def test_rectification_review_lists_open_notices(client_for, db, users):
+    site_id = site(db, "杨桥镇保障性住房", "N-1")
+    notice = log_event(db, users["alice"], "safety_patrol", site_id, now_local() - timedelta(days=1),
+                       {"finding": "一般", "notice_no": "衡建安改〔2021〕7号", "notice_deadline": "2021-12-31"})
+    page = client_for("alice").get("/log/rectification_review").text
+    assert f'<option value="{notice}">杨桥镇保障性住房 · 衡建安改〔2021〕7号' in page
+
+
+# --- the offline machinery -------------------------------------------------------------------------
+
+def test_service_worker_served_from_root_with_every_logging_page(client_for):
+    response = client_for("alice").get("/sw.js")
+    assert response.status_code == 200
+    assert response.headers["service-worker-allowed"] == "/"
+    assert "no-cache" in response.headers["cache-control"]
+    assert response.headers["content-type"].startswith("text/javascript")
+    pages = json.loads(re.search(r"var PAGES = (\[.*?\]);", response.text).group(1))
+    assert pages == ["/log"] + [f"/log/{k}" for k in events.KINDS]
+    assert "__VERSION__" not in response.text and "/static/queue.js" in response.text
+
+
+def test_token_endpoint_gives_the_current_csrf_token(client_for):
+    client = client_for("alice")
+    assert client.get("/log/token").json() == {"csrf_token": client.csrf}
+    assert client_for(None).get("/log/token").status_code == 401
+
+
+def test_queue_script_only_on_pages_of_people_who_log(client_for):
+    assert 'src="/static/queue.js"' in client_for("alice").get("/").text
+    assert 'data-user="alice"' in client_for("alice").get("/").text
+    assert 'src="/static/queue.js"' not in client_for("dave").get("/").text
+    assert 'src="/static/queue.js"' not in client_for(None).get("/login").text
+
+
+def test_no_inline_scripts_on_logging_pages(client_for):
+    client = client_for("alice")
+    for path in ["/log", "/log/safety_patrol", "/log/major_inspection"]:
+        html = client.get(path).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+
+
+def test_logging_page_transfer_fits_40_kb_gzipped(client_for, db):
+    # A county's worth of sites: the picker lists them all so that it works offline.
+    for n in range(60):
+        site(db, f"衡东县城关镇第{n}号安置小区二期工程", f"W-{n}", 27.0 + n / 1000, 112.9 + n / 1000)
+    client = client_for("alice")
+    static = resource_dir("static")
+    assets = ["app.css", "log.css", "htmx-2.0.11.min.js", "app.js", "queue.js", "log.js"]
+    for kind in ["safety_patrol", "major_inspection", "leaflets"]:
+        html = client.get(f"/log/{kind}").content
+        for asset in assets:
+            assert f"/static/{asset}" in html.decode()
+        total = len(gzip.compress(html)) + sum(len(gzip.compress((static / a).read_bytes())) for a in assets)
+        assert total <= 40 * 1024, (kind, total)
