@@ -225,3 +225,68 @@ def import_sites(file: Path, dry_run: bool) -> None:
 def import_plants(file: Path, dry_run: bool) -> None:
     """Import ready-mix concrete plants from a CSV or XLSX FILE; rows with problems are skipped."""
     _import(file, "plants", dry_run)
+
+
+# --- indicators: target tables and the roll-up --------------------------------------------------
+
+@main.group()
+def table() -> None:
+    """Target tables (绩效目标表): load a year's TOML file, show a year's table."""
+
+
+@table.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def table_load(file: Path) -> None:
+    """Check FILE and store it as the table of its year (earlier loads are kept)."""
+    from fieldlog.indicators import tables
+
+    try:
+        loaded = tables.load_table(_db(), file.read_text(encoding="utf-8"), loaded_by="cli")
+    except InvalidInput as exc:
+        _fail(exc)
+    click.echo(f"已导入 {loaded.year} 年目标表（{loaded.station}，{len(loaded.rows)} 项指标）")
+
+
+@table.command("show")
+@click.argument("year", type=int)
+def table_show(year: int) -> None:
+    """Print YEAR's table: levels, target text, parsed target and rule of every row."""
+    from fieldlog.indicators import tables
+
+    t = tables.table_for_year(_db(), year)
+    origin = {"loaded": "已导入", "shipped": "随程序提供", "inherited": f"沿用 {t.inherited_from} 年目标表"}[t.origin]
+    click.echo(f"{t.title}（{t.station}，{origin}）")
+    for r in t.rows:
+        parsed = "文字" if r.target.comparator == "text" else f"{r.target.comparator} {r.target.value:g}{r.target.unit}"
+        click.echo(f"{r.number:>3}  {r.level1}/{r.level2}/{r.level3}  {r.target_text or '（空）'}  [{parsed}]  "
+                   f"{r.rule}{'' if r.points is None else f'  分值 {r.points:g}'}")
+
+
+@main.command()
+@click.option("--year", type=int, required=True, help="The year to roll up, e.g. 2021.")
+@click.option("--as-of", "as_of", default=None, help="Compute as of this date, YYYY-MM-DD (default: today).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file: .xlsx, .csv (UTF-8 with BOM) or .json, chosen by its ending.")
+def rollup(year: int, as_of: str | None, out: Path) -> None:
+    """Roll up YEAR's target table (actual values, completion, scores) to a file."""
+    import json
+    from datetime import date, datetime
+
+    from fieldlog.indicators import evaluation
+
+    cfg = _cfg()
+    try:
+        day = date.fromisoformat(as_of) if as_of else datetime.now(cfg.tz).date()
+    except ValueError:
+        click.echo("错误：--as-of 须为日期，格式 YYYY-MM-DD", err=True)
+        sys.exit(1)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv", ".json"):
+        click.echo("错误：--out 的文件须以 .xlsx、.csv 或 .json 结尾", err=True)
+        sys.exit(1)
+    ev = evaluation.build(_db(cfg), year, day, cfg.tz)
+    if suffix == ".json":
+        out.write_text(json.dumps(evaluation.to_json(ev), ensure_ascii=False, indent=2), encoding="utf-8")
+    else:
+        out.write_bytes(evaluation.to_csv(ev) if suffix == ".csv" else evaluation.to_xlsx(ev))
+    click.echo(f"已写出 {out}（{year} 年，截至 {day}，总分 {evaluation.fmt_score(ev.totals.total)}，{ev.totals.grade}）")

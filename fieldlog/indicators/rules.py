@@ -115,7 +115,8 @@ class Outcome:
     actual: float | str | None
     actual_text: str
     met: bool | None = None          # None: compare actual with the parsed target
-    detail: str = ""                 # e.g. the minimum beside a mean
+    detail: str = ""                 # how the figure was reached (n/m, minimum and base)
+    beside: str = ""                 # what the printed table shows beside the actual (the minimum beside a mean)
     progress: float | None = None    # share of a text target reached (scores an unmet text row)
     events: dict | None = None       # {"kinds": [...], "where": sql, "params": [...]} behind the figure
     periods: list[dict] = field(default_factory=list)  # subject-periods or periods that met or missed
@@ -214,7 +215,7 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
     over = (f"{len(rows)} 个{SUBJECT_WORDS[subject]}·{PERIOD_WORDS[period]}" if per == "subject"
             else f"{len(rows)} 个{PERIOD_WORDS[period]}")
     detail = f"最少 {low}（共 {over}）"
-    return Outcome(float(shown), shown, detail=detail, events=events_evidence([kind]), periods=rows)
+    return Outcome(float(shown), shown, detail=detail, beside=f"最少 {low}", events=events_evidence([kind]), periods=rows)
 
 
 def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "month", min_count: int = 1,

@@ -1,0 +1,156 @@
+"""The year-end self-evaluation (绩效自评表): rows with scores and notes, the budget block, the total; CSV/XLSX/JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from fieldlog.indicators import entries, rollup, tables
+from fieldlog.indicators.rollup import RowResult, fmt_score
+from fieldlog.indicators.scoring import Totals
+
+COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "完成情况", "分值", "得分", "偏差原因分析及改进措施"]
+
+
+@dataclass
+class Evaluation:
+    """Everything the 自评表 shows for a year as of a date."""
+
+    table: tables.TargetTable
+    as_of: date
+    results: list[RowResult]
+    totals: Totals
+    notes: dict[str, str]
+
+
+def build(db: Database, year: int, as_of: date, tz: ZoneInfo | None = None) -> Evaluation:
+    """Roll up the year's table as of a date and gather the chief's notes and budget."""
+    table = tables.table_for_year(db, year)
+    results = rollup.compute(db, table, as_of, tz)
+    return Evaluation(table, as_of, results, rollup.totals(db, table, results), entries.latest_notes(db, year))
+
+
+def completion(r: RowResult) -> str:
+    """完成情况: the chief's grade for qualitative rows, else 达成/未达成 (— while unknown)."""
+    return r.grade if r.grade else r.met_text
+
+
+def actual_cell(r: RowResult) -> str:
+    """实际完成值 with the figure that stands beside it (e.g. the minimum beside a mean)."""
+    return f"{r.actual_text}（{r.outcome.beside}）" if r.outcome is not None and r.outcome.beside else r.actual_text
+
+
+def row_cells(ev: Evaluation, r: RowResult) -> list[str]:
+    return [r.level1, r.level2, r.level3, r.target_text, actual_cell(r), completion(r), f"{r.points:.2f}",
+            fmt_score(r.score), ev.notes.get(r.key, "")]
+
+
+def budget_lines(ev: Evaluation) -> list[list[str]]:
+    """The budget execution block as label/value lines."""
+    b = ev.totals.budget
+    entry = b["entry"] or {}
+
+    def money(v) -> str:
+        return "" if v is None else f"{v:g}"
+
+    rate = "" if b["rate"] is None else f"{rollup.cut(b['rate'] * 100, 2)}%"
+    return [["年初预算数（万元）", money(entry.get("initial_budget"))], ["全年预算数（万元）", money(entry.get("full_year_budget"))],
+            ["全年执行数（万元）", money(entry.get("executed"))], ["执行率", rate],
+            ["分值", f"{b['points']:g}"], ["得分", fmt_score(b["score"])]]
+
+
+def to_csv(ev: Evaluation) -> bytes:
+    """UTF-8 with BOM (so Excel opens it), the 自评表 columns, then the budget block and the total."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    for r in ev.results:
+        w.writerow(row_cells(ev, r))
+    w.writerow([])
+    w.writerow(["预算执行率"])
+    for label, value in budget_lines(ev):
+        w.writerow([label, value])
+    w.writerow([])
+    w.writerow(["总分", fmt_score(ev.totals.total), "等级", ev.totals.grade])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _runs(values: list[str]) -> list[tuple[int, int]]:
+    """(first, last) index pairs of runs of equal consecutive values."""
+    runs, start = [], 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[start]:
+            runs.append((start, i - 1))
+            start = i
+    return runs
+
+
+def to_xlsx(ev: Evaluation) -> bytes:
+    """An A4-landscape workbook with the level cells merged as in the printed table."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"{ev.table.year}绩效自评表"
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    ws.append([f"{ev.table.year}年部门整体支出绩效自评表"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append([f"填报单位：{ev.table.station}", "", "", "", f"截至 {ev.as_of.isoformat()}"])
+    ws.append(COLUMNS)
+    first = 4
+    for r in ev.results:
+        ws.append(row_cells(ev, r))
+    last = first + len(ev.results) - 1
+    level1 = [r.level1 for r in ev.results]
+    level12 = [(r.level1, r.level2) for r in ev.results]
+    for col, values in ((1, level1), (2, level12)):
+        for a, b in _runs(values):
+            if b > a:
+                ws.merge_cells(start_row=first + a, start_column=col, end_row=first + b, end_column=col)
+    for row in ws.iter_rows(min_row=3, max_row=last, max_col=len(COLUMNS)):
+        for cell in row:
+            cell.border, cell.alignment = border, wrap
+    for cell in ws[3]:
+        cell.font = Font(bold=True)
+    ws.append([])
+    ws.append(["预算执行率"])
+    for label, value in budget_lines(ev):
+        ws.append([label, value])
+    ws.append([])
+    ws.append(["总分", fmt_score(ev.totals.total), "等级", ev.totals.grade])
+    for col, width in zip("ABCDEFGHI", (10, 14, 34, 18, 22, 10, 8, 8, 36)):
+        ws.column_dimensions[col].width = width
+    ws.print_title_rows = "3:3"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def to_json(ev: Evaluation) -> dict:
+    """JSON-ready: every row, the budget block and the total."""
+    b = ev.totals.budget
+    entry = b["entry"] or {}
+    return {
+        "year": ev.table.year, "station": ev.table.station, "as_of": ev.as_of.isoformat(),
+        "table": {"origin": ev.table.origin, "inherited_from": ev.table.inherited_from},
+        "rows": [{**r.as_dict(), "note": ev.notes.get(r.key, "")} for r in ev.results],
+        "budget": {"initial_budget": entry.get("initial_budget"), "full_year_budget": entry.get("full_year_budget"),
+                   "executed": entry.get("executed"), "rate": b["rate"], "points": b["points"],
+                   "score": round(b["score"], 4)},
+        "total": {"rows_score": round(ev.totals.rows_score, 4), "score": round(ev.totals.total, 4),
+                  "score_text": fmt_score(ev.totals.total), "grade": ev.totals.grade},
+    }
