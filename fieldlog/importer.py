@@ -140,11 +140,10 @@ def _decode_csv(content: bytes) -> str:
 
 def _read_csv(content: bytes) -> list[list]:
     text = _decode_csv(content)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    # The header line decides the delimiter: data cells may hold ';' (pause lists) or ',' (inspector lists).
+    header = text.split("\n", 1)[0]
+    delimiter = max([",", ";", "\t"], key=header.count)
+    return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 def _read_xlsx(content: bytes) -> list[list]:

@@ -259,3 +259,12 @@ def test_cli_refused_file_exits_1(cfg, db, users, tmp_path):
     result = run_cli(cfg, "import-plants", str(path))
     assert result.exit_code == 1 and "缺少必需的列" in result.output
     assert scalar(db, "SELECT count(*) FROM plants") == 0
+
+
+def test_semicolons_and_tabs(db, users):
+    rows = [site_row(1, 停工期间="2021-05-01~2021-05-20;2021-08-01~", 负责监督员="alice,bob")]
+    parsed = importer.preview(db, "s.csv", csv_bytes(rows), "sites")
+    assert parsed.error is None and len(parsed.accepted[0].pauses) == 2 and len(parsed.accepted[0].inspector_ids) == 2
+    tabbed = "\t".join(SITE_HEADER) + "\n" + "\t".join(site_row(2)) + "\n"
+    parsed = importer.preview(db, "s.txt", tabbed.encode("utf-8"), "sites")
+    assert parsed.error is None and parsed.accepted[0].record["reg_no"] == "IMP-002"
