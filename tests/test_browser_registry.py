@@ -59,3 +59,15 @@ def test_bad_coordinate_message_on_a_phone(phone, live_server, db, users):
     assert page.locator(".field-error", has_text="纬度须为数字").count() == 1
     assert no_sideways_scroll(page)
     assert registry.search_sites(db, "坐标有误") == []
+
+
+@pytest.mark.browser
+def test_fill_coordinates_from_the_phone_location(phone, live_server, users):
+    phone.grant_permissions(["geolocation"], origin=live_server)
+    phone.set_geolocation({"latitude": 27.0814, "longitude": 112.948, "accuracy": 8})
+    page = phone.new_page()
+    browser_login(page, live_server, "dave")
+    page.goto(f"{live_server}/plants/new")
+    page.click("#use-location")
+    expect(page.locator("input[name=lat]")).to_have_value("27.081400")
+    expect(page.locator("input[name=lon]")).to_have_value("112.948000")
