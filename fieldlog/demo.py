@@ -77,6 +77,9 @@ def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
         ids = users(db)
         build_registry(db, rng, ids["inspectors"], year)
         surveys.demo_answers(db, rng, year, ids["chief"])
+        from fieldlog import demo_events  # its own random source, so other generators do not shift its events
+
+        demo_events.generate(db, random.Random(seed + 1), ids, year)
     return ids
 
 

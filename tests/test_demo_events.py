@@ -1,0 +1,118 @@
+"""The demo year of events: it builds, is identical each run, and its counts are plausible."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pytest
+
+from fieldlog import db as db_mod, demo, periods, registry
+from fieldlog.db import scalar
+
+EVENT_COLUMNS = "id, kind, occurred_at, day, month, received_at, late, recorded_by, site_id, plant_id, campaign_id, place, " \
+                "lat, lon, accuracy_m, note, data, content_hash, version, voided, void_reason"
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    database = db_mod.open_db(tmp_path_factory.mktemp("demo") / "demo.db")
+    demo.build(database)
+    yield database
+    database.close()
+
+
+def _count(db, kind: str) -> int:
+    return scalar(db, "SELECT count(*) FROM events WHERE kind = ? AND voided = 0", [kind])
+
+
+def test_demo_is_deterministic(demo_db, tmp_path):
+    other = db_mod.open_db(tmp_path / "again.db")
+    demo.build(other)
+    dump = lambda d: list(d.conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY id"))  # noqa: E731
+    assert dump(other) == dump(demo_db)
+    other.close()
+
+
+def test_quantities_are_plausible(demo_db):
+    db = demo_db
+    assert 480 <= _count(db, "safety_patrol") <= 600
+    assert scalar(db, "SELECT count(DISTINCT campaign_id) FROM events WHERE kind = 'major_inspection' AND voided = 0") >= 10
+    assert _count(db, "completion_filing") == 35
+    assert _count(db, "construction_permit") == 80
+    assert _count(db, "accident") <= 1
+    assert scalar(db, "SELECT count(DISTINCT plant_id) FROM events WHERE kind = 'plant_inspection' AND voided = 0") == 5
+    by_november = scalar(db, "SELECT sum(json_extract(data, '$.copies')) FROM events "
+                             "WHERE kind = 'leaflets' AND voided = 0 AND month <= '2021-11'")
+    assert 6000 <= by_november < 6500
+
+
+def test_a_campaign_ends_in_every_quarter(demo_db):
+    quarters = {(int(r[0][5:7]) + 2) // 3 for r in demo_db.conn.execute(
+        "SELECT DISTINCT c.end_on FROM campaigns c JOIN events e ON e.campaign_id = c.id")}
+    assert quarters == {1, 2, 3, 4}
+
+
+def test_patrol_coverage_is_high_but_not_perfect(demo_db):
+    db = demo_db
+    months = periods.months_of(demo.DEMO_YEAR)
+    active = registry.active_site_map(db, months)
+    site_months = sum(len(s) for s in active.values())
+    counts = {(r[0], r[1]): r[2] for r in db.conn.execute(
+        "SELECT month, site_id, count(*) FROM events WHERE kind = 'enforcement_patrol' AND voided = 0 GROUP BY 1, 2")}
+    enforcement = [counts.get((m, s), 0) for m, sites in active.items() for s in sites]
+    assert 1.7 <= sum(enforcement) / site_months <= 2.05 and min(enforcement) >= 1
+    safety = {(r[0], r[1]) for r in db.conn.execute(
+        "SELECT DISTINCT month, site_id FROM events WHERE kind = 'safety_patrol' AND voided = 0")}
+    covered = sum((m, s) in safety for m, sites in active.items() for s in sites)
+    assert 0.9 <= covered / site_months < 1
+    plant_active = registry.active_plant_map(db, months)
+    patrolled = {(r[0], r[1]) for r in db.conn.execute(
+        "SELECT DISTINCT month, plant_id FROM events WHERE kind = 'plant_patrol' AND voided = 0")}
+    missed = sum((m, p) not in patrolled for m, plants in plant_active.items() for p in plants)
+    assert 1 <= missed <= 2
+
+
+def test_concrete_sampling_meets_most_of_each_quarter_quota(demo_db):
+    db = demo_db
+    for q in periods.quarters_of(demo.DEMO_YEAR):
+        quota = min(50, len(registry.active_site_map(db, [q], ready_mix_only=True)[q.label]))
+        sampled = scalar(db, "SELECT count(DISTINCT site_id) FROM events WHERE kind = 'concrete_sampling' AND voided = 0 "
+                             "AND month BETWEEN ? AND ?", [q.months()[0], q.months()[-1]])
+        assert 0.85 * quota <= sampled <= quota
+    failed = scalar(db, "SELECT count(*) FROM events WHERE kind = 'concrete_sampling' AND json_extract(data, '$.result') = '不合格'")
+    assert 1 <= failed <= 3
+
+
+def test_filings_mostly_on_time_and_a_couple_of_permits_fail(demo_db):
+    rows = [json.loads(r[0]) for r in demo_db.conn.execute("SELECT data FROM events WHERE kind = 'completion_filing'")]
+    on_time = sum((date.fromisoformat(r["filed_on"]) - date.fromisoformat(r["accepted_on"])).days <= 15 for r in rows)
+    assert 0.8 * len(rows) <= on_time < len(rows)
+    assert scalar(demo_db, "SELECT count(*) FROM events WHERE kind = 'construction_permit' "
+                           "AND json_extract(data, '$.conditions_met') = '不符合'") == 2
+
+
+def test_voided_late_and_open_notices_exist(demo_db):
+    db = demo_db
+    voided = list(db.conn.execute("SELECT void_reason FROM events WHERE voided = 1"))
+    assert 3 <= len(voided) <= 15 and all(r[0] for r in voided)
+    assert scalar(db, "SELECT count(*) FROM event_revisions WHERE action = 'void'") == len(voided)
+    late = scalar(db, "SELECT count(*) FROM events WHERE late = 1")
+    assert 0.01 <= late / scalar(db, "SELECT count(*) FROM events") <= 0.08
+    notices = scalar(db, "SELECT count(*) FROM events WHERE json_extract(data, '$.notice_no') IS NOT NULL AND voided = 0")
+    closed = scalar(db, "SELECT count(DISTINCT json_extract(data, '$.notice_event_id')) FROM events "
+                        "WHERE kind = 'rectification_review' AND json_extract(data, '$.closed') = 1")
+    assert notices > 20 and 0.75 * notices <= closed < notices
+
+
+def test_rows_are_consistent_with_create(demo_db):
+    for occurred_at, day, month, received_at, late, content_hash in demo_db.conn.execute(
+            "SELECT occurred_at, day, month, received_at, late, content_hash FROM events"):
+        local = datetime.fromisoformat(occurred_at)
+        assert occurred_at.endswith("+08:00") and day == local.date().isoformat() and month == day[:7]
+        assert late == int((datetime.fromisoformat(received_at) - local).total_seconds() > 3 * 86400)
+        assert len(content_hash) == 64
+    assert scalar(demo_db, "SELECT count(*) FROM events e WHERE NOT EXISTS "
+                           "(SELECT 1 FROM event_inspectors i WHERE i.event_id = e.id)") == 0
+    same_day = scalar(demo_db, "SELECT count(*) FROM events WHERE substr(received_at, 1, 10) <= day OR late = 0")
+    assert same_day >= 0.9 * scalar(demo_db, "SELECT count(*) FROM events")
