@@ -196,3 +196,11 @@ def test_post_without_csrf_is_refused(client_for, db, users):
     response = client.post("/sites/new", data=site_form())
     assert response.status_code == 403
     assert scalar(db, "SELECT count(*) FROM sites") == 0
+
+
+def test_field_and_pause_errors_are_shown_together(client_for, db, users):
+    form = site_form(lat="abc", pause_start_on=["2021-06-10", "", ""], pause_end_on=["2021-06-01", "", ""])
+    response = client_for("dave").post_form("/sites/new", form)
+    assert response.status_code == 422
+    assert "纬度须为数字" in response.text and "复工日期不能早于停工开始日期" in response.text
+    assert scalar(db, "SELECT count(*) FROM sites") == 0

@@ -63,6 +63,12 @@ def _site_from_form(form) -> tuple[dict, list[int], list[dict], dict]:
 
 async def _save_site_form(request: Request, db: Database, user: dict, site_id: int | None):
     values, ids, pauses, errors = _site_from_form(await request.form())
+    # Check fields and pauses together so every message shows at once; save_site checks them again.
+    for check, arg in ((registry.clean_site, values), (registry.clean_pauses, pauses)):
+        try:
+            check(arg)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
     try:
         if errors:
             raise InvalidInput(errors)
