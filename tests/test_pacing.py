@@ -74,7 +74,7 @@ def test_pacing_page_renders_svg_and_highlights(client_for, db, users):
     event(db, "safety_patrol", "2021-03-01T10:00:00+08:00", by=users["alice"], site_id=s, data={"finding": "无"})
     client = client_for("carol")
     html = client.get("/chief/pacing?year=2021").text
-    assert "<svg" in html and 'class="tick"' in html and "<script" not in html.split("<main>")[1]
+    assert "<svg" in html and "class=\"tick\"" in html and "<script" not in html.split("<main>")[1]
     assert 'class="behind st-overdue"' in html                 # a past year far from its targets
     assert '/chief/events?kind=safety_patrol&amp;year=2021">1</a>' in html
     assert client.get("/chief/pacing?year=21").status_code == 422
