@@ -102,21 +102,27 @@ def latest_notes(db: Database, year: int) -> dict[str, str]:
     return out
 
 
-def save_budget(db: Database, year: int, raw: dict, user: dict | None, now: datetime | None = None) -> None:
-    """Store the budget execution block (万元); InvalidInput when bad."""
+def clean_budget(raw: dict) -> dict:
+    """The budget block's numbers (万元) from form or API values; InvalidInput naming each bad field."""
     errors: dict[str, str] = {}
     initial = _number(raw.get("initial_budget"), "initial_budget", "年初预算数", errors, required=False)
     full = _number(raw.get("full_year_budget"), "full_year_budget", "全年预算数", errors)
     executed = _number(raw.get("executed"), "executed", "全年执行数", errors)
-    if full is not None and full <= 0:
+    if full is not None and full <= 0 and "full_year_budget" not in errors:
         errors["full_year_budget"] = "全年预算数须大于 0"
     if errors:
         raise InvalidInput(errors)
+    return {"initial_budget": initial, "full_year_budget": full, "executed": executed}
+
+
+def save_budget(db: Database, year: int, raw: dict, user: dict | None, now: datetime | None = None) -> None:
+    """Store the budget execution block (万元, newest wins); InvalidInput when bad."""
+    b = clean_budget(raw)
     with db.atomic():
         db.execute("INSERT INTO budget_execution (year, initial_budget, full_year_budget, executed, entered_by, entered_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", [year, initial, full, executed, user["id"] if user else None, _now(now)])
-        audit.record(db, "budget_saved", user=user, target=f"budget:{year}",
-                     detail={"initial": initial, "full": full, "executed": executed})
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [year, b["initial_budget"], b["full_year_budget"], b["executed"], user["id"] if user else None, _now(now)])
+        audit.record(db, "budget_saved", user=user, target=f"budget:{year}", detail=b)
 
 
 def latest_budget(db: Database, year: int) -> dict | None:

@@ -154,3 +154,13 @@ def to_json(ev: Evaluation) -> dict:
         "total": {"rows_score": round(ev.totals.rows_score, 4), "score": round(ev.totals.total, 4),
                   "score_text": fmt_score(ev.totals.total), "grade": ev.totals.grade},
     }
+
+
+def layout(ev: Evaluation) -> list[dict]:
+    """Rows with the rowspans of their merged 一级/二级 cells (0 where a cell is covered by the one above)."""
+    out = [{"row": r, "span1": 0, "span2": 0} for r in ev.results]
+    for a, b in _runs([r.level1 for r in ev.results]):
+        out[a]["span1"] = b - a + 1
+    for a, b in _runs([(r.level1, r.level2) for r in ev.results]):
+        out[a]["span2"] = b - a + 1
+    return out

@@ -1,0 +1,92 @@
+"""Evidence behind a computed actual: the events it counted, and the subject-periods or periods it judged."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlite_utils import Database
+
+from fieldlog.errors import InvalidInput
+from fieldlog.indicators.rules import Context, Outcome
+
+PAGE = 200
+
+
+def parse_year_as_of(year: str | int | None, as_of: str | None, today: date) -> tuple[int, date]:
+    """(year, as_of) from request text; InvalidInput naming the field with a zh-CN message.
+
+    No year: the current one. No as_of: today, or 31 December for a past year (its final figures).
+    """
+    errors: dict[str, str] = {}
+    y = today.year
+    text = "" if year is None else str(year).strip()
+    if text:
+        if not (text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
+            errors["year"] = "年份须为四位数字，如 2021"
+        else:
+            y = int(text)
+    day = None
+    if as_of and str(as_of).strip():
+        try:
+            day = date.fromisoformat(str(as_of).strip())
+        except ValueError:
+            errors["as_of"] = "截至日期须为日期，格式 YYYY-MM-DD"
+    if errors:
+        raise InvalidInput(errors)
+    if day is None:
+        day = today if y >= today.year else date(y, 12, 31)
+    return y, day
+
+
+def event_rows(db: Database, ctx: Context, outcome: Outcome, field: str | None, offset: int = 0,
+               limit: int = PAGE) -> tuple[list[dict], int]:
+    """The counted events behind an outcome (newest first, one page) and how many there are."""
+    spec = outcome.events
+    if not spec:
+        return [], 0
+    marks = ",".join("?" * len(spec["kinds"]))
+    extra = f" AND ({spec['where']})" if spec["where"] else ""
+    # The window conditions name month and day bare: only events has those columns in this join.
+    window = " OR ".join(f"({cond})" for cond, _ in ctx.windows) or "0"
+    params = [p for _, wparams in ctx.windows for p in wparams]
+    where = f"e.kind IN ({marks}) AND e.voided = 0 AND ({window}){extra}"
+    args = [*spec["kinds"], *params, *spec["params"]]
+    total = db.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", args).fetchone()[0]
+    rows = list(db.query(
+        "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
+        "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
+        "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
+        "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by "
+        f"WHERE {where} ORDER BY e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*args, limit, offset]))
+    for r in rows:
+        data = json.loads(r.pop("data") or "{}")
+        r["value"] = data.get(field) if field else None
+    return rows, total
+
+
+def _names(db: Database, table: str, ids: set) -> dict:
+    if not ids:
+        return {}
+    ids = sorted(i for i in ids if i is not None)
+    return {r["id"]: r["name"] for r in db.query(
+        f"SELECT id, name FROM {table} WHERE id IN ({','.join('?' * len(ids))})", ids)}
+
+
+def period_rows(db: Database, outcome: Outcome, subject: str = "site", only_missed: bool = False) -> list[dict]:
+    """The subject-periods or periods an outcome judged, with names (only the missed ones when asked).
+
+    `subject` (site or plant) names the ids listed as missing in per-period rows.
+    """
+    rows = [dict(r) for r in outcome.periods if not only_missed or not r["ok"]]
+    ids = {"site": set(), "plant": set()}
+    for r in rows:
+        if r.get("subject") in ids:
+            ids[r["subject"]].add(r["id"])
+        ids["plant" if subject == "plant" else "site"].update(r.get("missing", []))
+    names = {"site": _names(db, "sites", ids["site"]), "plant": _names(db, "plants", ids["plant"])}
+    missing_names = names["plant" if subject == "plant" else "site"]
+    for r in rows:
+        r["name"] = names.get(r.get("subject"), {}).get(r["id"], "") if r.get("id") is not None else ""
+        r["missing_names"] = [missing_names.get(i, f"#{i}") for i in r.get("missing", [])]
+    return rows

@@ -1,0 +1,30 @@
+"""GET /api/v1/indicators: every row of a year's target table with its actual, met, source, points and score."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlite_utils import Database
+
+from fieldlog.errors import InvalidInput
+from fieldlog.indicators import evaluation, evidence
+from fieldlog.web import get_db, require
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"])
+
+
+@router.get("/indicators", summary="年度绩效指标（实际完成值、完成情况、得分）")
+def indicators_api(request: Request,
+                   year: str = Query("", description="年度 YYYY；默认为今年（站点时区）"),
+                   as_of: str = Query("", description="截至日期 YYYY-MM-DD；默认今天，往年默认为 12 月 31 日"),
+                   db: Database = Depends(get_db), user=Depends(require("chief", "admin"))):
+    """Rows in printed order (levels, target text, parsed target, actual, met, source, points, score) and the total."""
+    tz = request.app.state.config.tz
+    try:
+        y, day = evidence.parse_year_as_of(year, as_of, datetime.now(tz).date())
+    except InvalidInput as exc:
+        return JSONResponse({"detail": [{"loc": ["query", f], "msg": m, "type": "value_error"}
+                                        for f, m in exc.errors.items()]}, status_code=422)
+    return evaluation.to_json(evaluation.build(db, y, day, tz))

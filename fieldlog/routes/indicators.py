@@ -1,0 +1,189 @@
+"""Indicator pages: the year's table with actuals, evidence per row, manual values, the 自评表 and its exports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlite_utils import Database
+
+from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.indicators import entries, evaluation, evidence, rollup, tables
+from fieldlog.indicators.rules import Context
+from fieldlog.web import get_db, redirect, render, render_page, require
+
+router = APIRouter()
+
+VIEW = require("chief", "admin")
+EDIT = require("chief")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _today(request: Request) -> date:
+    return datetime.now(request.app.state.config.tz).date()
+
+
+def _year_as_of(request: Request, year, as_of) -> tuple[int, date]:
+    return evidence.parse_year_as_of(year, as_of, _today(request))
+
+
+def _year(request: Request, year: str) -> int:
+    return _year_as_of(request, year, None)[0]
+
+
+@router.get("/indicators")
+def indicators_page(request: Request, year: str = "", as_of: str = "", db: Database = Depends(get_db),
+                    user=Depends(VIEW)):
+    """The year's table as of a date: actual, 完成情况, source, points and score of every row."""
+    try:
+        y, day = _year_as_of(request, year, as_of)
+    except InvalidInput as exc:
+        return render(request, "indicators.html", {"errors": exc.errors, "year": year, "as_of": as_of, "ev": None}, 422)
+    ev = evaluation.build(db, y, day, request.app.state.config.tz)
+    return render_page(request, "indicators.html", "_indicators_table.html",
+                       {"ev": ev, "year": y, "as_of": day.isoformat(), "errors": {}, "fmt_score": rollup.fmt_score,
+                        "completion": evaluation.completion, "actual_cell": evaluation.actual_cell})
+
+
+# --- the self-evaluation (declared before /indicators/{year}/{row_key}) -----------------------------------
+
+def _evaluation(request: Request, db: Database, year: str, as_of: str):
+    y, day = _year_as_of(request, year, as_of)
+    return evaluation.build(db, y, day, request.app.state.config.tz)
+
+
+@router.get("/indicators/{year}/evaluation")
+def evaluation_page(request: Request, year: str, as_of: str = "", db: Database = Depends(get_db), user=Depends(VIEW)):
+    """The 绩效自评表, ready to print on A4."""
+    ev = _evaluation(request, db, year, as_of)
+    return render(request, "evaluation.html", {"ev": ev, "budget": evaluation.budget_lines(ev),
+                                               "layout": evaluation.layout(ev),
+                                               "fmt_score": rollup.fmt_score, "completion": evaluation.completion,
+                                               "actual_cell": evaluation.actual_cell})
+
+
+@router.get("/indicators/{year}/evaluation.csv")
+def evaluation_csv(request: Request, year: str, as_of: str = "", db: Database = Depends(get_db), user=Depends(VIEW)):
+    ev = _evaluation(request, db, year, as_of)
+    return Response(evaluation.to_csv(ev), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="evaluation-{ev.table.year}.csv"'})
+
+
+@router.get("/indicators/{year}/evaluation.xlsx")
+def evaluation_xlsx(request: Request, year: str, as_of: str = "", db: Database = Depends(get_db), user=Depends(VIEW)):
+    ev = _evaluation(request, db, year, as_of)
+    return Response(evaluation.to_xlsx(ev), media_type=XLSX_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="evaluation-{ev.table.year}.xlsx"'})
+
+
+def _edit_context(ev, values: dict | None = None, errors: dict | None = None) -> dict:
+    budget = ev.totals.budget["entry"] or {}
+    if values is None:
+        values = {f"note_{r.key}": ev.notes.get(r.key, "") for r in ev.results}
+        values.update({k: "" if budget.get(k) is None else f"{budget[k]:g}"
+                       for k in ("initial_budget", "full_year_budget", "executed")})
+    return {"ev": ev, "values": values, "errors": errors or {}, "completion": evaluation.completion}
+
+
+@router.get("/indicators/{year}/evaluation/edit")
+def evaluation_edit(request: Request, year: str, db: Database = Depends(get_db), user=Depends(EDIT)):
+    """The chief's form: 偏差原因分析及改进措施 of each row and the budget execution block."""
+    ev = _evaluation(request, db, year, "")
+    return render(request, "evaluation_edit.html", _edit_context(ev))
+
+
+@router.post("/indicators/{year}/evaluation/edit")
+async def evaluation_save(request: Request, year: str, db: Database = Depends(get_db), user=Depends(EDIT)):
+    ev = _evaluation(request, db, year, "")
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    errors: dict[str, str] = {}
+    budget_given = any(values.get(k, "").strip() for k in ("initial_budget", "full_year_budget", "executed"))
+    for r in ev.results:
+        if len(values.get(f"note_{r.key}", "")) > 2000:
+            errors[f"note_{r.key}"] = f"「{r.level3}」的偏差原因分析过长（最多 2000 字）"
+    try:
+        if budget_given:
+            entries.clean_budget(values)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        return render(request, "evaluation_edit.html", _edit_context(ev, values, errors), 422)
+    with db.atomic():
+        for r in ev.results:
+            text = values.get(f"note_{r.key}", "").strip()
+            if text != ev.notes.get(r.key, ""):
+                entries.save_note(db, ev.table.year, r.key, text, user)
+        budget = ev.totals.budget["entry"] or {}
+        cleaned = entries.clean_budget(values) if budget_given else None
+        if cleaned and any(cleaned[k] != budget.get(k) for k in cleaned):
+            entries.save_budget(db, ev.table.year, values, user)
+    return redirect(f"/indicators/{ev.table.year}/evaluation")
+
+
+# --- one row: evidence and manual values -------------------------------------------------------------
+
+def _row(db: Database, year: int, row_key: str):
+    table = tables.table_for_year(db, year)
+    return table, table.row(row_key)
+
+
+@router.get("/indicators/{year}/{row_key}")
+def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "", page: int = 1, show: str = "",
+                     db: Database = Depends(get_db), user=Depends(VIEW)):
+    """The evidence of a row: the events it counted, the subject-periods or periods it judged, its manual entries."""
+    y, day = _year_as_of(request, year, as_of)
+    table, row = _row(db, y, row_key)
+    tz = request.app.state.config.tz
+    ctx = Context(db, y, day, tz)
+    result = rollup.compute_row(ctx, row, entries.latest_manual_values(db, y).get(row.key))
+    outcome = result.outcome
+    if result.source == "manual" and not row.manual:
+        # The override hides the computed figure; the evidence still shows what the events say.
+        params = {k: v for k, v in row.params.items() if k != "manual_override"}
+        from fieldlog.indicators.rules import RULES
+
+        outcome = RULES[row.rule].fn(ctx, row.target, **params)
+    page = max(1, page)
+    events, total = evidence.event_rows(db, ctx, outcome, row.params.get("field"), (page - 1) * evidence.PAGE)
+    every = len(outcome.periods)
+    only_missed = show == "missed" or (show != "all" and every > 300)
+    periods = evidence.period_rows(db, outcome, row.params.get("subject", "site"), only_missed)
+    return render(request, "indicator_detail.html", {
+        "table": table, "row": row, "result": result, "outcome": outcome, "as_of": day.isoformat(), "year": y,
+        "events": events, "events_total": total, "page": page, "pages": max(1, -(-total // evidence.PAGE)),
+        "periods": periods, "periods_total": every, "only_missed": only_missed,
+        "history": entries.manual_history(db, y, row.key), "can_edit": user["role"] == "chief",
+        "overridable": row.params.get("manual_override", False), "computed_text": outcome.actual_text})
+
+
+def _manual_context(db: Database, year: int, row, values: dict, errors: dict) -> dict:
+    return {"year": year, "row": row, "values": values, "errors": errors, "grades": entries.GRADES,
+            "history": entries.manual_history(db, year, row.key)}
+
+
+@router.get("/indicators/{year}/{row_key}/manual")
+def manual_value_form(request: Request, year: str, row_key: str, db: Database = Depends(get_db), user=Depends(EDIT)):
+    """The chief's form for a manual row's value, with the history of earlier entries."""
+    y = _year(request, year)
+    _, row = _row(db, y, row_key)
+    if not (row.manual or row.params.get("manual_override")):
+        raise NotFound("该指标由记录自动计算，不能手工填报")
+    return render(request, "manual_value.html", _manual_context(db, y, row, {}, {}))
+
+
+@router.post("/indicators/{year}/{row_key}/manual")
+async def manual_value_save(request: Request, year: str, row_key: str, db: Database = Depends(get_db),
+                            user=Depends(EDIT)):
+    y = _year(request, year)
+    _, row = _row(db, y, row_key)
+    if not (row.manual or row.params.get("manual_override")):
+        raise NotFound("该指标由记录自动计算，不能手工填报")
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("value", "grade", "source_document", "note")}
+    try:
+        entries.save_manual_value(db, y, row, values, user)
+    except InvalidInput as exc:
+        return render(request, "manual_value.html", _manual_context(db, y, row, values, exc.errors), 422)
+    return redirect(f"/indicators/{y}/{row.key}")

@@ -1,0 +1,50 @@
+"""GET /api/v1/indicators: rows with levels, targets, actuals, met, source, points and score; 422 naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldlog import accounts
+from fieldlog.indicators import entries
+
+from tests.factories_indicators import NOW, enter_manual, perfect_year, user
+
+
+def test_every_row_with_its_figures_and_the_total(db, users, client_for):
+    perfect_year(db)
+    enter_manual(db)
+    entries.save_budget(db, 2021, {"full_year_budget": "560.61", "executed": "560.61"}, user(db, "carol"), now=NOW)
+    body = client_for("carol").get("/api/v1/indicators?year=2021&as_of=2021-12-31").json()
+    assert body["year"] == 2021 and body["as_of"] == "2021-12-31" and len(body["rows"]) == 39
+    row = body["rows"][3]
+    assert {k: row[k] for k in ("key", "level1", "level2", "level3", "target_text", "target", "actual", "met",
+                                "source")} == {
+        "key": "safety_patrols", "level1": "产出指标", "level2": "数量指标", "level3": "安全日常巡查",
+        "target_text": "500次", "target": {"comparator": ">=", "value": 500.0, "unit": "次"}, "actual": 600,
+        "met": True, "source": "computed"}
+    assert row["points"] == pytest.approx(50 / 34, abs=1e-4) and row["score"] == pytest.approx(50 / 34, abs=1e-4)
+    staff = body["rows"][22]
+    assert (staff["key"], staff["source"], staff["actual"]) == ("staff_costs", "manual", 360.5)
+    assert staff["manual"]["source_document"] == "2021年部门决算报表"
+    assert body["total"]["grade"] == "优" and body["total"]["score"] == pytest.approx(100)
+    assert body["budget"]["score"] == pytest.approx(10)
+
+
+def test_bearer_token_and_default_dates(db, users, client_for):
+    token = accounts.create_token(db, "dave", "report")
+    c = client_for(None)
+    r = c.get("/api/v1/indicators?year=2021", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["as_of"] == "2021-12-31"   # a past year: its final figures
+
+
+@pytest.mark.parametrize("query, field", [("year=21", "year"), ("year=abcd", "year"), ("year=2021&as_of=2021-02-30", "as_of"),
+                                          ("year=2021&as_of=yesterday", "as_of")])
+def test_bad_year_or_as_of_is_422_naming_the_field(db, users, client_for, query, field):
+    r = client_for("carol").get(f"/api/v1/indicators?{query}")
+    assert r.status_code == 422
+    assert [d["loc"] for d in r.json()["detail"]] == [["query", field]]
+
+
+@pytest.mark.parametrize("who, status", [(None, 401), ("alice", 403), ("dave", 200), ("carol", 200)])
+def test_who_may_read(db, users, client_for, who, status):
+    assert client_for(who).get("/api/v1/indicators?year=2021").status_code == status
