@@ -746,7 +746,7 @@ def open_notices(db: Database, site_id: int | None = None) -> list[dict]:
 
 # --- edit and void -------------------------------------------------------------------------------
 
-def can_change(db: Database, event: dict, user: dict) -> bool:
+def can_change(event: dict, user: dict) -> bool:
     """The chief, the recorder or one of the event's inspectors may edit or void it."""
     if user["role"] == "chief" or event["recorded_by"] == user["id"]:
         return True
@@ -755,7 +755,7 @@ def can_change(db: Database, event: dict, user: dict) -> bool:
 
 def _changeable(db: Database, event_id: str, user: dict) -> dict:
     event = load(db, event_id)
-    if not can_change(db, event, user):
+    if not can_change(event, user):
         raise Forbidden()
     if event["voided"]:
         raise InvalidInput({"voided": "该记录已作废，不能再修改"})
@@ -836,11 +836,6 @@ def void(db: Database, event_id: str, *, user: dict, reason: str, now: datetime)
         db.execute("UPDATE events SET voided = 1, void_reason = ?, voided_at = ?, voided_by = ?, version = version + 1, "
                    "updated_at = ? WHERE id = ? AND voided = 0", [reason, _iso(now), user["id"], _iso(now), event_id])
     return load(db, event_id)
-
-
-def local_day(now: datetime, tz) -> str:
-    """Today's date in the station zone, YYYY-MM-DD."""
-    return now.astimezone(tz).date().isoformat()
 
 
 _ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

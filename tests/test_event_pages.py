@@ -10,7 +10,7 @@ from fieldlog import events
 from fieldlog.db import scalar
 from fieldlog.periods import to_local
 from tests.conftest import browser_login
-from tests.factories_events import TZ, body, create, plant, site, user
+from tests.factories_events import TZ, body, plant, site, user
 
 
 @pytest.fixture

@@ -192,7 +192,7 @@ def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(
                      db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Attach a photo (multipart field `photo`); resending the same photo stores it once."""
     event = events.load(db, event_id)
-    if not events.can_change(db, event, user):
+    if not events.can_change(event, user):
         raise Forbidden()
     if photo is None or isinstance(photo, str):
         raise InvalidInput({"photo": "请选择照片"})

@@ -117,7 +117,7 @@ def event_detail(request: Request, event_id: str, db: Database = Depends(get_db)
             change["before_text"] = readable(change["before"], key, names)
             change["after_text"] = readable(change["after"], key, names)
     return render(request, "event_detail.html", {
-        "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(db, event, user),
+        "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(event, user),
         "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"])})
 
 
@@ -164,7 +164,7 @@ def _edit_context(db: Database, event: dict, values: dict, errors: dict) -> dict
 
 def _changeable(db: Database, event_id: str, user: dict) -> dict:
     event = events.get_event(db, event_id)
-    if not events.can_change(db, event, user):
+    if not events.can_change(event, user):
         raise Forbidden()
     return event
 
