@@ -106,12 +106,19 @@ def readable(value, field: str, names: dict) -> str:
     return str(value)
 
 
+def local_text(iso: str | None, tz) -> str:
+    """A stored UTC timestamp as station-local 'YYYY-MM-DD HH:MM'."""
+    return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M") if iso else ""
+
+
 @router.get("/events/{event_id}")
 def event_detail(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """One event: fields with labels, photos, GPS and the history of corrections."""
     event = _visible(db, event_id, user)
-    names = _names(db)
+    names, tz = _names(db), request.app.state.config.tz
+    event["received_local"], event["voided_local"] = local_text(event["received_at"], tz), local_text(event["voided_at"], tz)
     for rev in event["revisions"]:
+        rev["changed_local"] = local_text(rev["changed_at"], tz)
         for change in rev["changes"]:
             key = change["field"]
             change["before_text"] = readable(change["before"], key, names)
