@@ -265,7 +265,8 @@
       var rec = { id: body.id, kind: body.kind, label: label(form), body: body, photos: photos.map(function (p) { return p.blob; }) };
       return Q.add(rec).then(function () {
         st.textContent = navigator.onLine ? "已保存在手机上，正在发送…" : "已保存在手机上，有网络时自动发送。";
-        return navigator.onLine ? Q.flush() : null;
+        // On a weak signal do not keep the inspector waiting: the queue carries on from /log.
+        return navigator.onLine ? Promise.race([Q.flush(), new Promise(function (ok) { setTimeout(ok, 8000); })]) : null;
       }).then(function () { return Q.get(rec.id); }).then(function (left) {
         if (left && left.state === "needs_action" && left.status === 422 && !left.eventAck) {
           return Q.remove(rec.id).then(function () {

@@ -5,7 +5,7 @@
 //          eventAck, state: "pending" | "needs_action" | "auth", status, error, warnings}
 (function () {
   var STORE = "entries", me = (document.currentScript && document.currentScript.dataset.user) || "";
-  var flushing = null;
+  var flushing = null, again = false;
 
   function open() {
     return new Promise(function (ok, bad) {
@@ -75,10 +75,10 @@
   }
 
   // POST with one retry after a token refresh on 403; classifies the answer.
-  function post(url, body, headers) {
-    return send(url, body, headers).then(function (res) {
+  function post(url, body, headers, ms) {
+    return send(url, body, headers, ms).then(function (res) {
       if (res.status !== 403) return res;
-      return refreshToken().then(function (ok) { return ok ? send(url, body, headers) : res; });
+      return refreshToken().then(function (ok) { return ok ? send(url, body, headers, ms) : res; });
     });
   }
 
@@ -120,7 +120,7 @@
         if (o !== "ok" || rec.photosDone.indexOf(i) >= 0) return o;
         var fd = new FormData();
         fd.append("photo", blob, "photo-" + (i + 1) + ".jpg");
-        return post("/api/v1/events/" + rec.id + "/photos", fd, {}).then(function (res) {
+        return post("/api/v1/events/" + rec.id + "/photos", fd, {}, 120000).then(function (res) {
           var r = outcome(rec, res);
           if (r === "ok") rec.photosDone.push(i);
           return put(rec).then(function () { return r; });
@@ -135,7 +135,8 @@
   }
 
   function flush() {
-    if (flushing) return flushing;
+    // Asked again while sending (e.g. `online` fired mid-way): run once more when done.
+    if (flushing) { again = true; return flushing; }
     flushing = all().then(function (rows) {
       var chain = Promise.resolve("ok");
       rows.forEach(function (rec) {
@@ -150,7 +151,9 @@
     }).catch(function () { return "offline"; }).then(function (o) {
       flushing = null;
       changed();
-      return o;
+      if (!again) return o;
+      again = false;
+      return flush();
     });
     return flushing;
   }

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from fieldlog import registry
+from fieldlog import accounts, events, registry
 from fieldlog.db import scalar
 from tests.conftest import browser_login
 
@@ -35,14 +37,16 @@ def photo_bytes() -> bytes:
     return out.getvalue()
 
 
-def wait_for(check, timeout: float = 20.0):
-    """Poll check() until it returns something truthy; fail after timeout seconds."""
+def wait_for(check, timeout: float = 20.0, page=None):
+    """Poll check() until it returns something truthy; fail after timeout seconds.
+
+    With a page, waiting goes through Playwright so that its events (dialogs) are handled meanwhile."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(0.2)
+        page.wait_for_timeout(200) if page else time.sleep(0.2)
     raise AssertionError("condition not met in time")
 
 
@@ -100,14 +104,22 @@ def fill_leaflets(page, base: str, place: str, copies: str) -> None:
     page.wait_for_url("**/log?saved=*")
 
 
-def test_entries_made_offline_are_queued_then_sent_once(phone, live_server, users, db):
-    page = phone.new_page()
-    browser_login(page, live_server, "bob")
-    page.goto(f"{live_server}/log")
-    # Wait until the service worker controls the page and holds the logging pages.
+def ready_for_offline(page, base: str, username: str) -> None:
+    """Sign in and wait until the service worker controls the page and holds the logging pages."""
+    browser_login(page, base, username)
+    page.goto(f"{base}/log")
     wait_js(page, "navigator.serviceWorker.controller !== null")
     wait_js(page, "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.match('/log/leaflets')))))"
                   ".then(hits => hits.some(Boolean))")
+
+
+def queued(page) -> list[dict]:
+    return page.evaluate("fieldlogQueue.all().then(rs => rs.map(r => ({id: r.id, state: r.state, error: r.error})))")
+
+
+def test_entries_made_offline_are_queued_then_sent_once(phone, live_server, users, db):
+    page = phone.new_page()
+    ready_for_offline(page, live_server, "bob")
     phone.set_offline(True)
     fill_leaflets(page, live_server, "城关镇集市", "120")
     fill_leaflets(page, live_server, "吴集镇集市", "80")
@@ -120,3 +132,68 @@ def test_entries_made_offline_are_queued_then_sent_once(phone, live_server, user
     time.sleep(1)  # any stray resend would land now
     rows = db.execute("SELECT place, json_extract(data, '$.copies') FROM events ORDER BY place").fetchall()
     assert sorted(rows) == [("吴集镇集市", 80), ("城关镇集市", 120)]
+
+
+def test_a_refused_new_entry_shows_the_message_on_the_form_and_is_not_queued(phone, live_server, users, db):
+    page = phone.new_page()
+    browser_login(page, live_server, "alice")
+    page.goto(f"{live_server}/log/leaflets")
+    page.fill("input[name=copies]", "50")  # neither a site, a plant nor a place
+    page.click("#save-btn")
+    page.wait_for_selector("#form-errors:has-text('请选择工地或搅拌站，或填写发放地点')")
+    assert page.url.endswith("/log/leaflets")
+    assert page.locator("[data-key~='place'] .field-error").count() == 1
+    assert queued(page) == [] and scalar(db, "SELECT count(*) FROM events") == 0
+    page.fill("input[name=place]", "城关镇集市")
+    page.click("#save-btn")
+    page.wait_for_url("**/log?saved=*")
+    wait_for(lambda: scalar(db, "SELECT count(*) FROM events") == 1)
+
+
+def test_a_conflict_on_resend_is_shown_and_only_discarded_explicitly(phone, live_server, users, db):
+    page = phone.new_page()
+    ready_for_offline(page, live_server, "alice")
+    phone.set_offline(True)
+    fill_leaflets(page, live_server, "城关镇集市", "120")
+    [entry] = queued(page)
+    # Meanwhile the same id was stored with other content (e.g. through the API from another device).
+    other = {"id": entry["id"], "kind": "leaflets", "occurred_at": "2021-03-01T09:00:00+08:00", "place": "别处",
+             "fields": {"copies": 5}}
+    events.create(db, other, user=accounts.get_user(db, users["alice"]), now=datetime.now(timezone.utc),
+                  tz=ZoneInfo("Asia/Shanghai"))
+    phone.set_offline(False)
+    page.wait_for_selector("#queue-list li.q-needs_action:has-text('需处理')", timeout=20000)
+    assert "该记录编号已用于内容不同的另一条记录" in page.text_content("#queue-list")
+    assert page.text_content("#queue .queue-count") == "1"
+    page.reload()  # still there after a reload and a resend attempt: never dropped silently
+    page.wait_for_selector("#queue-list li.q-needs_action")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#queue-list button:has-text('放弃这条记录')")
+    page.wait_for_selector("#queue .queue-count:text-is('0')")
+    assert scalar(db, "SELECT place FROM events") == "别处"
+
+
+def test_an_expired_session_keeps_the_entry_until_signed_in_again(phone, live_server, users, db):
+    page = phone.new_page()
+    ready_for_offline(page, live_server, "bob")
+    phone.set_offline(True)
+    fill_leaflets(page, live_server, "杨林镇集市", "30")
+    db.execute("UPDATE sessions SET ended_at = '2021-01-01T00:00:00+00:00'")
+    phone.set_offline(False)
+    page.wait_for_selector("#queue-list li.q-auth:has-text('重新登录')", timeout=20000)
+    assert scalar(db, "SELECT count(*) FROM events") == 0
+    browser_login(page, live_server, "bob")
+    wait_for(lambda: scalar(db, "SELECT count(*) FROM events") == 1)
+
+
+def test_logging_out_with_unsent_entries_asks_first(phone, live_server, users, db):
+    page = phone.new_page()
+    ready_for_offline(page, live_server, "alice")
+    phone.set_offline(True)
+    fill_leaflets(page, live_server, "霞流镇集市", "40")
+    messages = []
+    page.once("dialog", lambda d: (messages.append(d.message), d.dismiss()))
+    page.click("#logout-form button")
+    wait_for(lambda: messages, page=page)
+    assert "1 条记录没有发送" in messages[0]
+    assert page.url.startswith(f"{live_server}/log") and len(queued(page)) == 1
