@@ -444,8 +444,11 @@ def _exists(db: Database, table: str, row_id: int) -> bool:
     return one(db, f"SELECT 1 AS x FROM {table} WHERE id = ?", [row_id]) is not None
 
 
-def _check_references(db: Database, sub: dict, user: dict) -> dict:
-    """Subject, campaign, inspectors and notice exist; fills inspector_ids and campaign_id. InvalidInput if not."""
+def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] = frozenset()) -> dict:
+    """Subject, campaign, inspectors and notice exist; fills inspector_ids and campaign_id. InvalidInput if not.
+
+    `kept` are inspector ids already on the event being edited: they stay valid after a user is deactivated.
+    """
     errors: dict[str, str] = {}
     if sub["site_id"] is not None and not _exists(db, "sites", sub["site_id"]):
         errors["site_id"] = "工地不存在"
@@ -467,7 +470,7 @@ def _check_references(db: Database, sub: dict, user: dict) -> dict:
     ids = sub["inspector_ids"] or [user["id"]]
     found = {r["id"] for r in db.query(
         f"SELECT id FROM users WHERE active = 1 AND role IN ('inspector', 'chief') AND id IN ({','.join('?' * len(ids))})", ids)}
-    if set(ids) - found:
+    if set(ids) - found - kept:
         errors["inspector_ids"] = "监督员不存在或已停用"
     sub["inspector_ids"] = sorted(ids)
     if sub["kind"] == "rectification_review":
@@ -486,9 +489,9 @@ def _check_notice(db: Database, sub: dict, errors: dict) -> None:
         errors["fields.notice_event_id"] = "该整改通知书不属于所选工地"
 
 
-def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz) -> dict:
+def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset()) -> dict:
     """The normalized submission after form checks (clean) and reference checks against the database."""
-    return _check_references(db, clean(raw, now=now, tz=tz), user)
+    return _check_references(db, clean(raw, now=now, tz=tz), user, kept)
 
 
 # --- warnings ------------------------------------------------------------------------------------
@@ -794,7 +797,8 @@ def edit(db: Database, event_id: str, changes: dict, *, user: dict, now: datetim
     event = _changeable(db, event_id, user)
     if changes.get("kind") not in (None, event["kind"]):
         raise InvalidInput({"kind": "记录类型不能修改；如类型选错，请作废后重新记录"})
-    sub = validate(db, merge(event, changes), user={"id": event["recorded_by"]}, now=now, tz=tz)
+    sub = validate(db, merge(event, changes), user={"id": event["recorded_by"]}, now=now, tz=tz,
+                   kept=frozenset(event["inspector_ids"]))
     with _write(db):
         current = load(db, event_id)
         if current["version"] != event["version"]:

@@ -255,6 +255,16 @@ def test_edit_without_change_adds_no_revision(db, reg):
     assert same["version"] == 1 and scalar(db, "SELECT count(*) FROM event_revisions") == 0
 
 
+def test_edit_keeps_an_inspector_who_has_since_left(db, reg, users):
+    event = create(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["alice"], users["bob"]])
+    db.execute("UPDATE users SET active = 0 WHERE id = ?", [users["bob"]])
+    edited = events.edit(db, event["id"], {"note": "站长更正"}, user=user(db, "carol"), now=NOW, tz=TZ)
+    assert edited["inspector_ids"] == sorted([users["alice"], users["bob"]])
+    with pytest.raises(InvalidInput):  # but nobody can newly add an inactive user
+        events.create(db, body("safety_patrol", site=reg["site"], inspector_ids=[users["bob"]]),
+                      user=user(db, "alice"), now=NOW, tz=TZ)
+
+
 def test_kind_cannot_be_changed_by_an_edit(db, reg):
     event = create(db, "safety_patrol", site_id=reg["site"])
     with pytest.raises(InvalidInput) as exc:
