@@ -294,6 +294,8 @@
     }
     $("#photos").addEventListener("change", onPhotos);
     $("#q").addEventListener("input", filter);
+    // The list is all on the page: searching filters it in place instead of reloading the form.
+    $("#search-form").addEventListener("submit", function (e) { e.preventDefault(); filter(); });
     form.addEventListener("change", function (e) { if (e.target.name === "subject") checkDistance(); });
     form.addEventListener("submit", onSubmit);
     locate(form);

@@ -60,7 +60,8 @@ def no_sideways_scroll(page) -> bool:
 
 
 def test_log_a_safety_patrol_with_a_photo(browser, live_server, users, db):
-    far = make_site(db, "衡东县杨林镇远处工地", "B-2", SITE[0] + 0.05, SITE[1])
+    # By name the far site comes first (一 sorts before 城): only the distance puts the near one on top.
+    far = make_site(db, "衡东县一中远处工地", "B-2", SITE[0] + 0.05, SITE[1])
     near = make_site(db, "衡东县城关镇安置小区", "B-1", *SITE)
     context = phone_with_gps(browser, SITE[0] + 0.0005, SITE[1])
     try:
@@ -197,3 +198,23 @@ def test_logging_out_with_unsent_entries_asks_first(phone, live_server, users, d
     wait_for(lambda: messages, page=page)
     assert "1 条记录没有发送" in messages[0]
     assert page.url.startswith(f"{live_server}/log") and len(queued(page)) == 1
+
+
+def test_offline_the_cached_list_is_sorted_by_distance_on_the_phone(browser, live_server, users, db):
+    # By name 乙 (U+4E59) comes before 甲 (U+7532): only the distance puts 甲 first.
+    make_site(db, "衡东县乙工地", "C-1", SITE[0] + 0.05, SITE[1])
+    make_site(db, "衡东县甲工地", "C-2", *SITE)
+    context = phone_with_gps(browser, SITE[0] + 0.001, SITE[1])
+    try:
+        page = context.new_page()
+        ready_for_offline(page, live_server, "alice")
+        context.set_offline(True)
+        page.goto(f"{live_server}/log/safety_patrol")
+        page.wait_for_selector("#geo-status:has-text('已定位')")
+        wait_js(page, "document.querySelector('#subjects .pick-name').textContent.includes('甲工地')")
+        assert page.text_content("#subjects .dist") == "111 米"
+        page.fill("#q", "乙")
+        page.press("#q", "Enter")
+        assert page.locator("#subjects li:visible").count() == 1 and page.url.endswith("/log/safety_patrol")
+    finally:
+        context.close()
