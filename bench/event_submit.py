@@ -139,6 +139,8 @@ def main() -> int:
 
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against the real app on 127.0.0.1 "
           f"(uvicorn, one process, SQLite WAL + synchronous=FULL)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the end of the run; "
+          "figures are noisy when other work shares the machine")
     print()
     print(f"{'endpoint':<34}{'req/s':>9}{'median ms':>11}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
     rows = ((f"GET /static/app.css (baseline)", baseline), (f"POST /api/v1/events", submit),

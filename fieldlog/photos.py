@@ -100,6 +100,7 @@ def _rgb(im: Image.Image) -> Image.Image:
         rgba = im.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
+        background.info.update(im.info)  # keeps the EXIF orientation for exif_transpose
         return background
     return im.convert("RGB")
 
@@ -133,16 +134,17 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
             im.draft("RGB", fit(im.size, long_side))
         im.seek(0)
         im.load()
-        im = ImageOps.exif_transpose(im)
         im = _rgb(im)
+        target = fit(im.size, long_side)
+        if target != im.size:
+            im = im.resize(target, Image.Resampling.LANCZOS)
+        # Turned upright after shrinking: fewer pixels to move. resize() keeps the EXIF it reads.
+        im = ImageOps.exif_transpose(im)
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(_bomb_pixels(exc)) from None
     except (OSError, ValueError, SyntaxError, EOFError):
         raise _bad(MSG_BROKEN) from None
-    target = fit(im.size, long_side)
-    if target != im.size:
-        im = im.resize(target, Image.Resampling.LANCZOS)
-    thumb = im.resize(fit(im.size, thumb_side), Image.Resampling.LANCZOS)
+    thumb = im.resize(fit(im.size, thumb_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return Processed(jpeg=_jpeg(im, JPEG_QUALITY, icc), thumb=_jpeg(thumb, THUMB_QUALITY, icc),
                      width=im.width, height=im.height)
 

@@ -120,6 +120,18 @@ def test_png_with_transparency_is_flattened_on_white():
     assert near(stored.getpixel((50, 50)), (255, 255, 255)) and near(stored.getpixel((5, 5)), RED)
 
 
+def test_transparent_png_with_exif_orientation_is_stored_upright():
+    im = Image.new("RGBA", (200, 100), (0, 0, 255, 255))
+    im.paste((255, 0, 0, 255), (0, 0, 50, 25))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    im.save(out, "PNG", exif=exif)
+    stored = Image.open(io.BytesIO(photos.process(out.getvalue()).jpeg))
+    assert stored.size == (100, 200)
+    assert near(stored.getpixel((stored.width - 5, 5)), RED)
+
+
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_decompression_bomb_is_refused_before_decoding():
     # 7000 x 6000 = 4200 万 pixels: above fieldlog's limit, below Pillow's own.
