@@ -278,7 +278,17 @@
         location.href = "/log?saved=" + rec.id;
       });
     }).catch(function () {
-      // No IndexedDB (e.g. a private window): post the form the ordinary way.
+      // The phone could not keep the entry (storage full, private window): post it the ordinary way.
+      if (!navigator.onLine) {
+        btn.disabled = false;
+        st.textContent = "无法保存在手机上（存储空间不足？），请联网后再保存。";
+        return;
+      }
+      try {
+        var dt = new DataTransfer();
+        photos.forEach(function (p, i) { dt.items.add(new File([p.blob], "photo-" + (i + 1) + ".jpg", { type: "image/jpeg" })); });
+        $("#photos").files = dt.files;
+      } catch (err) { /* old browser: the event is still saved, without its photos */ }
       form.submit();
     });
   }
@@ -296,7 +306,13 @@
     $("#q").addEventListener("input", filter);
     // The list is all on the page: searching filters it in place instead of reloading the form.
     $("#search-form").addEventListener("submit", function (e) { e.preventDefault(); filter(); });
-    form.addEventListener("change", function (e) { if (e.target.name === "subject") checkDistance(); });
+    form.addEventListener("change", function (e) {
+      var t = e.target, opt = t.name === "notice_event_id" && t.options[t.selectedIndex];
+      // Reviewing a notice: its site is the subject.
+      var radio = opt && opt.dataset.subject && $('[name="subject"][value="' + opt.dataset.subject + '"]', form);
+      if (radio) radio.checked = true;
+      if (t.name === "subject" || radio) checkDistance();
+    });
     form.addEventListener("submit", onSubmit);
     locate(form);
   }

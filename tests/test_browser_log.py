@@ -126,6 +126,9 @@ def test_entries_made_offline_are_queued_then_sent_once(phone, live_server, user
     fill_leaflets(page, live_server, "吴集镇集市", "80")
     page.wait_for_selector("#queue .queue-count:text-is('2')")
     assert page.locator("#queue-list li").count() == 2
+    assert "已保存在手机上" in page.text_content("#saved-local") and page.is_visible("#saved-local")
+    page.click("#send-now")
+    page.wait_for_selector("#queue-status:has-text('没有网络')")
     assert scalar(db, "SELECT count(*) FROM events") == 0
     phone.set_offline(False)
     wait_for(lambda: scalar(db, "SELECT count(*) FROM events") == 2, timeout=40)
@@ -218,3 +221,24 @@ def test_offline_the_cached_list_is_sorted_by_distance_on_the_phone(browser, liv
         assert page.locator("#subjects li:visible").count() == 1 and page.url.endswith("/log/safety_patrol")
     finally:
         context.close()
+
+
+def test_choosing_a_notice_to_review_picks_its_site(phone, live_server, users, db):
+    make_site(db, "衡东县一号工地", "E-1", *SITE)
+    second = make_site(db, "衡东县二号工地", "E-2", *SITE)
+    notice = {"id": "0b9e6f0e-6b7e-4a43-9a4e-3f4f1c1d2e01", "kind": "safety_patrol", "site_id": second,
+              "occurred_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "fields": {"finding": "一般", "notice_no": "衡建安改〔2021〕9号", "notice_deadline": "2030-01-31"}}
+    events.create(db, notice, user=accounts.get_user(db, users["alice"]), now=datetime.now(timezone.utc),
+                  tz=ZoneInfo("Asia/Shanghai"))
+    page = phone.new_page()
+    browser_login(page, live_server, "alice")
+    page.goto(f"{live_server}/log/rectification_review")
+    page.select_option("select[name=notice_event_id]", notice["id"])
+    assert page.is_checked(f"input[name=subject][value='site:{second}']")
+    page.check("input[name=closed]")
+    page.click("#save-btn")
+    page.wait_for_url("**/log?saved=*")
+    review = page.url.split("saved=")[1]
+    wait_for(lambda: scalar(db, "SELECT count(*) FROM events WHERE id = ?", [review]) == 1)
+    assert events.load(db, review)["fields"] == {"notice_event_id": notice["id"], "closed": True}

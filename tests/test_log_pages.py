@@ -296,7 +296,7 @@ def test_rectification_review_lists_open_notices(client_for, db, users):
     notice = log_event(db, users["alice"], "safety_patrol", site_id, now_local() - timedelta(days=1),
                        {"finding": "一般", "notice_no": "衡建安改〔2021〕7号", "notice_deadline": "2021-12-31"})
     page = client_for("alice").get("/log/rectification_review").text
-    assert f'<option value="{notice}">杨桥镇保障性住房 · 衡建安改〔2021〕7号' in page
+    assert f'<option value="{notice}" data-subject="site:{site_id}">杨桥镇保障性住房 · 衡建安改〔2021〕7号' in page
 
 
 # --- the offline machinery -------------------------------------------------------------------------

@@ -115,11 +115,10 @@ def _coordinate(text: str | None, low: float, high: float) -> float | None:
 
 def campaign_choices(db: Database, today: date) -> list[dict]:
     """Campaigns whose dates contain today first, then the others of the last two years, latest first."""
-    rows = list(db.query(
+    return list(db.query(
         "SELECT *, (start_on <= :d AND end_on >= :d) AS current FROM campaigns WHERE end_on >= :since "
         "ORDER BY current DESC, end_on DESC LIMIT 40",
         {"d": today.isoformat(), "since": (today - timedelta(days=730)).isoformat()}))
-    return rows
 
 
 def form_to_raw(kind: str, form) -> dict:
@@ -144,7 +143,7 @@ def form_to_raw(kind: str, form) -> dict:
     return raw
 
 
-def form_values(kind: str, form) -> dict:
+def form_values(form) -> dict:
     """Values to put back into a re-rendered form."""
     values = {k: v for k, v in form.items() if k not in ("photos", "csrf_token")}
     values["inspector_ids"] = [int(i) for i in form.getlist("inspector_ids") if str(i).isdigit()]
@@ -177,10 +176,6 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
         "inspectors": accounts.inspectors(db),
         "subject_label": events.SUBJECTS[spec["subject"]],
     }
-
-
-def _subject_errors(errors: dict) -> list[str]:
-    return [errors[k] for k in ("site_id", "plant_id", "place") if k in errors]
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -282,7 +277,7 @@ async def log_submit(request: Request, kind: str, db: Database = Depends(get_db)
     except Conflict:
         errors = {"id": "这条记录已经保存过，内容与现在不同。如需更正请到“我的记录”中修改；要另记一条，请再次点击保存。"}
     if errors:
-        values = form_values(kind, form)
+        values = form_values(form)
         if "id" in errors:
             values["id"] = str(uuid.uuid4())
         return render(request, "log_form.html", _form_context(request, db, user, kind, values, errors), 422)
