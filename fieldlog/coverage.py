@@ -56,6 +56,10 @@ class Row:
         return {k: self.counts.get(k, 0) >= n for k, n in self.quota.items()}
 
     @property
+    def state_key(self) -> str:
+        return STATE_KEY[self.state]
+
+    @property
     def patrols(self) -> int:
         return sum(self.counts.get(k, 0) for k in self.quota)
 
@@ -110,9 +114,10 @@ def cutoff(period: Period, today: date) -> date:
     return min(period.end, today)
 
 
-def month_counts(db: Database, month: Period, subject: str) -> dict[int, dict[str, int]]:
+def month_counts(db: Database, month: Period, subject: str, kinds: tuple[str, ...] | None = None) -> dict[int, dict[str, int]]:
     """{subject id: {kind: count}} of the month's non-voided events, through the (kind, month, subject) indexes."""
-    column, kinds = ("site_id", SITE_KINDS) if subject == "site" else ("plant_id", PLANT_KINDS)
+    column = "site_id" if subject == "site" else "plant_id"
+    kinds = kinds or (SITE_KINDS if subject == "site" else PLANT_KINDS)
     sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({','.join('?' * len(kinds))}) "
            f"AND month = ? AND {column} IS NOT NULL AND voided = 0 GROUP BY kind, {column}")
     out: dict[int, dict[str, int]] = {}
@@ -124,15 +129,12 @@ def month_counts(db: Database, month: Period, subject: str) -> dict[int, dict[st
 def last_visits(db: Database, subject: str, ids: list[int], upto: date) -> dict[int, date]:
     """{id: day of the latest non-voided visit on or before upto}, walking the (subject, occurred_at) index backwards."""
     column, kinds = ("site_id", SITE_VISIT_KINDS) if subject == "site" else ("plant_id", PLANT_VISIT_KINDS)
-    sql = (f"SELECT day FROM events WHERE {column} = ? AND occurred_at < ? AND day <= ? AND voided = 0 "
-           f"AND kind IN ({','.join('?' * len(kinds))}) ORDER BY occurred_at DESC LIMIT 1")
-    nxt, last = (upto + timedelta(days=1)).isoformat(), upto.isoformat()
-    out = {}
-    for sid in ids:
-        found = db.conn.execute(sql, [sid, nxt, last, *kinds]).fetchone()
-        if found:
-            out[sid] = date.fromisoformat(found[0])
-    return out
+    # One statement for all subjects: a correlated lookup per id, without a Python round trip each.
+    sql = (f"SELECT j.value, (SELECT e.day FROM events e WHERE e.{column} = j.value AND e.occurred_at < ? "
+           f"AND e.day <= ? AND e.voided = 0 AND e.kind IN ({','.join('?' * len(kinds))}) "
+           "ORDER BY e.occurred_at DESC LIMIT 1) FROM json_each(?) j")
+    params = [(upto + timedelta(days=1)).isoformat(), upto.isoformat(), *kinds, json.dumps(ids)]
+    return {sid: date.fromisoformat(day) for sid, day in db.conn.execute(sql, params) if day}
 
 
 def site_inspectors(db: Database) -> dict[int, list[dict]]:
@@ -154,23 +156,27 @@ def build_row(subject: str, item: dict, counts: dict[str, int], quota: dict[str,
                state(met, period, today), inspectors or [], bool(item.get("uses_ready_mix")))
 
 
-def site_coverage(db: Database, month: Period, today: date, town: str = "", inspector_id: int | None = None) -> list[Row]:
-    """Every site active in the month with its patrols against the quota, at-risk first; optional filters."""
+def site_coverage(db: Database, month: Period, today: date, town: str = "", inspector_id: int | None = None,
+                  all_kinds: bool = False) -> list[Row]:
+    """Every site active in the month with its patrols against the quota, at-risk first; optional filters.
+
+    Counts cover the quota kinds only, or every site kind with all_kinds (the API's counts by kind).
+    """
     people = site_inspectors(db)
     sites = [s for s in registry.active_sites(db, month)
              if (not town or s["town"] == town)
              and (inspector_id is None or any(p["id"] == inspector_id for p in people.get(s["id"], [])))]
-    counts = month_counts(db, month, "site")
+    counts = month_counts(db, month, "site", None if all_kinds else tuple(SITE_QUOTA))
     last = last_visits(db, "site", [s["id"] for s in sites], cutoff(month, today))
     rows = [build_row("site", s, counts.get(s["id"], {}), SITE_QUOTA, last.get(s["id"]), month, today,
                       people.get(s["id"], [])) for s in sites]
     return sorted(rows, key=sort_key)
 
 
-def plant_coverage(db: Database, month: Period, today: date) -> list[Row]:
+def plant_coverage(db: Database, month: Period, today: date, all_kinds: bool = False) -> list[Row]:
     """Every plant active in the month with its plant patrols against the quota, at-risk first."""
     plants = registry.active_plants(db, month)
-    counts = month_counts(db, month, "plant")
+    counts = month_counts(db, month, "plant", None if all_kinds else tuple(PLANT_QUOTA))
     last = last_visits(db, "plant", [p["id"] for p in plants], cutoff(month, today))
     return sorted((build_row("plant", p, counts.get(p["id"], {}), PLANT_QUOTA, last.get(p["id"]), month, today)
                    for p in plants), key=sort_key)
@@ -200,8 +206,10 @@ class QuarterSampling:
 def sampled_sites(db: Database, quarter: Period) -> set[int]:
     """Ids of the sites with a non-voided concrete_sampling in the quarter."""
     months = quarter.months()
+    # INDEXED BY: the planner otherwise takes the (kind, month, voided, result) index and reads every row.
     return {r[0] for r in db.conn.execute(
-        f"SELECT DISTINCT site_id FROM events WHERE kind = 'concrete_sampling' AND month IN ({','.join('?' * len(months))}) "
+        "SELECT DISTINCT site_id FROM events INDEXED BY events_kind_month_site WHERE kind = 'concrete_sampling' "
+        f"AND month IN ({','.join('?' * len(months))}) "
         "AND site_id IS NOT NULL AND voided = 0", months)}
 
 

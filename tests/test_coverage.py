@@ -126,9 +126,10 @@ def test_plants(db, users):
     event(db, "plant_patrol", "2021-03-08T09:00:00+08:00", by=a, plant_id=p1)
     event(db, "plant_patrol", "2021-03-09T09:00:00+08:00", by=a, plant_id=p2, voided=True)
     event(db, "plant_inspection", "2021-03-10T09:00:00+08:00", by=a, plant_id=p2, data={"result": "合格"})
-    rows = coverage.plant_coverage(db, MARCH, date(2021, 4, 1))
+    rows = coverage.plant_coverage(db, MARCH, date(2021, 4, 1), all_kinds=True)
     assert [r.id for r in rows] == [p2, p1]
     assert row_of(rows, p2).state == OVERDUE and row_of(rows, p2).counts == {"plant_inspection": 1}
+    assert row_of(coverage.plant_coverage(db, MARCH, date(2021, 4, 1)), p2).counts == {}  # quota kinds only
     assert row_of(rows, p2).last_visit == date(2021, 3, 10)  # an inspection is a visit, not a patrol
     assert row_of(rows, p1).state == DONE
     assert closed not in {r.id for r in rows}

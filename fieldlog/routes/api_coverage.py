@@ -18,8 +18,8 @@ def coverage_api(request: Request, month: str = Query("", description="YYYY-MMï¼
     """Counts by kind and quota flags of every site and plant active in the month (chief only)."""
     today = station_today(request)
     period = coverage.month_or_current(month, today)
-    sites = coverage.site_coverage(db, period, today)
-    plants = coverage.plant_coverage(db, period, today)
+    sites = coverage.site_coverage(db, period, today, all_kinds=True)
+    plants = coverage.plant_coverage(db, period, today, all_kinds=True)
     return {
         "month": period.label, "as_of": today.isoformat(), "due_soon_days": coverage.DUE_SOON_DAYS,
         "quota": {"site": coverage.SITE_QUOTA, "plant": coverage.PLANT_QUOTA},
