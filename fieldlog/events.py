@@ -397,6 +397,14 @@ def _clean_subject(kind: str, sub: dict, errors: dict) -> None:
 
 def clean(raw: dict, *, now: datetime, tz) -> dict:
     """Check the form of a submission without the database; the normalized submission, or InvalidInput."""
+    sub, errors = _clean(raw, now=now, tz=tz)
+    if errors:
+        raise InvalidInput(errors)
+    return sub
+
+
+def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
+    """(normalized submission, errors): what clean checks, without raising, so database checks can add theirs."""
     if not isinstance(raw, dict):
         raise InvalidInput({"body": "提交内容须为 JSON 对象"})
     errors: dict[str, str] = {}
@@ -426,9 +434,7 @@ def clean(raw: dict, *, now: datetime, tz) -> dict:
         sub["fields"], field_errors = clean_fields(kind, raw.get("fields"))
         errors.update(field_errors)
         _clean_subject(kind, sub, errors)
-    if errors:
-        raise InvalidInput(errors)
-    return sub
+    return sub, errors
 
 
 def content_hash(sub: dict, default_inspectors: list[int]) -> str:
@@ -444,17 +450,19 @@ def _exists(db: Database, table: str, row_id: int) -> bool:
     return one(db, f"SELECT 1 AS x FROM {table} WHERE id = ?", [row_id]) is not None
 
 
-def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] = frozenset()) -> dict:
+def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] = frozenset(),
+                      errors: dict | None = None) -> dict:
     """Subject, campaign, inspectors and notice exist; fills inspector_ids and campaign_id. InvalidInput if not.
 
     `kept` are inspector ids already on the event being edited: they stay valid after a user is deactivated.
+    `errors` from clean are reported together with these, so a form shows every problem at once.
     """
-    errors: dict[str, str] = {}
-    if sub["site_id"] is not None and not _exists(db, "sites", sub["site_id"]):
+    errors = dict(errors or {})
+    if sub["site_id"] is not None and "site_id" not in errors and not _exists(db, "sites", sub["site_id"]):
         errors["site_id"] = "工地不存在"
-    if sub["plant_id"] is not None and not _exists(db, "plants", sub["plant_id"]):
+    if sub["plant_id"] is not None and "plant_id" not in errors and not _exists(db, "plants", sub["plant_id"]):
         errors["plant_id"] = "商品混凝土公司不存在"
-    campaign = sub["campaign"]
+    campaign = sub["campaign"] if not any(k.startswith("campaign") for k in errors) else None
     sub["campaign_id"] = None
     if campaign and "id" in campaign:
         row = one(db, "SELECT id, name, start_on, end_on FROM campaigns WHERE id = ?", [campaign["id"]])
@@ -470,10 +478,10 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
     ids = sub["inspector_ids"] or [user["id"]]
     found = {r["id"] for r in db.query(
         f"SELECT id FROM users WHERE active = 1 AND role IN ('inspector', 'chief') AND id IN ({','.join('?' * len(ids))})", ids)}
-    if set(ids) - found - kept:
+    if set(ids) - found - kept and "inspector_ids" not in errors:
         errors["inspector_ids"] = "监督员不存在或已停用"
     sub["inspector_ids"] = sorted(ids)
-    if sub["kind"] == "rectification_review":
+    if sub["kind"] == "rectification_review" and "fields.notice_event_id" not in errors:
         _check_notice(db, sub, errors)
     if errors:
         raise InvalidInput(errors)
@@ -481,7 +489,7 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
 
 
 def _check_notice(db: Database, sub: dict, errors: dict) -> None:
-    notice_id = sub["fields"].get("notice_event_id", "")
+    notice_id = sub.get("fields", {}).get("notice_event_id", "")
     row = one(db, "SELECT id, kind, site_id, data FROM events WHERE id = ?", [notice_id])
     if not row or row["kind"] not in NOTICE_KINDS or not json.loads(row["data"]).get("notice_no"):
         errors["fields.notice_event_id"] = "找不到该整改通知书"
@@ -491,7 +499,8 @@ def _check_notice(db: Database, sub: dict, errors: dict) -> None:
 
 def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset()) -> dict:
     """The normalized submission after form checks (clean) and reference checks against the database."""
-    return _check_references(db, clean(raw, now=now, tz=tz), user, kept)
+    sub, errors = _clean(raw, now=now, tz=tz)
+    return _check_references(db, sub, user, kept, errors)
 
 
 # --- warnings ------------------------------------------------------------------------------------
@@ -590,7 +599,9 @@ def _resend(db: Database, event_id: str, digest: str) -> tuple[dict, bool, list[
 def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
            received_at: datetime | None = None) -> tuple[dict, bool, list[str]]:
     """Store a new event, idempotent on its client id: (event, created, warnings); Conflict on other content."""
-    sub = clean(raw, now=now, tz=tz)
+    sub, errors = _clean(raw, now=now, tz=tz)
+    if errors:
+        _check_references(db, sub, user, errors=errors)  # raises, with every message at once
     digest = content_hash(sub, [user["id"]])
     # A resend is answered before reference checks, so an acknowledged event stays acknowledged
     # even if, say, one of its inspectors has since been deactivated.

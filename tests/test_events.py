@@ -120,6 +120,12 @@ def test_bad_top_level_values_are_refused(db, reg, change, key, message):
     assert message in _errors(db, raw)[key]
 
 
+def test_form_and_database_problems_are_reported_together(db, reg):
+    raw = _body(db, reg, "leaflets", site_id=999999, fields={"copies": -1})
+    errors = _errors(db, raw)
+    assert errors["site_id"] == "工地不存在" and errors["fields.copies"] == "发放份数须大于 0"
+
+
 def test_inspector_ids_must_be_field_users(db, reg, users):
     raw = _body(db, reg, "safety_patrol", inspector_ids=[users["dave"]])  # dave is the admin
     assert "inspector_ids" in _errors(db, raw)
