@@ -50,6 +50,8 @@
           li.appendChild(a);
         }
         if (r.state === "needs_action") {
+          li.appendChild(h("p", "muted", r.eventAck ? "记录已保存，但有照片未能保存；放弃只丢弃这些照片。"
+                                                    : "服务器没有保存这条记录。请核对后放弃，需要时重新记录一条。"));
           var b = h("button", "danger", "放弃这条记录");
           b.type = "button";
           b.onclick = function () {
