@@ -88,7 +88,8 @@ def build(row: dict, reviews: list[dict], today: date) -> Notice | None:
     if order is None:
         return None
     issued = _when(row["occurred_at"])
-    later = [r for r in reviews if _when(r["occurred_at"]) >= issued]
+    # Reviews after the notice and up to today (a report as of an earlier day ignores later reviews).
+    later = [r for r in reviews if _when(r["occurred_at"]) >= issued and r["day"] <= today.isoformat()]
     closing = next((r for r in later if r["closed"]), None)
     closed_on = date.fromisoformat(closing["day"]) if closing else None
     deadline = _date(data.get("notice_deadline"))

@@ -58,7 +58,7 @@ def test_coverage_page_lists_risk_first_with_links(client_for, march):
 def test_default_month_is_current(client_for, march):
     now = datetime.now(TZ)
     html = client_for("carol").get("/chief").text
-    assert f"{now.year} 年 {now.month} 月巡查覆盖" in html
+    assert f"{now.year} 年 {now.month} 月</h2>" in html
 
 
 def site_table(html: str) -> str:
@@ -141,7 +141,8 @@ def test_coverage_api(client_for, march):
 def test_coverage_api_bad_month_names_the_field(client_for, march):
     response = client_for("carol").get("/api/v1/coverage?month=2021-3x")
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][-1] == "month"
+    assert response.json()["detail"][0]["loc"] == ["query", "month"]
+    assert "YYYY-MM" in response.json()["detail"][0]["msg"]
 
 
 def test_coverage_api_with_bearer_token(app, db, users, march):

@@ -95,3 +95,13 @@ def test_own_notices_for_an_inspector(db, users):
     shared = notice(db, b, s, "2021-06-02T09:00:00+08:00", "2021-06-30", inspectors=[a, b])
     notice(db, b, s, "2021-06-03T09:00:00+08:00", "2021-06-30")
     assert {n.event_id for n in followups.notices(db, TODAY, inspector_id=a)} == {mine, shared}
+
+
+def test_as_of_an_earlier_day_ignores_later_reviews(db, users):
+    a = users["alice"]
+    s = site(db)
+    n = notice(db, a, s, "2021-03-01T09:00:00+08:00", "2021-03-10")
+    review(db, a, s, "2021-04-02T09:00:00+08:00", n, True)
+    assert [x.status for x in followups.notices(db, date(2021, 3, 31))] == [OVERDUE]
+    assert followups.notices(db, date(2021, 4, 2)) == []
+    assert followups.notices(db, date(2021, 2, 28)) == []   # not issued yet

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlite_utils import Database
 
 from fieldlog import coverage
+from fieldlog.errors import InvalidInput
 from fieldlog.routes.chief import CHIEF, station_today
 from fieldlog.web import get_db
 
@@ -14,10 +16,15 @@ router = APIRouter(prefix="/api/v1", tags=["coverage"])
 
 @router.get("/coverage", summary="本月（或指定月份）巡查覆盖")
 def coverage_api(request: Request, month: str = Query("", description="YYYY-MM；默认为本月（站点时区）"),
-                 db: Database = Depends(get_db), user=Depends(CHIEF)) -> dict:
+                 db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Counts by kind and quota flags of every site and plant active in the month (chief only)."""
     today = station_today(request)
-    period = coverage.month_or_current(month, today)
+    try:
+        period = coverage.month_or_current(month, today)
+    except InvalidInput as exc:
+        # A query parameter, so the location says "query" (the shared handler assumes a body field).
+        return JSONResponse({"detail": [{"loc": ["query", f], "msg": m, "type": "value_error"}
+                                        for f, m in exc.errors.items()]}, status_code=422)
     sites = coverage.site_coverage(db, period, today, all_kinds=True)
     plants = coverage.plant_coverage(db, period, today, all_kinds=True)
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
@@ -31,6 +32,12 @@ def parse_inspector(text: str | None) -> int | None:
     return int(text)
 
 
+def filter_query(town: str, inspector_id: int | None) -> str:
+    """The '&town=…&inspector=…' tail that keeps the filters on month links ('' without filters)."""
+    params = {k: v for k, v in (("town", town), ("inspector", inspector_id)) if v}
+    return "&" + urlencode(params) if params else ""
+
+
 def coverage_context(db: Database, month_text: str | None, today: date, town: str = "",
                      inspector: str | None = None) -> dict:
     """Everything the coverage page and the report show for one month."""
@@ -45,6 +52,7 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
         "sampling": coverage.quarter_sampling(db, month, today), "town": town.strip(), "inspector_id": inspector_id,
         "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
         "filtered": bool(town.strip() or inspector_id),
+        "filter_qs": filter_query(town.strip(), inspector_id),
     }
 
 
@@ -94,8 +102,10 @@ def my_followups_page(request: Request, closed: str = "", db: Database = Depends
 def report_page(request: Request, month: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
     today = station_today(request)
     context = coverage_context(db, month, today)
-    context["followups"] = followups.notices(db, today)
-    context["pacing"] = _pacing_or_none(db, context["month"].start.year, min(today, context["month"].end), request)
+    as_of = min(today, context["month"].end)
+    context["followups"] = followups.notices(db, as_of)
+    context["as_of"] = as_of
+    context["pacing"] = _pacing_or_none(db, context["month"].start.year, as_of, request)
     return render(request, "monthly_report.html", context)
 
 
