@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
@@ -104,6 +104,8 @@ def for_year(db: Database, year: int, today: date, tz: ZoneInfo | None = None) -
         table = tables.table_for_year(db, year)
     except NotFound:
         return Pacing(year, as_of, fraction, [])
-    results = {r.key: r for r in rollup.compute(db, table, as_of, tz)}
-    rows = [pace_row(results[row.key], row, fraction) for row in table.rows]
+    # Only the quantity rows go through the roll-up: the other rows (rates, per-period quotas) cost time here.
+    wanted = replace(table, rows=[row for row in table.rows if row.rule in QUANTITY_RULES])
+    results = {r.key: r for r in rollup.compute(db, wanted, as_of, tz)}
+    rows = [pace_row(results[row.key], row, fraction) for row in wanted.rows]
     return Pacing(year, as_of, fraction, [r for r in rows if r])
