@@ -103,6 +103,17 @@ def month_or_current(text: str | None, today: date) -> Period:
     return found
 
 
+def parse_state(text: str | None) -> str | None:
+    """A state filter given by its English key (overdue, due_soon, open, done); InvalidInput naming `state`."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    found = next((s for s, key in STATE_KEY.items() if key == text), None)
+    if found is None:
+        raise InvalidInput({"state": "状态筛选条件无效"})
+    return found
+
+
 def shift(month: Period, step: int) -> Period:
     """The month `step` months after (or before) month."""
     index = month.start.year * 12 + month.start.month - 1 + step
@@ -114,7 +125,8 @@ def cutoff(period: Period, today: date) -> date:
     return min(period.end, today)
 
 
-def month_counts(db: Database, month: Period, subject: str, kinds: tuple[str, ...] | None = None) -> dict[int, dict[str, int]]:
+def month_counts(db: Database, month: Period, subject: str,
+                 kinds: tuple[str, ...] | None = None) -> dict[int, dict[str, int]]:
     """{subject id: {kind: count}} of the month's non-voided events, through the (kind, month, subject) indexes."""
     column = "site_id" if subject == "site" else "plant_id"
     kinds = kinds or (SITE_KINDS if subject == "site" else PLANT_KINDS)
@@ -127,7 +139,7 @@ def month_counts(db: Database, month: Period, subject: str, kinds: tuple[str, ..
 
 
 def last_visits(db: Database, subject: str, ids: list[int], upto: date) -> dict[int, date]:
-    """{id: day of the latest non-voided visit on or before upto}, walking the (subject, occurred_at) index backwards."""
+    """{id: day of the latest non-voided visit on or before upto}, via the (subject, occurred_at) index."""
     column, kinds = ("site_id", SITE_VISIT_KINDS) if subject == "site" else ("plant_id", PLANT_VISIT_KINDS)
     # One statement for all subjects: a correlated lookup per id, without a Python round trip each.
     sql = (f"SELECT j.value, (SELECT e.day FROM events e WHERE e.{column} = j.value AND e.occurred_at < ? "
@@ -220,7 +232,8 @@ def quarter_sampling(db: Database, month: Period, today: date) -> QuarterSamplin
     sampled = sampled_sites(db, quarter)
     quota = min(SAMPLING_CAP, len(ready))
     missing = sorted((s for s in ready if s["id"] not in sampled), key=lambda s: (s["town"], s["name"]))
-    return QuarterSampling(quarter, quota, len(sampled), len(ready), missing, state(len(sampled) >= quota, quarter, today))
+    met = len(sampled) >= quota
+    return QuarterSampling(quarter, quota, len(sampled), len(ready), missing, state(met, quarter, today))
 
 
 def inspector_month(db: Database, month: Period) -> dict[int, dict[str, int]]:
@@ -286,7 +299,8 @@ def timeline(db: Database, limit: int = TIMELINE_LIMIT, **filters) -> list[dict]
     where, params = _event_filters(**filters)
     rows = db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.voided, e.void_reason, e.data, e.note, e.version, "
-        "e.site_id, e.plant_id, e.place, s.name AS site_name, p.name AS plant_name, u.display_name AS recorded_by_name, "
+        "e.site_id, e.plant_id, e.place, s.name AS site_name, p.name AS plant_name, "
+        "u.display_name AS recorded_by_name, "
         "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei "
         "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
         "FROM events e LEFT JOIN users u ON u.id = e.recorded_by LEFT JOIN sites s ON s.id = e.site_id "

@@ -1,4 +1,4 @@
-"""Rectification notices (整改通知书) and stop-work orders (停工整改) issued on patrols, and their closing (销号)."""
+"""Rectification notices (整改通知书) and stop-work orders (停工整改) from patrols, and their closing (销号)."""
 
 from __future__ import annotations
 

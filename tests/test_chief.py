@@ -166,3 +166,31 @@ def test_events_created_through_the_events_module_count(db, users, client_for):
     events.void(db, event_id, user=carol, reason="重复录入", now=now)
     body = client_for("carol").get("/api/v1/coverage?month=2021-03").json()
     assert body["sites"][0]["counts"] == {}
+
+
+def test_evidence_shows_photo_thumbnails(client_for, db, users, cfg):
+    import io
+
+    from PIL import Image
+
+    from fieldlog import photos
+
+    s = site(db)
+    event_id = event(db, "safety_patrol", "2021-03-02T10:00:00+08:00", by=users["alice"], site_id=s,
+                     data={"finding": "一般"})
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 40)).save(buf, "JPEG")
+    photo, _ = photos.ingest(db, cfg.media_dir, event_id, buf.getvalue(), users["alice"])
+    client = client_for("carol")
+    html = client.get(f"/chief/sites/{s}?month=2021-03").text
+    assert f'src="{photo["thumb_url"]}"' in html
+    assert client.get(photo["thumb_url"]).headers["content-type"].startswith("image/")
+
+
+def test_state_filter_from_the_tally(client_for, march):
+    client = client_for("carol")
+    html = client.get("/chief/coverage?month=2021-03").text
+    assert '/chief/coverage?month=2021-03&amp;state=overdue">逾期 <b>1</b></a>' in html
+    only = site_table(client.get("/chief/coverage?month=2021-03&state=overdue").text)
+    assert "人民医院住院楼" in only and "滨江花园" not in only
+    assert client.get("/chief/coverage?state=late").status_code == 422

@@ -39,28 +39,31 @@ def filter_query(town: str, inspector_id: int | None) -> str:
 
 
 def coverage_context(db: Database, month_text: str | None, today: date, town: str = "",
-                     inspector: str | None = None) -> dict:
-    """Everything the coverage page and the report show for one month."""
+                     inspector: str | None = None, state_key: str | None = None) -> dict:
+    """Everything the coverage page and the report show for one month (tallies count before the state filter)."""
     month = coverage.month_or_current(month_text, today)
     inspector_id = parse_inspector(inspector)
+    state = coverage.parse_state(state_key)
     sites = coverage.site_coverage(db, month, today, town=town.strip(), inspector_id=inspector_id)
     plants = coverage.plant_coverage(db, month, today)
     return {
         "month": month, "prev": coverage.shift(month, -1), "next": coverage.shift(month, 1), "today": today,
-        "days_left": coverage.days_left(month, today), "sites": sites, "plants": plants,
+        "days_left": coverage.days_left(month, today), "state": state,
+        "sites": [r for r in sites if state in (None, r.state)],
+        "plants": [r for r in plants if state in (None, r.state)],
         "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants),
         "sampling": coverage.quarter_sampling(db, month, today), "town": town.strip(), "inspector_id": inspector_id,
         "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
-        "filtered": bool(town.strip() or inspector_id),
+        "filtered": bool(town.strip() or inspector_id or state),
         "filter_qs": filter_query(town.strip(), inspector_id),
     }
 
 
 @router.get("/chief")
 @router.get("/chief/coverage")
-def coverage_page(request: Request, month: str = "", town: str = "", inspector: str = "",
+def coverage_page(request: Request, month: str = "", town: str = "", inspector: str = "", state: str = "",
                   db: Database = Depends(get_db), user=Depends(CHIEF)):
-    context = coverage_context(db, month, station_today(request), town, inspector)
+    context = coverage_context(db, month, station_today(request), town, inspector, state)
     return render_page(request, "coverage.html", "_coverage.html", context)
 
 
