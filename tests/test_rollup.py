@@ -140,3 +140,51 @@ def test_cli_table_load_and_show(db, users, cfg, tmp_path, monkeypatch):
     bad.write_text(good.read_text(encoding="utf-8").replace('rule = "count"', 'rule = "tally"', 1), encoding="utf-8")
     refused = runner.invoke(cli.main, ["table", "load", str(bad)])
     assert refused.exit_code == 1 and "第4行「安全日常巡查」" in refused.output
+
+
+def _tallies(db) -> list[tuple]:
+    return db.execute("SELECT kind, month, site_id, finding, result, n, copies FROM event_tallies WHERE n != 0 "
+                      "ORDER BY 1, 2, 3, 4, 5").fetchall()
+
+
+def _recount(db) -> list[tuple]:
+    return db.execute(
+        "SELECT kind, month, coalesce(site_id, 0), coalesce(json_extract(data, '$.finding'), ''), "
+        "coalesce(json_extract(data, '$.result'), ''), count(*), total(json_extract(data, '$.copies')) "
+        "FROM events WHERE voided = 0 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5").fetchall()
+
+
+def test_tallies_follow_edits_and_voids(db, users):
+    from fieldlog import events
+    from tests.factories_indicators import site, void
+
+    s1, s2 = site(db), site(db)
+    a = ev(db, "safety_patrol", "2021-01-10", site_id=s1)
+    ev(db, "safety_patrol", "2021-01-11", site_id=s1)
+    b = ev(db, "leaflets", "2021-02-01", fields={"copies": 300})
+    ev(db, "concrete_sampling", "2021-03-03", site_id=s2, fields={"result": "不合格"})
+    assert _tallies(db) == _recount(db)
+    # A correction moves the patrol to February, another site and a 重大 finding.
+    events.edit(db, a, {"occurred_at": "2021-02-02T09:00:00+08:00", "site_id": s2, "fields": {"finding": "重大"}},
+                user=user(db, "alice"), now=NOW, tz=TZ, reason="日期和工地填错")
+    events.edit(db, b, {"fields": {"copies": 120}}, user=user(db, "alice"), now=NOW, tz=TZ, reason="份数")
+    void(db, ev(db, "safety_patrol", "2021-03-01", site_id=s1))
+    assert _tallies(db) == _recount(db)
+    rows, _, _ = compute(db, "2021-12-31")
+    assert rows["leaflets"].actual == 120 and rows["construction_quality_rate"].actual_text == "50.0%"
+    rows, _, _ = compute(db, "2021-01-31")
+    assert rows["safety_patrols"].actual == 1
+
+
+def test_month_under_way_is_read_from_the_events(db, users):
+    from tests.factories_indicators import site
+
+    s = site(db)
+    ev(db, "concrete_sampling", "2021-05-31", site_id=s, fields={"result": "合格"})
+    ev(db, "concrete_sampling", "2021-06-10", site_id=s, fields={"result": "不合格"})
+    ev(db, "concrete_sampling", "2021-06-20", site_id=s, fields={"result": "合格"})
+    # As of 15 June: May from the tallies, 1–15 June from the events.
+    rows, _, _ = compute(db, "2021-06-15")
+    assert (rows["concrete_pass_rate"].actual_text, rows["concrete_pass_rate"].detail) == ("50.0%", "1/2")
+    rows, _, _ = compute(db, "2021-06-30")
+    assert rows["concrete_pass_rate"].detail == "2/3"

@@ -20,6 +20,27 @@ from fieldlog import periods as P
 from fieldlog import registry
 
 SUBJECT_COLUMNS = {"site": "site_id", "plant": "plant_id", "campaign": "campaign_id"}
+# Fields of the kind-specific data that the monthly tallies (migration 005) keep.
+CATEGORY_FIELDS = ("finding", "result", "conditions_met")
+AMOUNT_FIELDS = ("copies", "fee_yuan")
+LAG_PAIRS = (("accepted_on", "filed_on"), ("applied_on", "issued_on"))
+TALLY = "event_tallies"
+_LAG = ("coalesce(CAST(julianday(json_extract(data, '$.filed_on')) - julianday(json_extract(data, '$.accepted_on')) "
+        "AS INTEGER), CAST(julianday(json_extract(data, '$.issued_on')) - julianday(json_extract(data, '$.applied_on')) "
+        "AS INTEGER), -1000000)")
+# The month under way, read from events in the shape of a tally (one row per event).
+RAW = ("(SELECT kind, month, coalesce(site_id, 0) AS site_id, coalesce(plant_id, 0) AS plant_id, "
+       "coalesce(campaign_id, 0) AS campaign_id, coalesce(json_extract(data, '$.finding'), '') AS finding, "
+       "coalesce(json_extract(data, '$.result'), '') AS result, "
+       "coalesce(json_extract(data, '$.conditions_met'), '') AS conditions_met, " + _LAG + " AS lag_days, "
+       "1 AS n, coalesce(json_extract(data, '$.copies'), 0) AS copies, coalesce(json_extract(data, '$.fee_yuan'), 0) "
+       "AS fee_yuan FROM events WHERE voided = 0 AND month = :w_month AND day <= :w_day)")
+
+
+def in_list(prefix: str, values: list) -> tuple[str, dict]:
+    """Named placeholders for an IN list: (':p0, :p1', {'p0': …, 'p1': …})."""
+    names = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return ", ".join(f":{n}" for n in names), names
 SURVEY_KINDS = ("awareness_survey", "satisfaction_survey")
 SUBJECT_WORDS = {"site": "工地", "plant": "搅拌站", "campaign": "次大检查"}
 PERIOD_WORDS = {"month": "月", "quarter": "季度"}
@@ -65,20 +86,45 @@ class Context:
             out.append(("month = ? AND day <= ?", [f"{self.as_of:%Y-%m}", self.as_of.isoformat()]))
         return out
 
-    def rows(self, sql: str, params: list) -> list[tuple]:
-        """Run `sql` (with a `{window}` placeholder) once per window; rows concatenated."""
+    @cached_property
+    def sources(self) -> list[tuple[str, str, dict]]:
+        """(FROM source, WHERE condition, parameters) pieces that together hold the year's events up to as_of.
+
+        Whole months come from the monthly tallies (migration 005); the month under way from the
+        events themselves, shaped like a tally with one row per event.
+        """
         out = []
         for cond, wparams in self.windows:
-            out.extend(self.db.conn.execute(sql.format(window=cond), [*params, *wparams]).fetchall())
+            if cond.startswith("month BETWEEN"):
+                out.append((TALLY, "month BETWEEN :w_from AND :w_to", {"w_from": wparams[0], "w_to": wparams[1]}))
+            elif cond == "0":
+                out.append((TALLY, "0", {}))
+            else:
+                out.append((RAW, "1", {"w_month": wparams[0], "w_day": wparams[1]}))
         return out
 
-    def total(self, sql: str, params: list) -> list:
-        """Column-wise sums of a one-row aggregate query over every window."""
+    def rows(self, sql: str, params: dict) -> list[tuple]:
+        """Run `sql` (with `{src}` and `{window}` placeholders) over every source; rows concatenated."""
+        out = []
+        for src, cond, wparams in self.sources:
+            out.extend(self.db.conn.execute(sql.format(src=src, window=cond), {**params, **wparams}).fetchall())
+        return out
+
+    def total(self, sql: str, params: dict) -> list:
+        """Column-wise sums of a one-row aggregate query over every source."""
         sums = None
         for row in self.rows(sql, params):
             vals = [v or 0 for v in row]
             sums = vals if sums is None else [a + b for a, b in zip(sums, vals)]
         return sums
+
+    def elapsed_rows(self, sql: str, params: dict) -> list[tuple]:
+        """Run `sql` over the tallies of the elapsed (whole) months only."""
+        months = self.periods("month")
+        if not months:
+            return []
+        return self.db.conn.execute(sql.format(src=TALLY, window="month BETWEEN :w_from AND :w_to"),
+                                    {**params, "w_from": months[0].label, "w_to": months[-1].label}).fetchall()
 
     def active(self, subject: str, periods: list[P.Period], ready_mix_only: bool = False) -> dict[str, set[int]]:
         """{period label: ids active in it}, cached per subject."""
@@ -91,21 +137,37 @@ class Context:
         return self._active[key]
 
     def counts_by(self, kinds: list[str], subject: str, period: str) -> dict[tuple[str, int], int]:
-        """{(period label, subject id): event count} over the elapsed periods, voided excluded."""
-        months = self.periods("month")
-        if not months:
-            return {}
-        col = SUBJECT_COLUMNS[subject]
-        marks = ",".join("?" * len(kinds))
-        rows = self.db.conn.execute(
-            f"SELECT month, {col}, count(*) FROM events WHERE kind IN ({marks}) AND month BETWEEN ? AND ? "
-            f"AND voided = 0 AND {col} IS NOT NULL GROUP BY month, {col}",
-            [*kinds, months[0].label, months[-1].label]).fetchall()
-        out: dict[tuple[str, int], int] = {}
-        for month, sid, n in rows:
-            label = month if period == "month" else P.quarter_of(date.fromisoformat(month + "-01")).label
-            out[(label, sid)] = out.get((label, sid), 0) + n
-        return out
+        """{(period label, subject id): event count} over the elapsed periods, voided excluded (cached)."""
+        key = ("counts", tuple(kinds), subject, period)
+        if key not in self._active:
+            col = SUBJECT_COLUMNS[subject]
+            marks, params = in_list("k", kinds)
+            out: dict[tuple[str, int], int] = {}
+            for month, sid, n in self.elapsed_rows(
+                    f"SELECT month, {col}, sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}} AND {col} != 0 "
+                    f"GROUP BY month, {col} HAVING sum(n) > 0", params):
+                label = month if period == "month" else f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}"
+                out[(label, sid)] = out.get((label, sid), 0) + n
+            self._active[key] = out
+        return self._active[key]
+
+    def per_period(self, kinds: list[str], subject: str, period: str) -> dict[str, tuple[int, int]]:
+        """{period label: (events, distinct subjects with an event)} over the elapsed periods (cached)."""
+        key = ("per_period", tuple(kinds), subject, period)
+        if key not in self._active:
+            out: dict[str, list[int]] = {}
+            for (label, _), n in self.counts_by(kinds, subject, period).items():
+                acc = out.setdefault(label, [0, 0])
+                acc[0] += n
+                acc[1] += 1
+            self._active[key] = {label: (a, b) for label, (a, b) in out.items()}
+        return self._active[key]
+
+    def cached(self, key: tuple, make: Callable):
+        """A value computed once per roll-up."""
+        if key not in self._active:
+            self._active[key] = make()
+        return self._active[key]
 
 
 @dataclass
@@ -154,26 +216,23 @@ def events_evidence(kinds: list[str], where: str = "", params: list | None = Non
     return {"kinds": list(kinds), "where": where, "params": list(params or [])}
 
 
-def _kinds_sql(kinds: list[str]) -> str:
-    return ",".join("?" * len(kinds))
-
-
-def _json(field_name: str) -> str:
-    # The exact expression of the 003 expression indexes, so the planner can use them.
-    return f"json_extract(data, '$.{field_name}')"
+def _tally_count(ctx: Context, kinds: list[str], extra: str = "", params: dict | None = None) -> int:
+    marks, names = in_list("k", kinds)
+    (n,) = ctx.total(f"SELECT sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}}{extra}", {**names, **(params or {})})
+    return int(n)
 
 
 # --- rules ---------------------------------------------------------------------------------------
 
 def count(ctx: Context, target, *, kind: str, **_) -> Outcome:
     """Number of events of `kind` in the year up to as_of."""
-    (n,) = ctx.total(f"SELECT count(*) FROM events WHERE kind = ? AND voided = 0 AND {{window}}", [kind])
+    n = _tally_count(ctx, [kind])
     return Outcome(n, f"{n}", events=events_evidence([kind]))
 
 
 def sum_(ctx: Context, target, *, kind: str, field: str, scale: float = 1, decimals: int | None = None, **_) -> Outcome:
     """Sum of a numeric field of `kind` events (times `scale`, e.g. 0.0001 for 元 → 万元)."""
-    (total,) = ctx.total(f"SELECT total({_json(field)}) FROM events WHERE kind = ? AND voided = 0 AND {{window}}", [kind])
+    (total,) = ctx.total(f"SELECT total({field}) FROM {{src}} WHERE kind = :kind AND {{window}}", {"kind": kind})
     value = Fraction(total).limit_denominator(10**6) * Fraction(scale).limit_denominator(10**9)
     decimals = (0 if scale == 1 else 2) if decimals is None else decimals
     up = target is not None and target.comparator == "<="
@@ -184,7 +243,8 @@ def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
     """Number of distinct sites, plants or campaigns with at least one `kind` event."""
     col = SUBJECT_COLUMNS[subject]
     ids = {r[0] for r in ctx.rows(
-        f"SELECT DISTINCT {col} FROM events WHERE kind = ? AND voided = 0 AND {col} IS NOT NULL AND {{window}}", [kind])}
+        f"SELECT {col} FROM {{src}} WHERE kind = :kind AND {{window}} AND {col} != 0 GROUP BY {col} HAVING sum(n) > 0",
+        {"kind": kind})}
     return Outcome(len(ids), f"{len(ids)}", events=events_evidence([kind]),
                    periods=[{"label": "全年", "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
 
@@ -204,8 +264,9 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
                 n = counts.get((p.label, sid), 0)
                 rows.append({"label": p.label, "subject": subject, "id": sid, "count": n, "need": need, "ok": n >= need})
     else:
+        totals = ctx.per_period([kind], subject, period)
         for p in periods:
-            n = sum(1 for (label, _), c in counts.items() if label == p.label and c > 0)
+            n = totals.get(p.label, (0, 0))[1]
             rows.append({"label": p.label, "subject": None, "id": None, "count": n, "need": need, "ok": n >= need})
     if not rows:
         return none_yet(f"—（已结束的{PERIOD_WORDS[period]}内没有在建的{SUBJECT_WORDS[subject]}）")
@@ -255,24 +316,35 @@ def _campaign_rows(ctx: Context, kind: str) -> list[dict]:
              for c in campaigns]
     active = ctx.active("site", spans)
     rows = []
+    visits = _campaign_visits(ctx, kind)
     for c, span in zip(campaigns, spans):
-        visited = {r[0] for r in ctx.db.conn.execute(
-            "SELECT DISTINCT site_id FROM events WHERE campaign_id = ? AND kind = ? AND voided = 0 AND day <= ?",
-            [c["id"], kind, ctx.as_of.isoformat()])}
+        visited = visits.get(c["id"], set())
         for sid in sorted(active[span.label]):
             rows.append({"label": c["name"], "campaign_id": c["id"], "subject": "site", "id": sid,
                          "count": int(sid in visited), "need": 1, "ok": sid in visited})
     return rows
 
 
+def _campaign_visits(ctx: Context, kind: str) -> dict[int, set[int]]:
+    """{campaign id: sites with a `kind` event of that campaign up to as_of}."""
+    def make() -> dict[int, set[int]]:
+        out: dict[int, set[int]] = {}
+        for cid, sid in ctx.rows("SELECT campaign_id, site_id FROM {src} WHERE kind = :kind AND {window} "
+                                 "AND campaign_id != 0 GROUP BY campaign_id, site_id HAVING sum(n) > 0", {"kind": kind}):
+            out.setdefault(cid, set()).add(sid)
+        return out
+
+    return ctx.cached(("visits", kind), make)
+
+
 def _quota_rows(ctx: Context, kind: str, quota: int) -> list[dict]:
     """One row per elapsed quarter: distinct sites sampled and that quarter's quota."""
     quarters = ctx.periods("quarter")
     ready = ctx.active("site", quarters, ready_mix_only=True)
-    counts = ctx.counts_by([kind], "site", "quarter")
+    totals = ctx.per_period([kind], "site", "quarter")
     rows = []
     for q in quarters:
-        sampled = sum(1 for (label, _), n in counts.items() if label == q.label and n > 0)
+        sampled = totals.get(q.label, (0, 0))[1]
         need = min(quota, len(ready[q.label]))
         rows.append({"label": q.label, "subject": None, "id": None, "count": sampled, "need": need, "ok": sampled >= need})
     return rows
@@ -296,7 +368,7 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
         for p in periods:
             need_each = 1 if test == "count_and_cover" else min_count
             missing = [sid for sid in sorted(active[p.label]) if counts.get((p.label, sid), 0) < need_each]
-            total = sum(n for (label, _), n in counts.items() if label == p.label)
+            total = ctx.per_period([kind], subject, period).get(p.label, (0, 0))[0]
             ok = not missing and total >= need_total
             rows.append({"label": p.label, "subject": None, "id": None, "count": total, "need": need_total,
                          "missing": missing, "active": len(active[p.label]), "ok": ok})
@@ -308,10 +380,9 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
 
 
 def _campaign_period_rows(ctx: Context, kind: str, quarters: list[P.Period]) -> list[dict]:
-    ended = list(ctx.db.query(
-        "SELECT c.id, c.name, c.end_on FROM campaigns c WHERE c.end_on BETWEEN ? AND ? AND EXISTS ("
-        "SELECT 1 FROM events e WHERE e.campaign_id = c.id AND e.kind = ? AND e.voided = 0 AND e.day <= ?)",
-        [ctx.first_day.isoformat(), ctx.last_day.isoformat(), kind, ctx.as_of.isoformat()]))
+    logged = _campaign_visits(ctx, kind)
+    ended = [c for c in ctx.db.query("SELECT id, name, end_on FROM campaigns WHERE end_on BETWEEN ? AND ?",
+                                     [ctx.first_day.isoformat(), ctx.last_day.isoformat()]) if logged.get(c["id"])]
     rows = []
     for q in quarters:
         inside = [c["name"] for c in ended if q.contains(date.fromisoformat(c["end_on"]))]
@@ -325,18 +396,22 @@ def ratio(ctx: Context, target, *, source: str = "events", kinds: list[str] | No
     """Pooled share (%) of passing records: events whose field passes, or positive survey answers."""
     if source == "survey":
         return _survey_ratio(ctx, survey)
-    kinds = kinds or []
-    expr = _json(field)
-    if pass_values:
-        test, values = f"{expr} IN ({_kinds_sql(pass_values)})", pass_values
-    else:
-        test, values = f"coalesce({expr}, '') NOT IN ({_kinds_sql(fail_values or [])})", fail_values or []
-    den, num = ctx.total(f"SELECT count(*), sum({test}) FROM events WHERE kind IN ({_kinds_sql(kinds)}) "
-                         f"AND voided = 0 AND {{window}}", [*values, *kinds])
+    den, num = _pass_counts(ctx, kinds or [], field, pass_values, fail_values)
     rate = percent(num, den)
     if rate is None:
         return none_yet("—（尚无记录）", events=events_evidence(kinds))
     return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence(kinds))
+
+
+def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
+                 fail_values: list[str] | None) -> tuple[int, int]:
+    """(events, passing events): field in pass_values, or not in fail_values."""
+    marks, names = in_list("k", kinds)
+    values, vnames = in_list("v", pass_values or fail_values or [])
+    test = f"{field} IN ({values})" if pass_values else f"{field} NOT IN ({values})"
+    den, num = ctx.total(f"SELECT sum(n), sum(CASE WHEN {test} THEN n ELSE 0 END) FROM {{src}} "
+                         f"WHERE kind IN ({marks}) AND {{window}}", {**names, **vnames})
+    return int(den), int(num)
 
 
 def _survey_ratio(ctx: Context, survey: str) -> Outcome:
@@ -354,9 +429,9 @@ def _survey_ratio(ctx: Context, survey: str) -> Outcome:
 
 def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str, days: int, **_) -> Outcome:
     """Share (%) of events whose `to_field` date is within `days` days of `from_field`."""
-    on_time = (f"(julianday({_json(to_field)}) - julianday({_json(from_field)})) BETWEEN 0 AND ?")
-    den, num = ctx.total(f"SELECT count(*), sum(coalesce({on_time}, 0)) FROM events WHERE kind = ? "
-                         f"AND voided = 0 AND {{window}}", [days, kind])
+    # lag_days of the tallies: days from accepted_on to filed_on (or applied_on to issued_on).
+    den, num = ctx.total("SELECT sum(n), sum(CASE WHEN lag_days BETWEEN 0 AND :days THEN n ELSE 0 END) FROM {src} "
+                         "WHERE kind = :kind AND {window}", {"kind": kind, "days": days})
     rate = percent(num, den)
     if rate is None:
         return none_yet("—（尚无记录）", events=events_evidence([kind]))
@@ -366,22 +441,29 @@ def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str,
 
 def reached_by(ctx: Context, target, *, kind: str, field: str, threshold: float, **_) -> Outcome:
     """The day the running sum of a field reached `threshold`, if it did by as_of."""
-    by_day = sorted(ctx.rows(f"SELECT day, total({_json(field)}) FROM events WHERE kind = ? AND voided = 0 "
-                             f"AND {{window}} GROUP BY day", [kind]))
+    by_month = sorted(ctx.rows(f"SELECT month, total({field}) FROM {{src}} WHERE kind = :kind AND {{window}} "
+                               f"GROUP BY month", {"kind": kind}))
     running = 0
-    for day, amount in by_day:
+    for month, amount in by_month:
+        if running + amount >= threshold:
+            # The crossing month, day by day from the events themselves.
+            last = min(ctx.as_of, P.parse_month(month).end).isoformat()
+            so_far = running
+            for day, on_day in ctx.db.conn.execute(
+                    f"SELECT day, total(json_extract(data, '$.{field}')) FROM events WHERE kind = ? AND month = ? "
+                    f"AND voided = 0 AND day <= ? GROUP BY day ORDER BY day", [kind, month, last]):
+                so_far += on_day
+                if so_far >= threshold:
+                    return Outcome(day, f"{day} 累计达到 {threshold:g}", met=True, progress=1.0,
+                                   events=events_evidence([kind], "day <= ?", [day]))
         running += amount
-        if running >= threshold:
-            return Outcome(day, f"{day} 累计达到 {threshold:g}", met=True, progress=1.0,
-                           events=events_evidence([kind], "day <= ?", [day]))
     return Outcome(None, f"未达到（累计 {running:g}）", met=False, progress=min(1.0, running / threshold),
                    events=events_evidence([kind]))
 
 
 def threshold(ctx: Context, target, *, kinds: list[str], field: str, pass_values: list[str], **_) -> Outcome:
     """达到 when every result passed (and there was at least one), else 未达到."""
-    den, num = ctx.total(f"SELECT count(*), sum({_json(field)} IN ({_kinds_sql(pass_values)})) FROM events "
-                         f"WHERE kind IN ({_kinds_sql(kinds)}) AND voided = 0 AND {{window}}", [*pass_values, *kinds])
+    den, num = _pass_counts(ctx, kinds, field, pass_values, None)
     if not den:
         return none_yet("—（尚无记录）", events=events_evidence(kinds))
     ok = num == den
@@ -395,7 +477,7 @@ def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) ->
         return none_yet("—")
     span = P.Period(ctx.first_day, ctx.last_day, f"{ctx.year}-ytd")
     base = len(ctx.active(subject, [span])[span.label])
-    (n,) = ctx.total(f"SELECT count(*) FROM events WHERE kind = ? AND voided = 0 AND {{window}}", [kind])
+    n = _tally_count(ctx, [kind])
     if not base:
         return none_yet("—（没有在建工地）", events=events_evidence([kind]))
     value = Fraction(1000 * n, base)
@@ -450,6 +532,13 @@ def check_combination(rule: str, params: dict) -> str | None:
             return "比率须给出 kinds 和 field"
         if bool(params.get("pass_values")) == bool(params.get("fail_values")):
             return "比率须给出 pass_values 或 fail_values 之一"
+    field = params.get("field")
+    if rule in ("sum", "reached_by") and field not in AMOUNT_FIELDS:
+        return f"字段「{field}」不在统计范围内（可用：{'、'.join(AMOUNT_FIELDS)}）"
+    if rule in ("ratio", "threshold") and params.get("source", "events") == "events" and field not in CATEGORY_FIELDS:
+        return f"字段「{field}」不在统计范围内（可用：{'、'.join(CATEGORY_FIELDS)}）"
+    if rule == "deadline" and (params.get("from_field"), params.get("to_field")) not in LAG_PAIRS:
+        return "限期规则的日期字段须为 accepted_on→filed_on 或 applied_on→issued_on"
     if rule == "timeliness" and params.get("test") == "count_and_cover" and not params.get("annual"):
         return "count_and_cover 须给出全年次数 annual"
     if rule == "coverage" and params.get("mode", "subject_period") == "subject_period" and "period" not in params:
