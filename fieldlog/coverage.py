@@ -246,6 +246,16 @@ def inspector_month(db: Database, month: Period) -> dict[int, dict[str, int]]:
     return out
 
 
+def by_inspector(people: list[dict], rows: list[Row], kinds_by_user: dict[int, dict[str, int]]) -> list[dict]:
+    """Each person with their events by kind this month, the sites they are responsible for and those sites' tally."""
+    out = []
+    for p in people:
+        mine = [r for r in rows if any(i["id"] == p["id"] for i in r.inspectors)]
+        kinds = kinds_by_user.get(p["id"], {})
+        out.append({**p, "kinds": kinds, "total": sum(kinds.values()), "sites": mine, "tally": tally(mine)})
+    return out
+
+
 def as_json(row: Row) -> dict:
     """The API shape of a row."""
     return {"subject": row.subject, "id": row.id, "name": row.name, "town": row.town, "counts": row.counts,

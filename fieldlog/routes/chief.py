@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, coverage, followups, registry
+from fieldlog import accounts, coverage, followups, pacing, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.periods import local_now
 from fieldlog.web import get_db, render, render_page, require
@@ -29,6 +29,16 @@ def parse_inspector(text: str | None) -> int | None:
         return None
     if not text.isdigit():
         raise InvalidInput({"inspector": "监督员筛选条件无效"})
+    return int(text)
+
+
+def parse_year(text: str | None) -> int | None:
+    """A YYYY year from the query, or None when empty; InvalidInput naming `year` when malformed."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not (text.isdigit() and len(text) == 4):
+        raise InvalidInput({"year": "年份格式应为 YYYY，例如 2021"})
     return int(text)
 
 
@@ -72,33 +82,29 @@ def inspectors_page(request: Request, month: str = "", db: Database = Depends(ge
     today = station_today(request)
     period = coverage.month_or_current(month, today)
     sites = coverage.site_coverage(db, period, today)
-    by_kind = coverage.inspector_month(db, period)
-    people = [{**p, "kinds": by_kind.get(p["id"], {}), "total": sum(by_kind.get(p["id"], {}).values()),
-               "sites": [r for r in sites if any(i["id"] == p["id"] for i in r.inspectors)]}
-              for p in accounts.inspectors(db)]
-    for p in people:
-        p["tally"] = coverage.tally(p["sites"])
     return render(request, "inspectors.html", {
-        "month": period, "prev": coverage.shift(period, -1), "next": coverage.shift(period, 1), "people": people,
-        "kinds": [k for k in coverage.events.KINDS if any(k in p["kinds"] for p in people)], "cov": coverage,
+        "month": period, "prev": coverage.shift(period, -1), "next": coverage.shift(period, 1), "cov": coverage,
+        "people": coverage.by_inspector(accounts.inspectors(db), sites, coverage.inspector_month(db, period)),
         "unassigned": [r for r in sites if not r.inspectors]})
+
+
+def _followups(request: Request, db: Database, closed: str, inspector_id: int | None = None):
+    today = station_today(request)
+    items = followups.notices(db, today, include_closed=bool(closed), inspector_id=inspector_id)
+    return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
+                                              "mine": inspector_id is not None, "show_closed": bool(closed),
+                                              "fu": followups})
 
 
 @router.get("/chief/followups")
 def followups_page(request: Request, closed: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
-    today = station_today(request)
-    items = followups.notices(db, today, include_closed=bool(closed))
-    return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
-                                              "mine": False, "show_closed": bool(closed), "fu": followups})
+    return _followups(request, db, closed)
 
 
 @router.get("/followups/mine")
 def my_followups_page(request: Request, closed: str = "", db: Database = Depends(get_db),
                       user=Depends(require("inspector", "chief"))):
-    today = station_today(request)
-    items = followups.notices(db, today, include_closed=bool(closed), inspector_id=user["id"])
-    return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
-                                              "mine": True, "show_closed": bool(closed), "fu": followups})
+    return _followups(request, db, closed, user["id"])
 
 
 @router.get("/chief/report")
@@ -108,26 +114,13 @@ def report_page(request: Request, month: str = "", db: Database = Depends(get_db
     as_of = min(today, context["month"].end)
     context["followups"] = followups.notices(db, as_of)
     context["as_of"] = as_of
-    context["pacing"] = _pacing_or_none(db, context["month"].start.year, as_of, request)
+    context["pacing"] = pacing.for_year(db, context["month"].start.year, as_of, request.app.state.config.tz)
     return render(request, "monthly_report.html", context)
-
-
-def _pacing_or_none(db: Database, year: int, today: date, request: Request):
-    """The pacing rows of the year, or None while the indicator tables are not available."""
-    try:
-        from fieldlog import pacing
-    except ImportError:
-        return None
-    return pacing.for_year(db, year, today, request.app.state.config.tz)
 
 
 @router.get("/chief/pacing")
 def pacing_page(request: Request, year: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
     today = station_today(request)
-    text = year.strip() or str(today.year)
-    if not (text.isdigit() and len(text) == 4):
-        raise InvalidInput({"year": "年份格式应为 YYYY，例如 2021"})
-    from fieldlog import pacing
-
-    result = pacing.for_year(db, int(text), today, request.app.state.config.tz)
-    return render(request, "pacing.html", {"pacing": result, "year": int(text), "today": today})
+    chosen = parse_year(year) or today.year
+    result = pacing.for_year(db, chosen, today, request.app.state.config.tz)
+    return render(request, "pacing.html", {"pacing": result, "year": chosen, "today": today})

@@ -10,9 +10,9 @@ from sqlite_utils import Database
 
 from fieldlog import coverage, events, registry
 from fieldlog.errors import InvalidInput
-from fieldlog.periods import Period, months_of, quarter
-from fieldlog.routes.chief import CHIEF, parse_inspector, station_today
-from fieldlog.web import get_db, render, require
+from fieldlog.periods import Period, quarter
+from fieldlog.routes.chief import CHIEF, parse_inspector, parse_year, station_today
+from fieldlog.web import get_db, render
 
 router = APIRouter()
 
@@ -36,12 +36,8 @@ def parse_span(month: str = "", quarter_label: str = "", year: str = "", today: 
         if not (y.isdigit() and len(y) == 4 and q in {"1", "2", "3", "4"}):
             raise InvalidInput({"quarter": "季度格式应为 YYYY-Qn，例如 2021-Q1"})
         return quarter(int(y), int(q))
-    if year.strip():
-        if not (year.strip().isdigit() and len(year.strip()) == 4):
-            raise InvalidInput({"year": "年份格式应为 YYYY，例如 2021"})
-        y = int(year)
-        return Period(date(y, 1, 1), date(y, 12, 31), str(y))
-    return None
+    y = parse_year(year)
+    return Period(date(y, 1, 1), date(y, 12, 31), str(y)) if y else None
 
 
 def photos_for(db: Database, rows: list[dict]) -> dict[str, list[dict]]:
