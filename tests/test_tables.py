@@ -108,6 +108,8 @@ def _break(old: str, new: str) -> str:
     ('key = "permits"', 'key = "leaflets"', "rows.11.key", ["第11行「办理施工许可证」", "与第9行重复"]),
     ('subject = "site", period = "month", min_count = 2 }', 'subject = "site", period = "week", min_count = 2 }',
      "rows.16.params.period", ["第16行「执法检查每月巡查工地覆盖率」", "month / quarter"]),
+    ('params = { kinds = ["completion_filing"], field = "result"', 'params = { kinds = ["completion_filing"], field = "notes"',
+     "rows.21.params", ["第21行「竣工验收合格率」", "字段「notes」不在统计范围内"]),
     ('level1 = "满意度指标"', 'level1 = "满意指标"', "rows.39.level1", ["第39行「服务对象满意度」", "scoring.weights"]),
 ])
 def test_bad_table_is_refused_naming_the_row(old, new, field, words):
