@@ -131,3 +131,27 @@ def test_csv_export_has_a_bom_and_the_same_columns(year, client_for):
     assert rows[1][:4] == ["产出指标", "数量指标", "本单位财政供养人员", "在职人数43人，退休人员14人"]
     assert rows[39][2] == "服务对象满意度"
     assert any(r[:1] == ["总分"] for r in rows)
+
+
+def test_campaign_evidence_names_the_campaigns(year, client_for):
+    page = client_for("carol").get("/indicators/2021/campaigns?as_of=2021-12-31").text
+    assert "第1次大检查" in page and "第10次大检查" in page
+
+
+@pytest.mark.browser
+def test_phone_width_and_print_layout(year, live_server, browser):
+    from tests.conftest import browser_login
+
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    browser_login(page, live_server, "carol")
+    page.goto(f"{live_server}/indicators?year=2021&as_of=2021-12-31")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360   # the wide table scrolls in its own box
+    page.goto(f"{live_server}/indicators/2021/evaluation?as_of=2021-12-31")
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible() and not page.locator(".noprint").first.is_visible()
+    assert page.locator("table.evaluation thead").first.evaluate("e => getComputedStyle(e).display") == "table-header-group"
+    pdf = page.pdf(format="A4", landscape=True, print_background=False)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2   # 39 rows run over pages
+    context.close()

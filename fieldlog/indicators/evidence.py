@@ -79,12 +79,13 @@ def period_rows(db: Database, outcome: Outcome, subject: str = "site", only_miss
     `subject` (site or plant) names the ids listed as missing in per-period rows.
     """
     rows = [dict(r) for r in outcome.periods if not only_missed or not r["ok"]]
-    ids = {"site": set(), "plant": set()}
+    ids = {"site": set(), "plant": set(), "campaign": set()}
     for r in rows:
         if r.get("subject") in ids:
             ids[r["subject"]].add(r["id"])
         ids["plant" if subject == "plant" else "site"].update(r.get("missing", []))
-    names = {"site": _names(db, "sites", ids["site"]), "plant": _names(db, "plants", ids["plant"])}
+    names = {"site": _names(db, "sites", ids["site"]), "plant": _names(db, "plants", ids["plant"]),
+             "campaign": _names(db, "campaigns", ids["campaign"])}
     missing_names = names["plant" if subject == "plant" else "site"]
     for r in rows:
         r["name"] = names.get(r.get("subject"), {}).get(r["id"], "") if r.get("id") is not None else ""
