@@ -170,6 +170,7 @@ def _fmt(ms: list[float]) -> str:
 
 
 def main() -> None:
+    """Build (or reuse) the database and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--sites", type=int, default=500)

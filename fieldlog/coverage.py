@@ -53,14 +53,17 @@ class Row:
 
     @property
     def met(self) -> dict[str, bool]:
+        """{kind: quota met} for each quota kind."""
         return {k: self.counts.get(k, 0) >= n for k, n in self.quota.items()}
 
     @property
     def state_key(self) -> str:
+        """English key of the state (CSS class, API)."""
         return STATE_KEY[self.state]
 
     @property
     def patrols(self) -> int:
+        """Patrols of the quota kinds this month, summed (the sort key within a state)."""
         return sum(self.counts.get(k, 0) for k in self.quota)
 
 
@@ -86,6 +89,7 @@ def sort_key(row: Row) -> tuple:
 
 
 def current_month(today: date) -> Period:
+    """The calendar month containing today."""
     return month_period(today.year, today.month)
 
 
@@ -212,6 +216,7 @@ class QuarterSampling:
 
     @property
     def months(self) -> list[str]:
+        """The YYYY-MM labels of the quarter."""
         return self.period.months()
 
 

@@ -34,6 +34,7 @@ class PaceRow:
 
     @property
     def expected_text(self) -> str:
+        """The expected amount as shown."""
         return f"{self.expected:f}"
 
     @property
@@ -53,6 +54,7 @@ class Pacing:
 
     @property
     def behind(self) -> list[PaceRow]:
+        """The rows behind pace."""
         return [r for r in self.rows if r.behind]
 
 

@@ -194,3 +194,9 @@ def test_state_filter_from_the_tally(client_for, march):
     only = site_table(client.get("/chief/coverage?month=2021-03&state=overdue").text)
     assert "人民医院住院楼" in only and "滨江花园" not in only
     assert client.get("/chief/coverage?state=late").status_code == 422
+
+
+def test_openapi_lists_the_api_not_the_pages(app):
+    paths = app.openapi()["paths"]
+    assert "/api/v1/coverage" in paths
+    assert not any(p.startswith("/chief") for p in paths)

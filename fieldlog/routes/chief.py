@@ -13,7 +13,7 @@ from fieldlog.errors import InvalidInput
 from fieldlog.periods import local_now
 from fieldlog.web import get_db, render, render_page, require
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 CHIEF = require("chief")
 
 
@@ -73,12 +73,14 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
 @router.get("/chief/coverage")
 def coverage_page(request: Request, month: str = "", town: str = "", inspector: str = "", state: str = "",
                   db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Monthly coverage of sites and plants (the chief's landing page); htmx gets the list alone."""
     context = coverage_context(db, month, station_today(request), town, inspector, state)
     return render_page(request, "coverage.html", "_coverage.html", context)
 
 
 @router.get("/chief/inspectors")
 def inspectors_page(request: Request, month: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Each inspector's events this month and the coverage of their sites."""
     today = station_today(request)
     period = coverage.month_or_current(month, today)
     sites = coverage.site_coverage(db, period, today)
@@ -98,17 +100,20 @@ def _followups(request: Request, db: Database, closed: str, inspector_id: int | 
 
 @router.get("/chief/followups")
 def followups_page(request: Request, closed: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Open rectification notices and stop-work orders, overdue first."""
     return _followups(request, db, closed)
 
 
 @router.get("/followups/mine")
 def my_followups_page(request: Request, closed: str = "", db: Database = Depends(get_db),
                       user=Depends(require("inspector", "chief"))):
+    """The signed-in inspector's own notices."""
     return _followups(request, db, closed, user["id"])
 
 
 @router.get("/chief/report")
 def report_page(request: Request, month: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Printable monthly report (A4): coverage, plants, follow-ups and pacing."""
     today = station_today(request)
     context = coverage_context(db, month, today)
     as_of = min(today, context["month"].end)
@@ -120,6 +125,7 @@ def report_page(request: Request, month: str = "", db: Database = Depends(get_db
 
 @router.get("/chief/pacing")
 def pacing_page(request: Request, year: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Annual quantities against the amount expected by today, with a server-rendered chart."""
     today = station_today(request)
     chosen = parse_year(year) or today.year
     result = pacing.for_year(db, chosen, today, request.app.state.config.tz)

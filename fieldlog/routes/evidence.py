@@ -14,7 +14,7 @@ from fieldlog.periods import Period, quarter
 from fieldlog.routes.chief import CHIEF, parse_inspector, parse_year, station_today
 from fieldlog.web import get_db, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 
 
 def parse_kind(text: str | None) -> str | None:
@@ -68,6 +68,7 @@ def _page(request: Request, db: Database, title: str, subject: dict | None, back
 @router.get("/chief/sites/{site_id:int}")
 def site_evidence(request: Request, site_id: int, month: str = "", kind: str = "",
                   db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Timeline of a site's events (optionally one month and kind)."""
     site = registry.get_site(db, site_id)
     period = parse_span(month, today=station_today(request))
     return _page(request, db, site["name"], {**site, "type": "site"}, f"/chief/coverage?month={month}",
@@ -77,6 +78,7 @@ def site_evidence(request: Request, site_id: int, month: str = "", kind: str = "
 @router.get("/chief/plants/{plant_id:int}")
 def plant_evidence(request: Request, plant_id: int, month: str = "", kind: str = "",
                    db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Timeline of a plant's events (optionally one month and kind)."""
     plant = registry.get_plant(db, plant_id)
     period = parse_span(month, today=station_today(request))
     return _page(request, db, plant["name"], {**plant, "type": "plant"}, f"/chief/coverage?month={month}",
@@ -86,6 +88,7 @@ def plant_evidence(request: Request, plant_id: int, month: str = "", kind: str =
 @router.get("/chief/events")
 def event_evidence(request: Request, kind: str = "", month: str = "", quarter: str = "", year: str = "",
                    inspector: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Events of one kind, period or inspector across subjects."""
     period = parse_span(month, quarter, year, station_today(request))
     chosen = parse_kind(kind)
     title = (coverage.kind_label(chosen) if chosen else "全部记录") + (f" · {period.label}" if period else "")
