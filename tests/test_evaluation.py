@@ -155,3 +155,20 @@ def test_phone_width_and_print_layout(year, live_server, browser):
     pdf = page.pdf(format="A4", landscape=True, print_background=False)
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2   # 39 rows run over pages
     context.close()
+
+
+def test_admin_uploads_a_table_and_a_wrong_one_is_explained(db, client_for):
+    from fieldlog.indicators import tables
+
+    c = client_for("dave")
+    text = (tables.TABLES_DIR / "hengdong-2021.toml").read_text(encoding="utf-8")
+    good = text.replace("year = 2021", "year = 2022")
+    bad = good.replace('rule = "count"', 'rule = "tally"', 1)
+    r = c.post("/indicators/tables", data={"csrf_token": c.csrf}, files={"file": ("t.toml", bad.encode(), "text/plain")})
+    assert r.status_code == 422 and "第4行「安全日常巡查」：未知的计算规则「tally」" in r.text
+    assert tables.table_loads(db, 2022) == []
+    r = c.post("/indicators/tables", data={"csrf_token": c.csrf}, files={"file": ("t.toml", good.encode(), "text/plain")},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/indicators/tables?loaded=2022"
+    assert [h["loaded_by"] for h in tables.table_loads(db, 2022)] == ["dave"]
+    assert client_for("carol").post("/indicators/tables", data={"csrf_token": "x"}).status_code == 403

@@ -20,6 +20,9 @@ from fieldlog import periods as P
 from fieldlog import registry
 
 SUBJECT_COLUMNS = {"site": "site_id", "plant": "plant_id", "campaign": "campaign_id"}
+SURVEY_KINDS = ("awareness_survey", "satisfaction_survey")
+SUBJECT_WORDS = {"site": "工地", "plant": "搅拌站", "campaign": "次大检查"}
+PERIOD_WORDS = {"month": "月", "quarter": "季度"}
 # Fields of the kind-specific data that the monthly tallies (migration 005) keep.
 CATEGORY_FIELDS = ("finding", "result", "conditions_met")
 AMOUNT_FIELDS = ("copies", "fee_yuan")
@@ -41,9 +44,6 @@ def in_list(prefix: str, values: list) -> tuple[str, dict]:
     """Named placeholders for an IN list: (':p0, :p1', {'p0': …, 'p1': …})."""
     names = {f"{prefix}{i}": v for i, v in enumerate(values)}
     return ", ".join(f":{n}" for n in names), names
-SURVEY_KINDS = ("awareness_survey", "satisfaction_survey")
-SUBJECT_WORDS = {"site": "工地", "plant": "搅拌站", "campaign": "次大检查"}
-PERIOD_WORDS = {"month": "月", "quarter": "季度"}
 
 
 # --- context: the year, the as-of date, and cached registry lookups -----------------------------
@@ -53,7 +53,7 @@ class Context:
 
     def __init__(self, db: Database, year: int, as_of: date, tz: ZoneInfo | None = None):
         self.db, self.year, self.as_of, self.tz = db, year, as_of, tz or ZoneInfo("Asia/Shanghai")
-        self._active: dict = {}
+        self._cache: dict = {}
 
     @property
     def first_day(self) -> date:
@@ -71,10 +71,9 @@ class Context:
 
     @cached_property
     def windows(self) -> list[tuple[str, list]]:
-        """SQL conditions that together select the year's events up to as_of.
+        """Conditions on events (month, day) that together select the year's events up to as_of.
 
-        Whole months go through the (…, month, …) indexes alone; only the month under way also
-        needs the `day` column.
+        Whole months are one `month BETWEEN` range; only the month under way also needs `day`.
         """
         if self.as_of < self.first_day:
             return [("0", [])]  # selects nothing, but aggregates still return their one row
@@ -129,17 +128,17 @@ class Context:
     def active(self, subject: str, periods: list[P.Period], ready_mix_only: bool = False) -> dict[str, set[int]]:
         """{period label: ids active in it}, cached per subject."""
         key = (subject, ready_mix_only, tuple(periods))
-        if key not in self._active:
+        if key not in self._cache:
             if subject == "plant":
-                self._active[key] = registry.active_plant_map(self.db, periods)
+                self._cache[key] = registry.active_plant_map(self.db, periods)
             else:
-                self._active[key] = registry.active_site_map(self.db, periods, ready_mix_only=ready_mix_only)
-        return self._active[key]
+                self._cache[key] = registry.active_site_map(self.db, periods, ready_mix_only=ready_mix_only)
+        return self._cache[key]
 
     def counts_by(self, kinds: list[str], subject: str, period: str) -> dict[tuple[str, int], int]:
         """{(period label, subject id): event count} over the elapsed periods, voided excluded (cached)."""
         key = ("counts", tuple(kinds), subject, period)
-        if key not in self._active:
+        if key not in self._cache:
             col = SUBJECT_COLUMNS[subject]
             marks, params = in_list("k", kinds)
             out: dict[tuple[str, int], int] = {}
@@ -148,26 +147,26 @@ class Context:
                     f"GROUP BY month, {col} HAVING sum(n) > 0", params):
                 label = month if period == "month" else f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}"
                 out[(label, sid)] = out.get((label, sid), 0) + n
-            self._active[key] = out
-        return self._active[key]
+            self._cache[key] = out
+        return self._cache[key]
 
     def per_period(self, kinds: list[str], subject: str, period: str) -> dict[str, tuple[int, int]]:
         """{period label: (events, distinct subjects with an event)} over the elapsed periods (cached)."""
         key = ("per_period", tuple(kinds), subject, period)
-        if key not in self._active:
+        if key not in self._cache:
             out: dict[str, list[int]] = {}
             for (label, _), n in self.counts_by(kinds, subject, period).items():
                 acc = out.setdefault(label, [0, 0])
                 acc[0] += n
                 acc[1] += 1
-            self._active[key] = {label: (a, b) for label, (a, b) in out.items()}
-        return self._active[key]
+            self._cache[key] = {label: (a, b) for label, (a, b) in out.items()}
+        return self._cache[key]
 
     def cached(self, key: tuple, make: Callable):
         """A value computed once per roll-up."""
-        if key not in self._active:
-            self._active[key] = make()
-        return self._active[key]
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
 
 @dataclass

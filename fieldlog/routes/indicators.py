@@ -187,3 +187,41 @@ async def manual_value_save(request: Request, year: str, row_key: str, db: Datab
     except InvalidInput as exc:
         return render(request, "manual_value.html", _manual_context(db, y, row, values, exc.errors), 422)
     return redirect(f"/indicators/{y}/{row.key}")
+
+
+# --- target tables (admin) -----------------------------------------------------------------------------
+
+MAX_TABLE_BYTES = 512 * 1024
+
+
+def _tables_context(db: Database, errors: dict | None = None, loaded: str = "") -> dict:
+    history = list(db.query("SELECT id, year, station, loaded_at, loaded_by FROM target_tables ORDER BY id DESC LIMIT 50"))
+    return {"history": history, "shipped": sorted(tables.shipped_tables()), "errors": errors or {}, "loaded": loaded}
+
+
+@router.get("/indicators/tables")
+def tables_page(request: Request, loaded: str = "", db: Database = Depends(get_db), user=Depends(require("admin"))):
+    """Target tables in force and the upload form for a year's TOML file."""
+    return render(request, "indicators_tables.html", _tables_context(db, loaded=loaded))
+
+
+@router.post("/indicators/tables")
+async def tables_upload(request: Request, db: Database = Depends(get_db), user=Depends(require("admin"))):
+    form = await request.form()
+    upload = form.get("file")
+    errors = {}
+    data = await upload.read(MAX_TABLE_BYTES + 1) if hasattr(upload, "read") else b""
+    if not data:
+        errors["file"] = "请选择目标表文件（.toml）"
+    elif len(data) > MAX_TABLE_BYTES:
+        errors["file"] = "文件过大（最大 512 KB）"
+    else:
+        try:
+            table = tables.load_table(db, data.decode("utf-8-sig"), loaded_by=user["username"])
+        except UnicodeDecodeError:
+            errors["file"] = "文件须为 UTF-8 编码的文本"
+        except InvalidInput as exc:
+            errors = exc.errors
+        else:
+            return redirect(f"/indicators/tables?loaded={table.year}")
+    return render(request, "indicators_tables.html", _tables_context(db, errors), 422)
