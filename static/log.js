@@ -55,7 +55,8 @@
           var b = h("button", "danger", "放弃这条记录");
           b.type = "button";
           b.onclick = function () {
-            if (confirm("确定放弃“" + r.label + "”？放弃后这条记录不会保存到服务器。")) Q.remove(r.id);
+            var what = r.eventAck ? "“" + r.label + "”未能保存的照片" : "“" + r.label + "”";
+            if (confirm("确定放弃" + what + "？放弃后不会再发送到服务器。")) Q.remove(r.id);
           };
           li.appendChild(b);
         }
@@ -63,9 +64,10 @@
       });
       var saved = new URLSearchParams(location.search).get("saved"), note = $("#saved-local");
       var mine = rows.filter(function (r) { return r.id === saved; })[0];
-      if (note && mine && !$("#saved-server")) {
-        note.textContent = mine.state === "pending" ? "已保存在手机上：" + mine.label + "。有网络时自动发送。" : "";
-        note.hidden = mine.state !== "pending";
+      if (note && saved && !$("#saved-server")) {
+        if (mine) note.textContent = "已保存在手机上：" + mine.label + (mine.state === "pending" ? "。有网络时自动发送。" : "。");
+        else if (!note.hidden) note.textContent = "已发送到服务器。";
+        note.hidden = !mine && note.hidden;
       }
     });
   }
