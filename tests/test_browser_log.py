@@ -242,3 +242,23 @@ def test_choosing_a_notice_to_review_picks_its_site(phone, live_server, users, d
     review = page.url.split("saved=")[1]
     wait_for(lambda: scalar(db, "SELECT count(*) FROM events WHERE id = ?", [review]) == 1)
     assert events.load(db, review)["fields"] == {"notice_event_id": notice["id"], "closed": True}
+
+
+def test_a_refused_photo_keeps_the_entry_with_the_reason(phone, live_server, users, db):
+    site_id = make_site(db, "衡东县草市镇文化中心", "F-1", *SITE)
+    page = phone.new_page()
+    browser_login(page, live_server, "carol")
+    page.goto(f"{live_server}/log/enforcement_patrol")
+    page.click(f"label.pick:has(input[value='site:{site_id}'])")
+    page.set_input_files("#photos", files=[{"name": "x.jpg", "mimeType": "image/jpeg", "buffer": b"not a picture"}])
+    page.wait_for_selector("#thumbs li")
+    page.click("#save-btn")
+    page.wait_for_url("**/log?saved=*")
+    event_id = page.url.split("saved=")[1]
+    page.wait_for_selector("#queue-list li.q-needs_action:has-text('不是图片')", timeout=20000)
+    assert "记录已保存" in page.text_content("#queue-list")
+    assert scalar(db, "SELECT count(*) FROM events WHERE id = ?", [event_id]) == 1
+    assert scalar(db, "SELECT count(*) FROM event_photos") == 0
+    page.once("dialog", lambda d: d.accept())
+    page.click("#queue-list button:has-text('放弃')")
+    page.wait_for_selector("#queue .queue-count:text-is('0')")
