@@ -9,6 +9,7 @@ from typing import Iterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -223,6 +224,8 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app.state.config = cfg
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)
+    # Phones on a weak signal: pages, CSS and JS go compressed (the 40 KB page budget counts gzip).
+    app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 
     @app.middleware("http")
     async def anon_and_headers(request: Request, call_next):

@@ -29,3 +29,11 @@ def test_readme_lists_every_setting():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     for _, var, _, _ in config.SETTINGS:
         assert f"`{var}`" in readme, f"{var} missing from the README"
+
+
+def test_static_files_and_pages_are_sent_gzipped(client_for):
+    client = client_for("alice")
+    response = client.get("/static/htmx-2.0.11.min.js", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip"
+    assert int(response.headers["content-length"]) < 25_000  # 52 KB raw
+    assert client.get("/", headers={"Accept-Encoding": "gzip"}).headers.get("content-encoding") == "gzip"
