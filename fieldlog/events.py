@@ -758,6 +758,13 @@ def open_notices(db: Database, site_id: int | None = None) -> list[dict]:
     return [_shape(r) for r in rows]
 
 
+def reviews_of(db: Database, notice_id: str) -> list[dict]:
+    """The rectification reviews (voided included) that refer to a notice, oldest first."""
+    rows = db.query(EVENT_SELECT + "WHERE e.kind = 'rectification_review' AND json_extract(e.data, '$.notice_event_id') = ? "
+                    "ORDER BY e.occurred_at", [notice_id])
+    return [_shape(r) for r in rows]
+
+
 # --- edit and void -------------------------------------------------------------------------------
 
 def can_change(event: dict, user: dict) -> bool:

@@ -84,6 +84,16 @@ def test_detail_shows_labels_photos_gps_and_history(client_for, db, reg):
     assert client_for("bob").get(f"/events/{event['id']}").status_code == 403
 
 
+def test_notice_detail_lists_its_reviews(client_for, db, reg):
+    notice = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
+    client = client_for("alice")
+    assert "尚未复查" in client.get(f"/events/{notice['id']}").text
+    review = _store(db, "rectification_review", site=reg["site"], occurred_at="2021-05-08T09:00",
+                    fields={"notice_event_id": notice["id"], "closed": True})
+    html = client.get(f"/events/{notice['id']}").text
+    assert f"/events/{review['id']}" in html and "已销号" in html
+
+
 def test_edit_form_is_built_from_kinds_and_saves_with_history(client_for, db, reg):
     event = _store(db, "concrete_sampling", site=reg["site"], plant_id=reg["plant"], occurred_at="2021-05-01T09:00")
     client = client_for("alice")

@@ -125,7 +125,8 @@ def event_detail(request: Request, event_id: str, db: Database = Depends(get_db)
             change["after_text"] = readable(change["after"], key, names)
     return render(request, "event_detail.html", {
         "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(event, user),
-        "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"])})
+        "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"]),
+        "reviews": events.reviews_of(db, event_id) if event["fields"].get("notice_no") else []})
 
 
 # --- edit ---------------------------------------------------------------------------------------------
