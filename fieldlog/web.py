@@ -105,9 +105,11 @@ def csrf_token(request: Request) -> str:
 
 async def check_csrf(request: Request, db: Database = Depends(get_db)) -> None:
     """Refuse a state-changing request without the right token (bearer-token API calls need none)."""
-    resolve_user(request, db)
+    user = resolve_user(request, db)
     if request.method not in UNSAFE or request.state.via_token:
         return
+    if user is None and is_api(request):
+        raise LoginRequired()  # every API route needs a user: say 401, not a CSRF refusal
     sent = request.headers.get("x-csrf-token")
     if not sent and "form" in request.headers.get("content-type", ""):
         sent = (await request.form()).get("csrf_token")

@@ -147,3 +147,9 @@ def test_sign_ins_and_refusals_are_audited(client_for, db):
 def test_disabled_user_cannot_sign_in(db, users, client_for):
     db.execute("UPDATE users SET active = 0 WHERE username = 'bob'")
     assert login(client_for(None), "bob").status_code == 401
+
+
+def test_api_write_without_credentials_is_401(client_for):
+    client = client_for(None)
+    response = client.post("/api/v1/events", json={})
+    assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
