@@ -97,15 +97,19 @@ def tally_key(kind: str, month: str, site_id, plant_id, campaign_id, data: dict)
 def generate(db, n: int, rng: random.Random) -> float:
     """Insert n events in day order with executemany in big transactions; returns seconds.
 
-    The tally triggers are dropped during the load and restored afterwards from their own SQL; the
-    tallies are counted while generating instead (the roll-up's results are checked against pandas over
-    the events, so a wrong tally would show).
+    Columns are drawn with numpy a month at a time. The tally triggers are dropped during the load and
+    restored afterwards from their own SQL; the tallies are counted here instead (the roll-up's results
+    are checked against pandas over the events, so a wrong tally would show).
     """
+    import numpy as np
+
     t0 = time.perf_counter()
+    g = np.random.default_rng(rng.randrange(2**32))
     kinds = [k for k, _ in KIND_SHARES]
-    weights = [w for _, w in KIND_SHARES]
-    choices = {k: ([w for w, _ in variants(k)], [(d, json.dumps(d, ensure_ascii=False)) for _, d in variants(k)])
-               for k in kinds}
+    shares = np.array([w for _, w in KIND_SHARES])
+    opts = {k: variants(k) for k in kinds}
+    cum = {k: np.cumsum([w for w, _ in opts[k]]) / sum(w for w, _ in opts[k]) for k in kinds}
+    texts = {k: [json.dumps(d, ensure_ascii=False) for _, d in opts[k]] for k in kinds}
     campaigns = [(r["id"], date.fromisoformat(r["start_on"]), date.fromisoformat(r["end_on"]))
                  for r in db.query("SELECT id, start_on, end_on FROM campaigns")]
     db.conn.execute("PRAGMA synchronous = OFF")  # generation only: the roll-up is timed with the normal settings
@@ -119,44 +123,57 @@ def generate(db, n: int, rng: random.Random) -> float:
     tallies: dict[tuple, list] = {}
     insert = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     made = 0
-    db.conn.execute("BEGIN")
-    for di in range(365):
-        day = date(YEAR, 1, 1) + timedelta(days=di)
-        iso, month = day.isoformat(), day.isoformat()[:7]
-        in_campaign = [c for c, a, b in campaigns if a <= day <= b] or [rng.randrange(1, CAMPAIGNS + 1)]
-        count = round(n * (di + 1) / 365) - made
+    for m in range(1, 13):
+        first, last = P.month(YEAR, m).start, P.month(YEAR, m).end
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        ends = [round(n * ((d - date(YEAR, 1, 1)).days + 1) / 365) for d in days]
+        counts = np.diff([made] + ends)
+        total = int(counts.sum())
+        day_of = np.repeat(np.arange(len(days)), counts)
+        kind_of = g.choice(len(kinds), size=total, p=shares / shares.sum())
+        site_of = g.integers(1, SITES + 1, size=total).tolist()
+        plant_of = g.integers(1, PLANTS + 1, size=total).tolist()
+        u = g.random(total)
+        seq = range(made + 1, made + total + 1)
+        month = f"{YEAR}-{m:02d}"
+        isos = [d.isoformat() for d in days]
+        later = [(d + timedelta(days=5)).isoformat() for d in days]
+        in_campaign = [[c for c, a, b in campaigns if a <= d <= b] or [1 + i % CAMPAIGNS] for i, d in enumerate(days)]
+        variant_of = np.zeros(total, dtype=int)
+        for ki, k in enumerate(kinds):
+            mask = kind_of == ki
+            variant_of[mask] = np.searchsorted(cum[k], u[mask], side="right").clip(0, len(cum[k]) - 1)
         batch = []
-        for kind in rng.choices(kinds, weights, k=count):
-            made += 1
+        for i, (s, di, ki, vi, site, plant, x) in enumerate(zip(seq, day_of.tolist(), kind_of.tolist(),
+                                                                variant_of.tolist(), site_of, plant_of, u.tolist())):
+            kind = kinds[ki]
+            data = opts[kind][vi][1]
+            text = texts[kind][vi]
             site_id = plant_id = campaign_id = None
             if kind in ("plant_patrol", "plant_inspection"):
-                plant_id = rng.randrange(1, PLANTS + 1)
-            elif kind != "leaflets" or rng.random() < 0.7:
-                site_id = rng.randrange(1, SITES + 1)
+                plant_id = plant
+            elif kind != "leaflets" or s % 10 < 7:
+                site_id = site
             if kind == "major_inspection":
-                campaign_id = in_campaign[made % len(in_campaign)]
-            w, opts = choices[kind]
-            data, text = rng.choices(opts, w)[0]
-            if kind == "completion_filing":
-                data = {**data, "accepted_on": (day - timedelta(days=made % 25)).isoformat(), "filed_on": iso}
+                cs = in_campaign[di]
+                campaign_id = cs[s % len(cs)]
+            elif kind == "completion_filing":
+                data = {**data, "accepted_on": (days[di] - timedelta(days=s % 25)).isoformat(), "filed_on": isos[di]}
                 text = json.dumps(data, ensure_ascii=False)
-            late = made % 33 == 0
-            voided = made % 101 == 0
-            stamp = f"{iso}T{7 + made % 12:02d}:{made % 60:02d}:00+08:00"
-            received = f"{(day + timedelta(days=5)).isoformat() if late else iso}T12:00:00+00:00"
-            batch.append((f"{made:08x}-0000-4000-8000-{made:012x}", kind, stamp, iso, month, received, int(late), 1,
-                          site_id, plant_id, campaign_id, None if site_id or plant_id else "集市", "", text, "h",
-                          received, int(voided)))
+            late, voided = s % 33 == 0, s % 101 == 0
+            received = f"{later[di] if late else isos[di]}T12:00:00+00:00"
+            batch.append((f"{s:08x}-0000-4000-8000-{s:012x}", kind, f"{isos[di]}T{7 + s % 12:02d}:{s % 60:02d}:00+08:00",
+                          isos[di], month, received, int(late), 1, site_id, plant_id, campaign_id,
+                          None if site_id or plant_id else "集市", "", text, "h", received, int(voided)))
             if not voided:
                 acc = tallies.setdefault(tally_key(kind, month, site_id, plant_id, campaign_id, data), [0, 0, 0])
                 acc[0] += 1
-                acc[1] += data.get("copies", 0)
-                acc[2] += data.get("fee_yuan", 0)
-        db.conn.executemany(insert, batch)
-        if di % 30 == 29:
-            db.conn.execute("COMMIT")
-            db.conn.execute("BEGIN")
-    db.conn.execute("COMMIT")
+                if data:
+                    acc[1] += data.get("copies", 0)
+                    acc[2] += data.get("fee_yuan", 0)
+        made += total
+        with db.atomic():
+            db.conn.executemany(insert, batch)
     loaded = time.perf_counter() - t0
     with db.atomic():
         db.conn.executemany("INSERT INTO event_tallies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
