@@ -7,7 +7,6 @@ Prints figures (not a pass/fail test). Target: median server time of the page at
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import sqlite3
 import statistics
@@ -71,27 +70,26 @@ def build(path: Path, n_events: int, n_sites: int, n_plants: int, seed: int = 7)
                                        "AND tbl_name IN ('events', 'event_inspectors')")]
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
-    kinds = [k for k, _ in KINDS]
-    weights = [w for _, w in KINDS]
-    span = (LAST - FIRST).days + 1
+    days = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
+    day_text = [(d.isoformat(), d.strftime("%Y-%m")) for d in days]
     batch, links = [], []
-    for n in range(n_events):
-        kind = rng.choices(kinds, weights)[0]
-        local = datetime.combine(FIRST + timedelta(days=rng.randrange(span)), datetime.min.time(), TZ) \
-            + timedelta(minutes=rng.randrange(7 * 60, 19 * 60))
+    for n, kind in enumerate(rng.choices([k for k, _ in KINDS], [w for _, w in KINDS], k=n_events)):
+        day, month = day_text[rng.randrange(len(day_text))]
+        # Between 08:00 and 19:59 in Shanghai (UTC+8, no DST), so the UTC time falls on the same day.
+        hour, minute = rng.randrange(8, 20), rng.randrange(60)
+        occurred = f"{day}T{hour:02d}:{minute:02d}:00+08:00"
+        received = f"{day}T{hour - 8:02d}:{minute:02d}:00+00:00"
         # Time-ordered ids (like UUIDv7) keep the primary-key inserts local; phones send random v4 ids.
         event_id = str(uuid.UUID(int=(n << 80) | rng.getrandbits(80), version=4))
         site = plant = None
         if kind in PLANT_KINDS:
-            plant = rng.choice(plant_ids)
+            plant = plant_ids[rng.randrange(len(plant_ids))]
         else:
-            site = rng.choice(site_ids)
-        user = rng.choice(inspectors)
+            site = site_ids[rng.randrange(len(site_ids))]
+        user = inspectors[rng.randrange(len(inspectors))]
         data = '{"finding": "无"}' if kind.endswith("patrol") else "{}"
-        received = local.astimezone(timezone.utc).isoformat(timespec="seconds")
-        batch.append((event_id, kind, local.isoformat(timespec="seconds"), local.date().isoformat(),
-                      local.strftime("%Y-%m"), received, 0, user, site, plant, data,
-                      hashlib.md5(event_id.encode()).hexdigest(), received, int(n % 97 == 0)))
+        batch.append((event_id, kind, occurred, day, month, received, 0, user, site, plant, data, event_id, received,
+                      int(n % 97 == 0)))
         links.append((event_id, user))
         if len(batch) == 50_000:
             _flush(conn, batch, links)
