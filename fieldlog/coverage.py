@@ -17,14 +17,12 @@ DUE_SOON_DAYS = 5
 DONE, OPEN, DUE_SOON, OVERDUE = "已完成", "待巡查", "临期", "逾期"
 STATES = (OVERDUE, DUE_SOON, OPEN, DONE)
 STATE_RANK = {s: i for i, s in enumerate(STATES)}
-STATE_BADGE = {OVERDUE: "red", DUE_SOON: "amber", OPEN: "", DONE: "green"}
 
 SITE_QUOTA = {"enforcement_patrol": 2, "safety_patrol": 1}
 PLANT_QUOTA = {"plant_patrol": 1}
-# Kinds whose subject is a site or a plant (docs/contracts.md); counted per subject and month.
-SITE_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection", "concrete_sampling", "leaflets",
-              "completion_filing", "construction_permit", "accident", "rectification_review")
-PLANT_KINDS = ("plant_patrol", "plant_inspection", "concrete_sampling", "leaflets")
+# Kinds that can be about a site or a plant (from the events catalogue); counted per subject and month.
+SITE_KINDS = tuple(k for k, v in events.KINDS.items() if v["subject"] in ("site", "site_campaign", "any"))
+PLANT_KINDS = tuple(k for k, v in events.KINDS.items() if v["subject"] in ("plant", "any") or v.get("plant_optional"))
 # What counts as a visit for "last visit / days since".
 SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
 PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
@@ -265,6 +263,7 @@ def as_json(row: Row) -> dict:
     """The API shape of a row."""
     return {"subject": row.subject, "id": row.id, "name": row.name, "town": row.town, "counts": row.counts,
             "quota": row.quota, "met": row.met, "all_met": all(row.met.values()), "state": row.state,
+            "state_key": row.state_key,
             "last_visit": row.last_visit.isoformat() if row.last_visit else None, "days_since": row.days_since,
             "inspectors": [p["display_name"] for p in row.inspectors]}
 
