@@ -14,7 +14,7 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from fieldlog import db as db_mod, photos
+from fieldlog import accounts, db as db_mod, photos
 from fieldlog.errors import InvalidInput, NotFound
 from tests.factories_photos import gps_exif, jpeg, make_event
 
@@ -318,6 +318,11 @@ def test_photos_are_served_only_to_signed_in_users(db, cfg, users, event, client
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"].startswith("private, max-age=")
         assert Image.open(io.BytesIO(response.content)).size == size
+        assert "content-encoding" not in response.headers  # JPEG is not gzipped again
+
+    token = accounts.create_token(db, "carol", "integration")
+    with_token = client_for(None).get(photo["thumb_url"], headers={"Authorization": f"Bearer {token}"})
+    assert with_token.status_code == 200 and with_token.content.startswith(b"\xff\xd8")
 
     anonymous = client_for(None)
     for url in (photo["url"], photo["thumb_url"]):
