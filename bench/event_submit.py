@@ -143,7 +143,7 @@ def main() -> int:
           "figures are noisy when other work shares the machine")
     print()
     print(f"{'endpoint':<34}{'req/s':>9}{'median ms':>11}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
-    rows = ((f"GET /static/app.css (baseline)", baseline), (f"POST /api/v1/events", submit),
+    rows = (("GET /static/app.css (baseline)", baseline), ("POST /api/v1/events", submit),
             ("POST /api/v1/events, 1 connection", single))
     for name, r in rows:
         errors = r["other_status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
