@@ -73,7 +73,7 @@ def test_filters_and_htmx_partial(client_for, march, users):
     assert "滨江花园" in html and "人民医院住院楼" not in html
     partial = client.get("/chief/coverage?month=2021-03", headers={"HX-Request": "true"})
     assert partial.text.lstrip().startswith('<div id="coverage">') and "<html" not in partial.text
-    assert partial.headers["vary"] == "HX-Request"
+    assert "HX-Request" in partial.headers["vary"]
 
 
 @pytest.mark.parametrize("query, field", [("month=2021-13", "月份"), ("month=March", "月份"), ("inspector=x", "监督员")])

@@ -54,7 +54,7 @@ def test_mine_filters_and_htmx_partial(client_for, db, reg):
     assert a["id"] in by_date and b["id"] not in by_date
     partial = client.get("/events/mine?kind=safety_patrol", headers={"HX-Request": "true"})
     assert "<html" not in partial.text and a["id"] in partial.text
-    assert partial.headers["vary"] == "HX-Request"
+    assert "HX-Request" in partial.headers["vary"]
     assert "日期格式应为" in client.get("/events/mine?from=2021-99-01").text
 
 
