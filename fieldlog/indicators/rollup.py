@@ -99,12 +99,15 @@ def compute(db: Database, table: TargetTable, as_of: date, tz: ZoneInfo | None =
     points = scoring.row_points(table)
     grades = table.scoring["grades"]
     out = []
-    for row in table.rows:
-        result = compute_row(ctx, row, manual.get(row.key))
-        result.points = points[row.key]
-        result.score = scoring.row_score(row, result.points, result.actual, result.met, result.progress,
-                                         result.grade, grades)
-        out.append(result)
+    try:
+        for row in table.rows:
+            result = compute_row(ctx, row, manual.get(row.key))
+            result.points = points[row.key]
+            result.score = scoring.row_score(row, result.points, result.actual, result.met, result.progress,
+                                             result.grade, grades)
+            out.append(result)
+    finally:
+        ctx.close()
     return out
 
 

@@ -6,6 +6,7 @@ are checked against `RULES[name].params` when the file is loaded. See docs/rules
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +29,7 @@ CATEGORY_FIELDS = ("finding", "result", "conditions_met")
 AMOUNT_FIELDS = ("copies", "fee_yuan")
 LAG_PAIRS = (("accepted_on", "filed_on"), ("applied_on", "issued_on"))
 TALLY = "event_tallies"
+_TEMP_NAMES = itertools.count(1)
 _LAG = ("coalesce(CAST(julianday(json_extract(data, '$.filed_on')) - julianday(json_extract(data, '$.accepted_on')) "
         "AS INTEGER), CAST(julianday(json_extract(data, '$.issued_on')) - julianday(json_extract(data, '$.applied_on')) "
         "AS INTEGER), -1000000)")
@@ -99,8 +101,23 @@ class Context:
             elif cond == "0":
                 out.append((TALLY, "0", {}))
             else:
-                out.append((RAW, "1", {"w_month": wparams[0], "w_day": wparams[1]}))
+                out.append((self._partial_month(*wparams), "1", {}))
         return out
+
+    def _partial_month(self, month: str, day: str) -> str:
+        """The month under way, tallied once into a temporary table that every rule then reads."""
+        self._temp = f"indicator_partial_{next(_TEMP_NAMES)}"
+        self.db.conn.execute(
+            f"CREATE TEMP TABLE {self._temp} AS SELECT kind, month, site_id, plant_id, campaign_id, finding, result, "
+            f"conditions_met, lag_days, sum(n) AS n, total(copies) AS copies, total(fee_yuan) AS fee_yuan "
+            f"FROM {RAW} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9", {"w_month": month, "w_day": day})
+        return f"temp.{self._temp}"
+
+    def close(self) -> None:
+        """Drop the temporary table of the month under way, if one was made."""
+        if getattr(self, "_temp", None):
+            self.db.conn.execute(f"DROP TABLE IF EXISTS temp.{self._temp}")
+            self._temp = None
 
     def rows(self, sql: str, params: dict) -> list[tuple]:
         """Run `sql` (with `{src}` and `{window}` placeholders) over every source; rows concatenated."""

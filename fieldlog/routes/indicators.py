@@ -146,6 +146,7 @@ def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "",
 
         outcome = RULES[row.rule].fn(ctx, row.target, **params)
     page = max(1, page)
+    ctx.close()
     events, total = evidence.event_rows(db, ctx, outcome, row.params.get("field"), (page - 1) * evidence.PAGE)
     every = len(outcome.periods)
     only_missed = show == "missed" or (show != "all" and every > 300)
