@@ -7,6 +7,15 @@
 local threads = {}
 local counter = 0
 
+-- FIELDLOG_BENCH_PAUSE_MS: each connection (one client) waits this long after an answer before its next
+-- submission, like an inspector's phone; wrk measures latency from sending to the answer, pause excluded.
+local pause = tonumber(os.getenv("FIELDLOG_BENCH_PAUSE_MS") or "0")
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end
+
 function setup(thread)
   thread:set("tid", #threads + 1)
   table.insert(threads, thread)

@@ -101,6 +101,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (at most 60)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pause-ms", type=int, default=100,
+                        help="think time of each client between submissions in the paced run (the targets' run)")
     args = parser.parse_args()
     args.duration = max(1, min(args.duration, 60))
     if not shutil.which("wrk"):
@@ -125,9 +127,12 @@ def main() -> int:
             baseline = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
             before, _ = stored_events(data_dir / "fieldlog.db")
             auth = ["-H", f"Authorization: Bearer {token}"]
+            # Saturation: every connection resends as soon as it is answered (throughput; latency is queueing).
             submit = run_wrk(base, args, wrk_env, auth)
             time.sleep(1)  # let requests still in flight when wrk stopped finish
             after, distinct = stored_events(data_dir / "fieldlog.db")
+            # The targets' run: 16 clients at once, each pausing between submissions as a phone does.
+            paced = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_PAUSE_MS": str(args.pause_ms)}, auth)
             # One client alone: the time the server needs per submission, without queueing behind others.
             single = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": 1, "threads": 1}), wrk_env, auth)
         finally:
@@ -142,12 +147,13 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the end of the run; "
           "figures are noisy when other work shares the machine")
     print()
-    print(f"{'endpoint':<34}{'req/s':>9}{'median ms':>11}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
-    rows = (("GET /static/app.css (baseline)", baseline), ("POST /api/v1/events", submit),
+    print(f"{'endpoint':<40}{'req/s':>9}{'median ms':>11}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
+    rows = (("GET /static/app.css (baseline)", baseline), ("POST /api/v1/events, saturated", submit),
+            (f"POST, {args.connections} clients, {args.pause_ms} ms pause", paced),
             ("POST /api/v1/events, 1 connection", single))
     for name, r in rows:
         errors = r["other_status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
-        print(f"{name:<34}{r['requests'] / (r['duration_us'] / 1e6):>9.0f}{r['p50_us'] / 1000:>11.2f}"
+        print(f"{name:<40}{r['requests'] / (r['duration_us'] / 1e6):>9.0f}{r['p50_us'] / 1000:>11.2f}"
               f"{r['p90_us'] / 1000:>9.2f}{r['p99_us'] / 1000:>9.2f}{r['max_us'] / 1000:>9.2f}{errors:>8}")
     stored = after - before
     in_flight = submit["sent"] - submit["created"] - submit["other_status"]
@@ -155,19 +161,21 @@ def main() -> int:
     print(f"events: wrk got {submit['created']} × 201, {submit['other_status']} other statuses, "
           f"{in_flight} request(s) in flight when wrk stopped; stored {stored} (distinct ids: {distinct == after})")
 
-    p50, p99 = submit["p50_us"] / 1000, submit["p99_us"] / 1000
+    p50, p99 = paced["p50_us"] / 1000, paced["p99_us"] / 1000
     rate = submit["requests"] / (submit["duration_us"] / 1e6)
-    print(f"note: with {args.connections} connections each waiting for its answer, median latency is at least about "
-          f"connections / throughput = {args.connections} / {rate:.0f} per s = {args.connections / rate * 1000:.1f} ms; "
-          f"one connection alone: median {single['p50_us'] / 1000:.2f} ms")
+    print(f"saturated: with {args.connections} connections each resending at once, latency is mostly queueing: "
+          f"at least connections / throughput = {args.connections} / {rate:.0f} per s = "
+          f"{args.connections / rate * 1000:.1f} ms. The targets are checked on the paced run "
+          f"({paced['requests'] / (paced['duration_us'] / 1e6):.0f} submissions/s offered by {args.connections} clients).")
     nothing_lost = submit["created"] <= stored <= submit["created"] + in_flight and distinct == after
-    no_errors = submit["other_status"] == 0 and submit["timeout"] == 0
+    no_errors = all(r["other_status"] == 0 and r["timeout"] == 0 for r in (submit, paced))
     checks = [
-        (p50 <= TARGET_MEDIAN_MS, f"median latency {p50:.2f} ms <= {TARGET_MEDIAN_MS:g} ms"),
-        (p99 <= TARGET_P99_MS, f"p99 latency {p99:.2f} ms <= {TARGET_P99_MS:g} ms"),
+        (p50 <= TARGET_MEDIAN_MS, f"paced run: median latency {p50:.2f} ms <= {TARGET_MEDIAN_MS:g} ms"),
+        (p99 <= TARGET_P99_MS, f"paced run: p99 latency {p99:.2f} ms <= {TARGET_P99_MS:g} ms"),
         (nothing_lost, f"every 201 stored once: {submit['created']} <= {stored} stored <= "
                        f"{submit['created'] + in_flight}, ids distinct"),
-        (no_errors, f"no error responses ({submit['other_status']} non-201, {submit['timeout']} timeouts)"),
+        (no_errors, f"no error responses ({submit['other_status'] + paced['other_status']} non-201, "
+                    f"{submit['timeout'] + paced['timeout']} timeouts)"),
     ]
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'} {text}")

@@ -148,8 +148,14 @@ def session_user(db: Database, sid: str, now: datetime | None = None) -> tuple[d
     return row, user
 
 
-def touch_session(db: Database, sid: str, now: datetime | None = None) -> None:
-    db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [_now(now).isoformat(timespec="seconds"), sid])
+SESSION_TOUCH_EVERY = timedelta(hours=1)
+
+
+def touch_session(db: Database, session: dict, now: datetime | None = None) -> None:
+    """Keep an active session alive; written at most once an hour so a request rarely writes."""
+    at = _now(now)
+    if datetime.fromisoformat(session["last_seen_at"]) < at - SESSION_TOUCH_EVERY:
+        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [at.isoformat(timespec="seconds"), session["id"]])
 
 
 def end_session(db: Database, sid: str, now: datetime | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
@@ -10,6 +11,10 @@ from sqlite_utils import Database, Migrations
 from fieldlog.resources import resource_dir
 
 MIGRATION_SET = "fieldlog"
+
+# One writer at a time inside this process: threads queue here instead of in SQLite's busy handler,
+# whose back-off sleeps (up to 100 ms) made the tail of concurrent event submissions long.
+WRITE_LOCK = threading.Lock()
 
 
 def connect(path: str | Path) -> Database:
@@ -84,3 +89,34 @@ def scalar(db: Database, sql: str, params=()):
     """The first column of the first row, or None."""
     row = db.conn.execute(sql, params).fetchone()
     return row[0] if row else None
+
+
+class Pool:
+    """Reusable connections to one database file (opening one costs about a millisecond)."""
+
+    def __init__(self, path: str | Path, size: int = 8):
+        self.path, self.size = Path(path), size
+        self._free: list[Database] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Database:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return connect(self.path)
+
+    def put(self, db: Database) -> None:
+        """Return a connection; an unfinished transaction is rolled back first."""
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        with self._lock:
+            if len(self._free) < self.size:
+                self._free.append(db)
+                return
+        db.close()
+
+    def close(self) -> None:
+        with self._lock:
+            free, self._free = self._free, []
+        for db in free:
+            db.close()

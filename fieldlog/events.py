@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlite_utils import Database
 
-from fieldlog.db import one
+from fieldlog.db import WRITE_LOCK, one
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.periods import to_local
 
@@ -542,13 +542,14 @@ def _write(db: Database):
         with db.atomic():
             yield
         return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.execute("COMMIT")
+    with WRITE_LOCK:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.conn.execute("COMMIT")
 
 
 def _iso(dt: datetime) -> str:

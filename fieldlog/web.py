@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.datastructures import MutableHeaders
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit, config as config_mod, db as db_mod
@@ -32,13 +33,14 @@ class LoginRequired(Exception):
 
 
 def get_db(request: Request) -> Iterator[Database]:
-    """One connection per request, closed afterwards."""
-    db = db_mod.connect(request.app.state.config.database)
+    """A pooled connection for the request, given back afterwards."""
+    pool = request.app.state.pool
+    db = pool.get()
     request.state.db = db
     try:
         yield db
     finally:
-        db.close()
+        pool.put(db)
 
 
 def is_api(request: Request) -> bool:
@@ -68,6 +70,7 @@ def resolve_user(request: Request, db: Database) -> dict | None:
         found = accounts.session_user(db, sid) if sid else None
         if found:
             request.state.session, request.state.user = found
+            accounts.touch_session(db, found[0])
     return request.state.user
 
 
@@ -216,6 +219,42 @@ def _zh_validation(error: dict) -> str:
     return "格式不正确"
 
 
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "connect-src 'self'; worker-src 'self'; frame-ancestors 'none'")
+
+
+class AnonymousAndHeaders:
+    """ASGI middleware: an anonymous id cookie for visitors (their CSRF token is bound to it) and security headers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        path = scope["path"]
+        anon = request.cookies.get(ANON_COOKIE)
+        scope.setdefault("state", {})["anon_id"] = anon or secrets.token_urlsafe(16)
+        new_cookie = not anon and not path.startswith(("/api/", "/static/"))
+        docs = path.startswith(("/docs", "/redoc"))
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if new_cookie:
+                    secure = "; Secure" if _secure(request) else ""
+                    headers.append("set-cookie", f"{ANON_COOKIE}={scope['state']['anon_id']}; HttpOnly; Path=/; SameSite=lax{secure}")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if not docs:
+                    headers.setdefault("X-Frame-Options", "DENY")
+                    headers.setdefault("Content-Security-Policy", CSP)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     """Build the app for one configuration; brings the schema up to date first."""
     cfg = cfg or config_mod.load()
@@ -224,29 +263,13 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
                   description="建设工程质量安全监督站现场检查记录 API。认证：浏览器会话（需 X-CSRF-Token 头）或 Bearer 令牌（`fieldlog token create`）。")
     app.state.config = cfg
+    app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)
     # Phones on a weak signal: pages, CSS and JS go compressed (the 40 KB page budget counts gzip).
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 
-    @app.middleware("http")
-    async def anon_and_headers(request: Request, call_next):
-        anon = request.cookies.get(ANON_COOKIE)
-        request.state.anon_id = anon or secrets.token_urlsafe(16)
-        response = await call_next(request)
-        if not anon and not is_api(request) and not request.url.path.startswith("/static/"):
-            response.set_cookie(ANON_COOKIE, request.state.anon_id, httponly=True, samesite="lax",
-                                secure=_secure(request), path="/")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(("/docs", "/redoc")):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self'; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'")
-        return response
-
+    app.add_middleware(AnonymousAndHeaders)
     from fieldlog import routes
 
     for module in sorted(m.name for m in pkgutil.iter_modules(routes.__path__)):

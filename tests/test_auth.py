@@ -153,3 +153,15 @@ def test_api_write_without_credentials_is_401(client_for):
     client = client_for(None)
     response = client.post("/api/v1/events", json={})
     assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+
+
+def test_session_stays_alive_while_used_and_expires_when_idle(db, users):
+    t0 = datetime(2021, 5, 1, 8, 0, tzinfo=timezone.utc)
+    sid = accounts.start_session(db, users["alice"], now=t0)
+    session, _ = accounts.session_user(db, sid, now=t0)
+    accounts.touch_session(db, session, now=t0 + timedelta(minutes=30))  # too soon: no write
+    assert accounts.session_user(db, sid, now=t0)[0]["last_seen_at"] == session["last_seen_at"]
+    used = t0 + timedelta(days=10)
+    accounts.touch_session(db, session, now=used)
+    assert accounts.session_user(db, sid, now=used + timedelta(days=10)) is not None
+    assert accounts.session_user(db, sid, now=used + accounts.SESSION_IDLE + timedelta(minutes=1)) is None
