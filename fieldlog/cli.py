@@ -50,6 +50,12 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
             click.echo("正在生成演示数据库…")
             _build_demo(cfg.database)
         _print_logins()
+        from datetime import datetime
+
+        from fieldlog import demo as demo_mod
+
+        cfg.demo_today = demo_mod.demo_today(datetime.now(cfg.tz).date())
+        click.echo(f"演示数据为 {demo_mod.DEMO_YEAR} 年，看板按 {cfg.demo_today} 显示；新记录按实际时间保存。")
     click.echo(f"fieldlog 已启动：http://{cfg.host}:{cfg.port}/  数据库：{cfg.database}")
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, proxy_headers=True, log_level="info")
 

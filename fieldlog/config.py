@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ class Config:
     https: str
     station: str
     demo: bool = False
+    demo_today: date | None = None  # demo mode: the day dashboards open on, inside the demo year
     extra: dict = field(default_factory=dict)
 
     @property

@@ -83,4 +83,9 @@ def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
     return ids
 
 
+def demo_today(today: date, year: int = DEMO_YEAR) -> date:
+    """The day the demo's dashboards open on: today's month and day, in the demo year."""
+    return date(year, today.month, min(today.day, 28 if today.month == 2 else today.day))
+
+
 LOGINS = [("admin", "管理员"), ("chief", "站长"), ("inspector1", "监督员（共 10 位：inspector1 … inspector10）")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import secrets
+from datetime import date, datetime
 from typing import Iterator
 
 from fastapi import Depends, FastAPI, Request
@@ -94,6 +95,12 @@ def require(*roles: str):
     return dependency
 
 
+def station_today(request: Request) -> date:
+    """Today in the station's time zone: the day pages default to (a fixed day of the demo year in demo mode)."""
+    cfg = request.app.state.config
+    return cfg.demo_today or datetime.now(cfg.tz).date()
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "?"
 
@@ -143,6 +150,7 @@ def render(request: Request, name: str, context: dict | None = None, status: int
         "station": request.app.state.config.station,
         "roles": accounts.ROLES,
         "demo": request.app.state.config.demo,
+        "demo_today": request.app.state.config.demo_today,
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,7 +13,7 @@ from sqlite_utils import Database
 from fieldlog import registry
 from fieldlog.errors import InvalidInput
 from fieldlog.periods import Period
-from fieldlog.web import get_db, require
+from fieldlog.web import get_db, require, station_today
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -72,7 +72,7 @@ class PlantIn(BaseModel):
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.config.tz).date()
+    return station_today(request)
 
 
 def _day_or_422(text: str | None, name: str) -> tuple[Period | None, JSONResponse | None]:

@@ -10,16 +10,12 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, coverage, followups, pacing, registry
 from fieldlog.errors import InvalidInput
-from fieldlog.periods import local_now
-from fieldlog.web import get_db, render, render_page, require
+from fieldlog.web import get_db, render, render_page, require, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 CHIEF = require("chief")
 
 
-def station_today(request: Request) -> date:
-    """Today in the station's time zone."""
-    return local_now(request.app.state.config.tz).date()
 
 
 def parse_inspector(text: str | None) -> int | None:

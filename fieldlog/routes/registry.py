@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, importer, registry
 from fieldlog.errors import InvalidInput
-from fieldlog.web import get_db, redirect, render, render_page, require
+from fieldlog.web import get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -28,7 +28,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.config.tz).date()
+    return station_today(request)
 
 
 # --- sites -------------------------------------------------------------------------------------------
