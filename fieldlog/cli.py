@@ -177,8 +177,12 @@ def token_list() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def backup(path: Path) -> None:
-    """Copy the database to PATH with SQLite's online backup API (safe while the server runs)."""
+@click.option("--media/--no-media", default=True, show_default=True,
+              help="Also copy the photo files into PATH-media/ (photos live on disk, not in the database).")
+def backup(path: Path, media: bool) -> None:
+    """Copy the database to PATH with SQLite's online backup API (safe while the server runs), and the photos."""
+    import shutil
+
     cfg = _cfg()
     if path.exists():
         click.echo(f"错误：{path} 已存在", err=True)
@@ -190,7 +194,12 @@ def backup(path: Path) -> None:
         src.backup(dst)
     dst.close()
     src.close()
-    click.echo(f"已备份到 {path}")
+    click.echo(f"已备份数据库到 {path}")
+    if media and cfg.media_dir.is_dir():
+        # Photo files are written once under server-chosen names and never changed, so a plain copy is consistent.
+        target = Path(f"{path}-media")
+        shutil.copytree(cfg.media_dir, target, dirs_exist_ok=True)
+        click.echo(f"已备份照片到 {target}")
 
 
 def _import(path: Path, kind: str, dry_run: bool) -> None:

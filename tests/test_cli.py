@@ -77,6 +77,19 @@ def test_backup_while_a_connection_is_writing(env, tmp_path):
     assert run(env, "backup", str(target)).exit_code == 1  # never overwrites
 
 
+def test_backup_copies_the_photo_files_too(env, tmp_path):
+    run(env, "migrate")
+    photo = tmp_path / "data" / "media" / "2021" / "03" / "abc.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(b"jpeg bytes")
+    target = tmp_path / "b" / "fieldlog.db"
+    assert run(env, "backup", str(target)).exit_code == 0
+    assert (tmp_path / "b" / "fieldlog.db-media" / "2021" / "03" / "abc.jpg").read_bytes() == b"jpeg bytes"
+    assert not (tmp_path / "c-media").exists()
+    assert run(env, "backup", "--no-media", str(tmp_path / "c")).exit_code == 0
+    assert not (tmp_path / "c-media").exists()
+
+
 def test_migrate_is_idempotent(env):
     assert "已应用" in run(env, "migrate").output
     assert "已是最新" in run(env, "migrate").output
