@@ -247,3 +247,16 @@ def test_openapi_documents_the_event_body(app):
     props = post["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert {"id", "kind", "occurred_at", "fields", "campaign"} <= props.keys()
     assert {"200", "201", "409", "422"} <= post["responses"].keys()
+
+
+def test_photo_answer_hides_storage_details_and_oversize_says_15_mb(token_client, reg, db):
+    alice = token_client("alice")
+    raw = _patrol(reg)
+    alice.post("/api/v1/events", json=raw)
+    url = f"/api/v1/events/{raw['id']}/photos"
+    stored = alice.post(url, files={"photo": ("IMG_0002.jpg", _jpeg(), "image/jpeg")}).json()
+    assert stored["url"].startswith("/media/photos/") and stored["width"] == 64
+    assert not {"file", "thumb", "sha256", "created_by"} & set(stored)
+    huge = alice.post(url, files={"photo": ("big.jpg", b"\xff" * (15 * 1024 * 1024 + 10), "image/jpeg")})
+    assert huge.status_code == 422 and "15 MB" in huge.json()["detail"][0]["msg"]
+    assert scalar(db, "SELECT count(*) FROM event_photos") == 1

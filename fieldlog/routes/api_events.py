@@ -21,7 +21,7 @@ from fieldlog.web import get_db, require
 router = APIRouter(prefix="/api/v1", tags=["events"])
 field_worker = require("inspector", "chief")
 MAX_LIMIT = 500
-UPLOAD_CAP = 16 * 1024 * 1024  # read no more than this from an upload; fieldlog.photos applies the real limit
+PHOTO_FIELDS = ("id", "event_id", "width", "height", "bytes", "content_type", "created_at", "url", "thumb_url")
 
 
 class EventIn(BaseModel):
@@ -196,10 +196,10 @@ def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(
         raise Forbidden()
     if photo is None or isinstance(photo, str):
         raise InvalidInput({"photo": "请选择照片"})
-    data = photo.file.read(UPLOAD_CAP + 1)
-    if len(data) > UPLOAD_CAP:
-        raise InvalidInput({"photo": f"照片过大（超过 {UPLOAD_CAP // (1024 * 1024)} MB）"})
     from fieldlog import photos
 
+    # One byte past the limit is enough for fieldlog.photos to refuse with its own message.
+    data = photo.file.read(photos.MAX_BYTES + 1)
     stored, created = photos.ingest(db, request.app.state.config.media_dir, event_id, data, user["id"])
-    return JSONResponse(stored, status_code=201 if created else 200)
+    public = {k: stored.get(k) for k in PHOTO_FIELDS}
+    return JSONResponse(public, status_code=201 if created else 200)
