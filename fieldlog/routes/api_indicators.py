@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -10,7 +9,7 @@ from sqlite_utils import Database
 
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import evaluation, evidence
-from fieldlog.web import get_db, require
+from fieldlog.web import get_db, require, station_today
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 
@@ -23,7 +22,7 @@ def indicators_api(request: Request,
     """Rows in printed order (levels, target text, parsed target, actual, met, source, points, score) and the total."""
     tz = request.app.state.config.tz
     try:
-        y, day = evidence.parse_year_as_of(year, as_of, datetime.now(tz).date())
+        y, day = evidence.parse_year_as_of(year, as_of, station_today(request))
     except InvalidInput as exc:
         return JSONResponse({"detail": [{"loc": ["query", f], "msg": m, "type": "value_error"}
                                         for f, m in exc.errors.items()]}, status_code=422)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.indicators import entries, evaluation, evidence, rollup, tables
 from fieldlog.indicators.rules import Context
-from fieldlog.web import get_db, redirect, render, render_page, require
+from fieldlog.web import get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -21,7 +21,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.config.tz).date()
+    return station_today(request)
 
 
 def _year_as_of(request: Request, year, as_of) -> tuple[int, date]:

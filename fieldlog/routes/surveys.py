@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from fieldlog import surveys
 from fieldlog.errors import InvalidInput
-from fieldlog.web import client_ip, get_db, redirect, render, require
+from fieldlog.web import client_ip, get_db, redirect, render, require, station_today
 
 router = APIRouter()
 staff = require("inspector", "chief")
@@ -37,7 +37,7 @@ def public_url(request: Request, token: str) -> str:
 
 @router.get("/surveys")
 def survey_list(request: Request, db: Database = Depends(get_db), user=Depends(staff)):
-    year = _now().astimezone(request.app.state.config.tz).year
+    year = station_today(request).year
     codes = surveys.list_codes(db)
     for code in codes:
         code["created_local"] = _local(request, code["created_at"])[:10]
