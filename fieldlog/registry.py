@@ -37,6 +37,15 @@ def _coordinate(raw: dict, key: str, low: float, high: float, label: str, errors
     return value
 
 
+def _location(raw: dict, errors: dict) -> tuple[float | None, float | None]:
+    """Latitude and longitude, both or neither."""
+    lat = _coordinate(raw, "lat", -90, 90, "纬度", errors)
+    lon = _coordinate(raw, "lon", -180, 180, "经度", errors)
+    if (lat is None) != (lon is None) and "lat" not in errors and "lon" not in errors:
+        errors["lon" if lon is None else "lat"] = "经度和纬度须同时填写"
+    return lat, lon
+
+
 def _date(raw: dict, key: str, label: str, errors: dict) -> str | None:
     value = raw.get(key)
     if isinstance(value, datetime):
@@ -74,10 +83,7 @@ def clean_site(raw: dict) -> dict:
         errors["name"] = "请填写工地名称"
     if not site["reg_no"]:
         errors["reg_no"] = "请填写监督注册号"
-    site["lat"] = _coordinate(raw, "lat", -90, 90, "纬度", errors)
-    site["lon"] = _coordinate(raw, "lon", -180, 180, "经度", errors)
-    if (site["lat"] is None) != (site["lon"] is None) and "lat" not in errors and "lon" not in errors:
-        errors["lon" if site["lon"] is None else "lat"] = "经度和纬度须同时填写"
+    site["lat"], site["lon"] = _location(raw, errors)
     site["uses_ready_mix"] = int(_bool(raw, "uses_ready_mix", "是否使用商品混凝土", errors, True))
     site["started_on"] = _date(raw, "started_on", "开工日期", errors)
     site["completed_on"] = _date(raw, "completed_on", "竣工验收日期", errors)
@@ -98,10 +104,7 @@ def clean_plant(raw: dict) -> dict:
         errors["name"] = "请填写企业名称"
     if not plant["licence_no"]:
         errors["licence_no"] = "请填写资质证书编号"
-    plant["lat"] = _coordinate(raw, "lat", -90, 90, "纬度", errors)
-    plant["lon"] = _coordinate(raw, "lon", -180, 180, "经度", errors)
-    if (plant["lat"] is None) != (plant["lon"] is None) and "lat" not in errors and "lon" not in errors:
-        errors["lon" if plant["lon"] is None else "lat"] = "经度和纬度须同时填写"
+    plant["lat"], plant["lon"] = _location(raw, errors)
     plant["active_from"] = _date(raw, "active_from", "生产起始日期", errors)
     plant["active_to"] = _date(raw, "active_to", "停产日期", errors)
     if plant["active_from"] and plant["active_to"] and plant["active_to"] < plant["active_from"]:
