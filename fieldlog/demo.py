@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlite_utils import Database
 
@@ -80,7 +80,40 @@ def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
         from fieldlog import demo_events  # its own random source, so other generators do not shift its events
 
         demo_events.generate(db, random.Random(seed + 1), ids, year)
+        year_end_entries(db, ids["chief"], year)
     return ids
+
+
+# What the chief enters for rows no field event measures, as a station would after the final accounts.
+DEMO_MANUAL = {
+    "staff": ("在职人数43人，退休人员14人", "达成", "2021年工资发放花名册"),
+    "operations": ("全年正常运转，各项职能履行到位", "达成", "2021年度工作总结"),
+    "staff_control_rate": (100, None, "2021年机构编制实名制台账"),
+    "public_funds_control_rate": (96.8, None, "2021年部门决算报表"),
+    "staff_costs": (368.52, None, "2021年部门决算报表"),
+    "public_funds": (104.77, None, "2021年部门决算报表"),
+    "safety_funds": (27.6, None, "2021年部门决算报表"),
+    "duties_on_time": ("县委、县政府交办任务均按时办结", "达成", "2021年度工作总结"),
+    "market_order": ("开展建筑市场执法检查，查处违法违规行为，市场秩序总体平稳", "部分达成", "2021年度工作总结"),
+}
+
+
+def year_end_entries(db: Database, chief_id: int, year: int) -> None:
+    """The chief's manual values, budget execution and one deviation note, entered in January after the year."""
+    from fieldlog.indicators import entries, tables
+
+    chief = accounts.get_user(db, chief_id)
+    rows = {row.key: row for row in tables.table_for_year(db, year).rows}
+    entered = datetime(year + 1, 1, 12, 9, 30, tzinfo=timezone.utc)
+    for key, (value, grade, source) in DEMO_MANUAL.items():
+        if key in rows:
+            entries.save_manual_value(db, year, rows[key], {"value": value, "grade": grade, "source_document": source},
+                                      chief, now=entered)
+    entries.save_budget(db, year, {"initial_budget": 560.61, "full_year_budget": 578.30, "executed": 561.24},
+                        chief, now=entered)
+    if "enforcement_site_coverage" in rows:
+        entries.save_note(db, year, "enforcement_site_coverage",
+                          "个别工地因停工、人员紧张未达到每月 2 次；下一年按片区分配巡查任务并每周核对覆盖情况。", chief, now=entered)
 
 
 def demo_today(today: date, year: int = DEMO_YEAR) -> date:

@@ -104,3 +104,11 @@ def test_demo_builds_registry_and_logins(env, tmp_path):
     assert db.execute("SELECT count(*) FROM plants").fetchone()[0] == 5
     roles = dict(db.execute("SELECT role, count(*) FROM users GROUP BY role").fetchall())
     assert roles == {"admin": 1, "chief": 1, "inspector": 10}
+    # The chief's year-end entries, so the self-evaluation of the demo year is complete.
+    from fieldlog.demo import DEMO_MANUAL
+
+    assert db.execute("SELECT count(DISTINCT row_key) FROM manual_values WHERE year = 2021").fetchone()[0] == len(DEMO_MANUAL)
+    assert db.execute("SELECT full_year_budget FROM budget_execution WHERE year = 2021").fetchone()[0] == 578.30
+    rollup = run(env | {"FIELDLOG_DATABASE": str(out)}, "rollup", "--year", "2021", "--as-of", "2021-12-31",
+                 "--out", str(tmp_path / "r.json"))
+    assert rollup.exit_code == 0 and "总分" in rollup.output
