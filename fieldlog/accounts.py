@@ -17,8 +17,9 @@ from fieldlog.errors import InvalidInput
 
 ROLES = {"inspector": "监督员", "chief": "站长", "admin": "管理员"}
 MIN_PASSWORD = 10
-# Throttling: after this many failures for one username within the window, refuse sign-in until it passes.
+# Throttling: after this many failures within the window, refuse sign-in until it passes.
 MAX_FAILURES = 5
+MAX_FAILURES_PER_ADDRESS = 20
 LOCK_WINDOW = timedelta(minutes=15)
 SESSION_IDLE = timedelta(days=14)
 
@@ -94,19 +95,25 @@ def inspectors(db: Database) -> list[dict]:
         "ORDER BY role DESC, display_name"))
 
 
-def locked_out(db: Database, username: str, now: datetime | None = None) -> bool:
-    """Too many recent failures for this username since its last success."""
+def locked_out(db: Database, username: str, ip: str, now: datetime | None = None) -> bool:
+    """Too many recent failures for this user name from this address, or from this address overall.
+
+    Counting per (user name, address) means nobody can lock a colleague out from another machine;
+    the per-address limit stops one machine from trying many user names.
+    """
     since = (_now(now) - LOCK_WINDOW).isoformat(timespec="seconds")
-    last_ok = one(db, "SELECT max(at) AS at FROM login_attempts WHERE username = ? AND ok = 1", [username])["at"] or ""
-    row = one(db, "SELECT count(*) AS n FROM login_attempts WHERE username = ? AND ok = 0 AND at >= ? AND at > ?",
-              [username, since, last_ok])
-    return row["n"] >= MAX_FAILURES
+    last_ok = one(db, "SELECT max(at) AS at FROM login_attempts WHERE username = ? AND ip = ? AND ok = 1",
+                  [username, ip])["at"] or ""
+    pair = one(db, "SELECT count(*) AS n FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 AND at >= ? AND at > ?",
+               [username, ip, since, last_ok])["n"]
+    address = one(db, "SELECT count(*) AS n FROM login_attempts WHERE ip = ? AND ok = 0 AND at >= ?", [ip, since])["n"]
+    return pair >= MAX_FAILURES or address >= MAX_FAILURES_PER_ADDRESS
 
 
 def authenticate(db: Database, username: str, password: str, ip: str, now: datetime | None = None) -> tuple[dict | None, str | None]:
     """(user, None) on success, else (None, zh-CN reason). Failures are recorded and throttled."""
     at = _now(now).isoformat(timespec="seconds")
-    if locked_out(db, username, now):
+    if locked_out(db, username, ip, now):
         audit.record(db, "login_locked", username=username, ip=ip, now=now)
         return None, f"登录失败次数过多，请 {int(LOCK_WINDOW.total_seconds() // 60)} 分钟后再试"
     user = get_user_by_name(db, username)

@@ -165,3 +165,23 @@ def test_session_stays_alive_while_used_and_expires_when_idle(db, users):
     accounts.touch_session(db, session, now=used)
     assert accounts.session_user(db, sid, now=used + timedelta(days=10)) is not None
     assert accounts.session_user(db, sid, now=used + accounts.SESSION_IDLE + timedelta(minutes=1)) is None
+
+
+def test_failures_from_another_address_do_not_lock_the_user_out(db, users):
+    t0 = datetime(2021, 5, 1, 8, 0, tzinfo=timezone.utc)
+    for i in range(accounts.MAX_FAILURES + 3):
+        accounts.authenticate(db, "alice", "guess-guess-guess", "203.0.113.9", now=t0 + timedelta(seconds=i))
+    user, reason = accounts.authenticate(db, "alice", "guess-guess-guess", "203.0.113.9", now=t0 + timedelta(minutes=1))
+    assert user is None and "次数过多" in reason
+    user, reason = accounts.authenticate(db, "alice", PASSWORD, "10.1.1.5", now=t0 + timedelta(minutes=1))
+    assert user is not None and reason is None
+
+
+def test_one_address_trying_many_names_is_locked(db, users):
+    t0 = datetime(2021, 5, 1, 8, 0, tzinfo=timezone.utc)
+    for i in range(accounts.MAX_FAILURES_PER_ADDRESS):
+        accounts.authenticate(db, f"user{i}", "guess-guess-guess", "203.0.113.7", now=t0 + timedelta(seconds=i))
+    user, reason = accounts.authenticate(db, "bob", PASSWORD, "203.0.113.7", now=t0 + timedelta(minutes=2))
+    assert user is None and "次数过多" in reason
+    user, _ = accounts.authenticate(db, "bob", PASSWORD, "203.0.113.7", now=t0 + accounts.LOCK_WINDOW + timedelta(minutes=1))
+    assert user is not None
