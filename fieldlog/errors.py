@@ -4,13 +4,19 @@
 class InvalidInput(Exception):
     """Bad input, with one zh-CN message per field name; nothing was changed."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], location: str = "body"):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.location = location  # where the fields were: "body" or "query"
+
+    def at(self, location: str) -> "InvalidInput":
+        """The same errors, placed in another part of the request (e.g. query parameters)."""
+        return InvalidInput(self.errors, location)
 
     def api_detail(self) -> list[dict]:
         """FastAPI-style 422 detail naming each field."""
-        return [{"loc": ["body", *field.split(".")], "msg": msg, "type": "value_error"} for field, msg in self.errors.items()]
+        return [{"loc": [self.location, *field.split(".")], "msg": msg, "type": "value_error"}
+                for field, msg in self.errors.items()]
 
 
 class NotFound(Exception):

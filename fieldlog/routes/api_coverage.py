@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from sqlite_utils import Database
 
 from fieldlog import coverage
@@ -22,9 +21,7 @@ def coverage_api(request: Request, month: str = Query("", description="YYYY-MMï¼
     try:
         period = coverage.month_or_current(month, today)
     except InvalidInput as exc:
-        # A query parameter, so the location says "query" (the shared handler assumes a body field).
-        return JSONResponse({"detail": [{"loc": ["query", f], "msg": m, "type": "value_error"}
-                                        for f, m in exc.errors.items()]}, status_code=422)
+        raise exc.at("query") from None
     sites = coverage.site_coverage(db, period, today, all_kinds=True)
     plants = coverage.plant_coverage(db, period, today, all_kinds=True)
     return {

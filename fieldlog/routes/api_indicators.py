@@ -4,7 +4,6 @@ from __future__ import annotations
 
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from sqlite_utils import Database
 
 from fieldlog.errors import InvalidInput
@@ -24,6 +23,5 @@ def indicators_api(request: Request,
     try:
         y, day = evidence.parse_year_as_of(year, as_of, station_today(request))
     except InvalidInput as exc:
-        return JSONResponse({"detail": [{"loc": ["query", f], "msg": m, "type": "value_error"}
-                                        for f, m in exc.errors.items()]}, status_code=422)
+        raise exc.at("query") from None
     return evaluation.to_json(evaluation.build(db, y, day, tz))

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlite_utils import Database
 
@@ -75,15 +74,15 @@ def _today(request: Request) -> date:
     return station_today(request)
 
 
-def _day_or_422(text: str | None, name: str) -> tuple[Period | None, JSONResponse | None]:
+def _day(text: str | None, name: str) -> Period | None:
+    """A one-day period from a YYYY-MM-DD query parameter; InvalidInput naming it when malformed."""
     if not text:
-        return None, None
+        return None
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        return None, JSONResponse({"detail": [{"loc": ["query", name], "msg": "须为日期，格式 YYYY-MM-DD",
-                                               "type": "value_error"}]}, status_code=422)
-    return Period(day, day, text), None
+        raise InvalidInput({name: "须为日期，格式 YYYY-MM-DD"}, location="query") from None
+    return Period(day, day, text)
 
 
 def _ids(value, field: str = "inspector_ids") -> list[int]:
@@ -119,9 +118,7 @@ def _plant_out(plant: dict, today: date) -> dict:
 def list_sites(request: Request, q: str = "", town: str = "", active_on: str | None = None,
                db: Database = Depends(get_db), user=Depends(require())):
     """Sites matching q (name, registration number, address, builder, contractor) and town; active_on=YYYY-MM-DD keeps those active that day."""
-    period, error = _day_or_422(active_on, "active_on")
-    if error:
-        return error
+    period = _day(active_on, "active_on")
     today = _today(request)
     pauses = {}
     for r in db.query("SELECT site_id, start_on, end_on, reason FROM site_pauses ORDER BY start_on"):
@@ -171,9 +168,7 @@ def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Dep
 def list_plants(request: Request, q: str = "", town: str = "", active_on: str | None = None,
                 db: Database = Depends(get_db), user=Depends(require())):
     """Plants matching q (name, licence number, address) and town; active_on=YYYY-MM-DD keeps those active that day."""
-    period, error = _day_or_422(active_on, "active_on")
-    if error:
-        return error
+    period = _day(active_on, "active_on")
     today = _today(request)
     return [_plant_out(p, today) for p in registry.search_plants(db, q, limit=100000)
             if (not town or p["town"] == town) and (not period or registry.plant_active(p, period))]
