@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlite_utils import Database
 
+from fieldlog import photos
 from fieldlog.db import WRITE_LOCK, one
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.periods import to_local
@@ -660,12 +661,6 @@ def load(db: Database, event_id: str) -> dict:
     return event
 
 
-def _photos(db: Database, event_id: str) -> list[dict]:
-    try:
-        from fieldlog import photos
-    except ImportError:  # the photos module lands separately
-        return []
-    return list(photos.for_event(db, event_id)) if hasattr(photos, "for_event") else []
 
 
 def get_event(db: Database, event_id: str) -> dict:
@@ -674,7 +669,7 @@ def get_event(db: Database, event_id: str) -> dict:
     event["inspectors"] = list(db.query(
         "SELECT u.id, u.display_name FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
         "WHERE ei.event_id = ? ORDER BY u.display_name", [event_id]))
-    event["photos"] = _photos(db, event_id)
+    event["photos"] = photos.for_event(db, event_id)
     event["revisions"] = revisions(db, event)
     return event
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.events import KINDS
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
 
 TABLES_DIR = Path(__file__).resolve().parent.parent / "tables"
@@ -24,10 +25,6 @@ DEFAULT_SCORING = {
     "grades": {"达成": 1.0, "部分达成": 0.8, "未达成": 0.6},
     "bands": [{"grade": "优", "min": 90}, {"grade": "良", "min": 80}, {"grade": "中", "min": 60}, {"grade": "差", "min": 0}],
 }
-# Kinds as documented in docs/contracts.md, used only until fieldlog.events lands.
-_CONTRACT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection", "concrete_sampling", "plant_patrol",
-                   "plant_inspection", "leaflets", "completion_filing", "construction_permit", "accident",
-                   "rectification_review")
 
 
 @dataclass(frozen=True)
@@ -88,15 +85,8 @@ class TargetTable:
 
 
 def known_kinds() -> set[str]:
-    """Event kinds from fieldlog.events.KINDS (the contract's list until that module exists)."""
-    try:
-        from fieldlog.events import KINDS
-    except ImportError:
-        return set(_CONTRACT_KINDS)
-    items = list(KINDS)
-    if items and isinstance(items[0], dict):
-        return {i.get("kind") or i.get("name") for i in items}
-    return {getattr(i, "name", i) if not isinstance(i, str) else i for i in items}
+    """The event kinds a table may name (fieldlog.events.KINDS)."""
+    return set(KINDS)
 
 
 def parse_target(text: str) -> Target | None:

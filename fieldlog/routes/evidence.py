@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import coverage, events, registry
+from fieldlog import coverage, events, photos, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.periods import Period, quarter
 from fieldlog.routes.chief import CHIEF, parse_inspector, parse_year, station_today
@@ -41,17 +40,8 @@ def parse_span(month: str = "", quarter_label: str = "", year: str = "", today: 
 
 
 def photos_for(db: Database, rows: list[dict]) -> dict[str, list[dict]]:
-    """{event id: photos} when the photos module is present (it is optional for these pages)."""
-    try:
-        from fieldlog import photos
-    except ImportError:
-        return {}
+    """{event id: photos} for the listed events."""
     return {r["id"]: photos.for_event(db, r["id"]) for r in rows}
-
-
-def _has_event_pages() -> bool:
-    """Whether the events helper's detail pages (/events/{id}) are installed."""
-    return importlib.util.find_spec("fieldlog.routes.event_pages") is not None
 
 
 def _page(request: Request, db: Database, title: str, subject: dict | None, back: str, period: Period | None,
@@ -61,7 +51,7 @@ def _page(request: Request, db: Database, title: str, subject: dict | None, back
     return render(request, "evidence.html", {
         "title": title, "subject": subject, "back": back, "period": period, "kind": kind, "rows": rows,
         "counted": coverage.count_counted(db, months=months, kind=kind, **filters), "limit": coverage.TIMELINE_LIMIT,
-        "photos": photos_for(db, rows), "kind_label": coverage.kind_label, "event_pages": _has_event_pages(),
+        "photos": photos_for(db, rows), "kind_label": coverage.kind_label,
         "month": period if period and len(months) == 1 else None, "kinds": events.KINDS})
 
 
