@@ -23,7 +23,15 @@ MAX_FAILURES_PER_ADDRESS = 20
 LOCK_WINDOW = timedelta(minutes=15)
 SESSION_IDLE = timedelta(days=14)
 
-_hasher = PasswordHash.recommended()
+PRODUCTION_HASHER = PasswordHash.recommended()
+_hasher = PRODUCTION_HASHER
+
+
+def use_hasher(hasher: PasswordHash) -> PasswordHash:
+    """Replace the password hasher (tests use cheap argon2 parameters); returns the previous one."""
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
 
 

@@ -185,3 +185,9 @@ def test_one_address_trying_many_names_is_locked(db, users):
     assert user is None and "次数过多" in reason
     user, _ = accounts.authenticate(db, "bob", PASSWORD, "203.0.113.7", now=t0 + accounts.LOCK_WINDOW + timedelta(minutes=1))
     assert user is not None
+
+
+def test_production_hasher_is_argon2_at_recommended_cost():
+    """Only the tests swap in cheap parameters: the server's hasher is pwdlib's recommended argon2id."""
+    stored = accounts.PRODUCTION_HASHER.hash("correct-horse-battery")
+    assert stored.startswith("$argon2id$") and "m=65536,t=3,p=4" in stored
