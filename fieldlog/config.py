@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 # (attribute, environment variable, default, help). The README table is generated from this list.
@@ -39,6 +40,8 @@ class Config:
     demo: bool = False
     demo_today: date | None = None  # demo mode: the day dashboards open on, inside the demo year
     extra: dict = field(default_factory=dict)
+    # The app's clock: every request reads "now" from here (tests pass a fixed one).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
 
     @property
     def tz(self) -> ZoneInfo:

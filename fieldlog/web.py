@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Iterator
 
 from fastapi import Depends, FastAPI, Request
@@ -95,10 +95,15 @@ def require(*roles: str):
     return dependency
 
 
+def current_time(request: Request) -> datetime:
+    """The current time (aware, UTC) from the app's clock."""
+    return request.app.state.config.clock().astimezone(timezone.utc)
+
+
 def station_today(request: Request) -> date:
     """Today in the station's time zone: the day pages default to (a fixed day of the demo year in demo mode)."""
     cfg = request.app.state.config
-    return cfg.demo_today or datetime.now(cfg.tz).date()
+    return cfg.demo_today or current_time(request).astimezone(cfg.tz).date()
 
 
 def client_ip(request: Request) -> str:

@@ -6,7 +6,7 @@ every event. Editing, voiding and attaching photos follow events.can_change (rec
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from fieldlog import events
 from fieldlog.errors import Forbidden, InvalidInput
-from fieldlog.web import get_db, require
+from fieldlog.web import current_time, get_db, require
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 field_worker = require("inspector", "chief")
@@ -112,9 +112,6 @@ def _object(body: Any) -> dict:
     return body
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 def _visible(db: Database, event_id: str, user: dict) -> dict:
     event = events.get_event(db, event_id)
@@ -142,7 +139,7 @@ def post_event(request: Request, body: Any = Depends(json_body), db: Database = 
                user: dict = Depends(field_worker)):
     """Create an event; resending the same id and content answers 200 with the stored event."""
     cfg = request.app.state.config
-    event, created, warnings = events.create(db, _object(body), user=user, now=_now(), tz=cfg.tz)
+    event, created, warnings = events.create(db, _object(body), user=user, now=current_time(request), tz=cfg.tz)
     return JSONResponse({**event, "warnings": warnings}, status_code=201 if created else 200)
 
 
@@ -175,15 +172,15 @@ def patch_event(request: Request, event_id: str, body: Any = Depends(json_body),
     """Correct an event (recorder, its inspectors or the chief); the previous state is kept in the history."""
     changes = dict(_object(body))
     reason = changes.pop("reason", "")
-    event = events.edit(db, event_id, changes, user=user, now=_now(), tz=request.app.state.config.tz, reason=reason)
+    event = events.edit(db, event_id, changes, user=user, now=current_time(request), tz=request.app.state.config.tz, reason=reason)
     return JSONResponse({**event, "warnings": events.warnings_for(db, event)})
 
 
 @router.post("/events/{event_id}/void", openapi_extra=_body_schema(VoidIn), responses=ERRORS)
-def void_event(event_id: str, body: Any = Depends(json_body), db: Database = Depends(get_db),
+def void_event(request: Request, event_id: str, body: Any = Depends(json_body), db: Database = Depends(get_db),
                user: dict = Depends(field_worker)):
     """Void an event with a reason; it stays visible and counts nowhere."""
-    return events.void(db, event_id, user=user, reason=_object(body).get("reason", ""), now=_now())
+    return events.void(db, event_id, user=user, reason=_object(body).get("reason", ""), now=current_time(request))
 
 
 @router.post("/events/{event_id}/photos", status_code=201,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -11,15 +11,12 @@ from sqlite_utils import Database
 from fieldlog import accounts, events
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.periods import parse_month
-from fieldlog.web import get_db, redirect, render, render_page, require
+from fieldlog.web import current_time, get_db, redirect, render, render_page, require
 
 router = APIRouter()
 field_worker = require("inspector", "chief")
 PAGE_SIZE = 50
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _clean_filters(params, keys: tuple[str, ...]) -> tuple[dict, dict]:
@@ -192,7 +189,7 @@ async def event_edit(request: Request, event_id: str, db: Database = Depends(get
     event = _changeable(db, event_id, user)
     changes, values = _changes_from_form(await request.form(), event["kind"])
     try:
-        events.edit(db, event_id, changes, user=user, now=_now(), tz=request.app.state.config.tz,
+        events.edit(db, event_id, changes, user=user, now=current_time(request), tz=request.app.state.config.tz,
                     reason=values.get("reason", ""))
     except InvalidInput as exc:
         return render(request, "event_edit.html", _edit_context(db, event, values, exc.errors), 422)
@@ -215,7 +212,7 @@ async def event_void(request: Request, event_id: str, db: Database = Depends(get
     event = _changeable(db, event_id, user)
     reason = str((await request.form()).get("reason", "")).strip()
     try:
-        events.void(db, event_id, user=user, reason=reason, now=_now())
+        events.void(db, event_id, user=user, reason=reason, now=current_time(request))
     except InvalidInput as exc:
         return render(request, "event_void.html", {"event": event, "errors": exc.errors, "reason": reason}, 422)
     return redirect(f"/events/{event_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from fieldlog import accounts, events, photos
 from fieldlog.db import one
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.resources import resource_dir
-from fieldlog.web import csrf_token, current_user, get_db, redirect, render, render_page, require
+from fieldlog.web import current_time, csrf_token, current_user, get_db, redirect, render, render_page, require
 
 router = APIRouter()
 PHONE = require("inspector", "chief")
@@ -28,16 +28,13 @@ OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/stat
                   "/static/queue.js", "/static/log.js"]
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 def _tz(request: Request):
     return request.app.state.config.tz
 
 
 def _today(request: Request, now: datetime | None = None) -> date:
-    return (now or _now()).astimezone(_tz(request)).date()
+    return (now or current_time(request)).astimezone(_tz(request)).date()
 
 
 def _kind(kind: str) -> dict:
@@ -230,7 +227,7 @@ def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), 
 def log_form(request: Request, kind: str, q: str = "", db: Database = Depends(get_db), user=Depends(PHONE)):
     spec, today = _kind(kind), _today(request)
     campaigns = campaign_choices(db, today) if spec["subject"] == "site_campaign" else []
-    values = default_values(kind, user, _now(), _tz(request), today, campaigns)
+    values = default_values(kind, user, current_time(request), _tz(request), today, campaigns)
     return render(request, "log_form.html", _form_context(request, db, user, kind, values, {}, q))
 
 
@@ -265,7 +262,7 @@ async def log_submit(request: Request, kind: str, db: Database = Depends(get_db)
     form = await request.form()
     uploads = [await f.read() for f in form.getlist("photos") if getattr(f, "filename", None)]
     uploads = [u for u in uploads if u]
-    raw, now, tz = form_to_raw(kind, form), _now(), _tz(request)
+    raw, now, tz = form_to_raw(kind, form), current_time(request), _tz(request)
     datas, errors = await run_in_threadpool(_read_photos, uploads)
     try:
         if errors:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime
 
 import segno
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,14 +13,11 @@ from sqlite_utils import Database
 
 from fieldlog import surveys
 from fieldlog.errors import InvalidInput
-from fieldlog.web import client_ip, get_db, redirect, render, require, station_today
+from fieldlog.web import current_time, client_ip, get_db, redirect, render, require, station_today
 
 router = APIRouter()
 staff = require("inspector", "chief")
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _local(request: Request, iso: str | None) -> str:
@@ -69,7 +66,7 @@ def survey_create(request: Request, kind: str = Form(""), site_id: str = Form(""
     values = {"kind": kind, "site_id": site_id, "event_id": event_id, "max_answers": max_answers, "note": note}
     try:
         code_id = surveys.create_code(db, kind, user=user, site_id=site_id, event_id=event_id,
-                                      max_answers=max_answers, note=note, now=_now())
+                                      max_answers=max_answers, note=note, now=current_time(request))
     except InvalidInput as exc:
         return _new_form(request, db, values, exc.errors, 422)
     return redirect(f"/surveys/{code_id}")
@@ -106,7 +103,7 @@ def survey_print(request: Request, code_id: int, db: Database = Depends(get_db),
 
 @router.post("/surveys/{code_id}/close")
 def survey_close(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
-    surveys.close_code(db, code_id, user=user, now=_now())
+    surveys.close_code(db, code_id, user=user, now=current_time(request))
     return redirect(f"/surveys/{code_id}")
 
 
@@ -137,7 +134,7 @@ async def survey_answer(request: Request, token: str, db: Database = Depends(get
     cfg = request.app.state.config
     try:
         await run_in_threadpool(surveys.answer, db, token, form, ip=client_ip(request), secret=cfg.secret_key,
-                                now=_now(), tz=cfg.tz)
+                                now=current_time(request), tz=cfg.tz)
     except surveys.Unavailable as exc:
         return _unavailable(request, exc)
     except InvalidInput as exc:
