@@ -288,6 +288,7 @@ def rollup(year: int, as_of: str | None, out: Path) -> None:
     from datetime import date, datetime
 
     from fieldlog.indicators import evaluation
+    from fieldlog.web import with_evidence_urls
 
     cfg = _cfg()
     try:
@@ -301,7 +302,8 @@ def rollup(year: int, as_of: str | None, out: Path) -> None:
         sys.exit(1)
     ev = evaluation.build(_db(cfg), year, day, cfg.tz)
     if suffix == ".json":
-        out.write_text(json.dumps(evaluation.to_json(ev), ensure_ascii=False, indent=2), encoding="utf-8")
+        out.write_text(json.dumps(with_evidence_urls(evaluation.to_json(ev)), ensure_ascii=False, indent=2),
+                       encoding="utf-8")
     else:
         out.write_bytes(evaluation.to_csv(ev) if suffix == ".csv" else evaluation.to_xlsx(ev))
     click.echo(f"已写出 {out}（{year} 年，截至 {day}，总分 {evaluation.fmt_score(ev.totals.total)}，{ev.totals.grade}）")

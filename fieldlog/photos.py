@@ -170,15 +170,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def _with_urls(row: dict) -> dict:
-    row["url"] = f"/media/photos/{row['id']}"
-    row["thumb_url"] = f"/media/photos/{row['id']}/thumb"
-    return row
-
-
 def _stored(db: Database, event_id: str, digest: str) -> dict | None:
-    row = one(db, "SELECT * FROM event_photos WHERE event_id = ? AND sha256 = ?", [event_id, digest])
-    return _with_urls(row) if row else None
+    return one(db, "SELECT * FROM event_photos WHERE event_id = ? AND sha256 = ?", [event_id, digest])
 
 
 def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: int,
@@ -216,15 +209,13 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
 
 
 def for_event(db: Database, event_id: str) -> list[dict]:
-    """The photos of an event, oldest first, each with `url` and `thumb_url`."""
-    rows = db.query("SELECT * FROM event_photos WHERE event_id = ? ORDER BY created_at, rowid", [event_id])
-    return [_with_urls(row) for row in rows]
+    """The photos of an event, oldest first (rows with their ids; the web layer builds the links)."""
+    return list(db.query("SELECT * FROM event_photos WHERE event_id = ? ORDER BY created_at, rowid", [event_id]))
 
 
 def get(db: Database, photo_id: str) -> dict | None:
-    """One photo row (with urls), or None."""
-    row = one(db, "SELECT * FROM event_photos WHERE id = ?", [photo_id])
-    return _with_urls(row) if row else None
+    """One photo row, or None."""
+    return one(db, "SELECT * FROM event_photos WHERE id = ?", [photo_id])
 
 
 def file_path(media_dir: Path, photo: dict, thumb: bool = False) -> Path | None:

@@ -245,6 +245,85 @@ def towns(db: Database) -> list[str]:
     return [r["town"] for r in db.query("SELECT DISTINCT town FROM sites WHERE town != '' ORDER BY town")]
 
 
+# --- sites and plants with their status, as the pages and the API show them ---------------------------
+
+def site_errors(raw: dict, pauses: list[dict]) -> dict[str, str]:
+    """Every message about a site's fields and its pauses at once (empty when both are fine)."""
+    errors: dict[str, str] = {}
+    for check, arg in ((clean_site, raw), (clean_pauses, pauses)):
+        try:
+            check(arg)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    return errors
+
+
+def _pause_rows(db: Database) -> dict[int, list[dict]]:
+    """{site id: its pauses (start_on, end_on, reason), earliest first}."""
+    out: dict[int, list[dict]] = {}
+    for r in db.query("SELECT site_id, start_on, end_on, reason FROM site_pauses ORDER BY start_on"):
+        out.setdefault(r.pop("site_id"), []).append(r)
+    return out
+
+
+def _inspector_ids(db: Database) -> dict[int, list[int]]:
+    """{site id: the user ids of its inspectors, ascending}."""
+    out: dict[int, list[int]] = {}
+    for r in db.query("SELECT site_id, user_id FROM site_inspectors ORDER BY user_id"):
+        out.setdefault(r["site_id"], []).append(r["user_id"])
+    return out
+
+
+def list_sites(db: Database, q: str, town: str, active_on: Period | None, today: date) -> list[dict]:
+    """Sites matching q and town (only those active in active_on, when given) with pauses, inspector ids and status."""
+    pauses, inspectors = _pause_rows(db), _inspector_ids(db)
+    out = []
+    for s in search_sites(db, q, town, limit=100000):
+        tuples = pause_tuples(pauses.get(s["id"], []))
+        if active_on and not site_active(s, tuples, active_on):
+            continue
+        s.update(uses_ready_mix=bool(s["uses_ready_mix"]), pauses=pauses.get(s["id"], []),
+                 inspector_ids=inspectors.get(s["id"], []), status=site_status(s, tuples, today))
+        s.pop("inspector_names", None)
+        out.append(s)
+    return out
+
+
+def site_record(db: Database, site_id: int, today: date) -> dict:
+    """One site as the API gives it: inspectors (and their ids), pauses, ready-mix as a boolean, status."""
+    site = get_site(db, site_id)
+    site["inspector_ids"] = [i["id"] for i in site["inspectors"]]
+    site["uses_ready_mix"] = bool(site["uses_ready_mix"])
+    site["status"] = site_status(site, pause_tuples(site["pauses"]), today)
+    return site
+
+
+def site_with_status(db: Database, site_id: int, today: date) -> dict:
+    """One site with its inspectors, pauses and status as of today."""
+    site = get_site(db, site_id)
+    site["status"] = site_status(site, pause_tuples(site["pauses"]), today)
+    return site
+
+
+def plants_with_status(plants: list[dict], today: date) -> list[dict]:
+    """The given plant rows, each with a 'status' key as of today."""
+    for p in plants:
+        p["status"] = plant_status(p, today)
+    return plants
+
+
+def plant_with_status(db: Database, plant_id: int, today: date) -> dict:
+    """One plant with its status as of today."""
+    return plants_with_status([get_plant(db, plant_id)], today)[0]
+
+
+def list_plants(db: Database, q: str, town: str, active_on: Period | None, today: date) -> list[dict]:
+    """Plants matching q and town (only those active in active_on, when given), each with its status."""
+    return plants_with_status([p for p in search_plants(db, q, limit=100000)
+                               if (not town or p["town"] == town) and (not active_on or plant_active(p, active_on))],
+                              today)
+
+
 def _pauses_by_site(db: Database) -> dict[int, list[tuple[date, date | None]]]:
     out: dict[int, list] = {}
     for r in db.query("SELECT site_id, start_on, end_on FROM site_pauses"):

@@ -94,11 +94,13 @@ MESSAGES = {
 
 
 class Unavailable(Exception):
-    """The survey cannot take an answer now; `status` is the HTTP status the page should carry."""
+    """The survey cannot take an answer now; `reason` says why: "unknown", "closed", "full" or "flood"."""
 
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
+    REASONS = ("unknown", "closed", "full", "flood")
+
+    def __init__(self, reason: str):
+        super().__init__(MESSAGES[reason])
+        self.reason = reason
 
 
 def _utc(now: datetime) -> str:
@@ -174,13 +176,13 @@ def code_by_token(db: Database, token: str) -> dict | None:
 
 
 def check_open(db: Database, code: dict | None) -> dict:
-    """The code when it can take an answer; Unavailable (unknown 404, closed or full 410) otherwise."""
+    """The code when it can take an answer; Unavailable (unknown, closed or full) otherwise."""
     if code is None:
-        raise Unavailable(MESSAGES["unknown"], 404)
+        raise Unavailable("unknown")
     if code["closed_at"]:
-        raise Unavailable(MESSAGES["closed"], 410)
+        raise Unavailable("closed")
     if code["max_answers"] is not None and _count(db, code["id"]) >= code["max_answers"]:
-        raise Unavailable(MESSAGES["full"], 410)
+        raise Unavailable("full")
     return code
 
 
@@ -194,7 +196,7 @@ def _check_flood(db: Database, code_id: int, address: str, day: str, now: dateti
     last_hour = scalar(db, "SELECT count(*) FROM survey_answers WHERE ip_hash = ? AND answered_at > ?",
                        [address, _utc(now - timedelta(hours=1))])
     if same_code >= PER_CODE_PER_ADDRESS_PER_DAY or last_hour >= PER_ADDRESS_PER_HOUR:
-        raise Unavailable(MESSAGES["flood"], 429)
+        raise Unavailable("flood")
 
 
 def clean_answer(kind: str, form: Mapping) -> dict:
@@ -242,7 +244,7 @@ def answer(db: Database, token: str, form: Mapping, *, ip: str, secret: str, now
          answers_json, clean["respondent_type"], address, clean["comment"],
          code["max_answers"], code["id"], code["max_answers"]])
     if cur.rowcount != 1:
-        raise Unavailable(MESSAGES["full"], 410)
+        raise Unavailable("full")
     return cur.lastrowid
 
 

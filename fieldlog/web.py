@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import secrets
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Iterator
 
@@ -27,6 +28,63 @@ ANON_COOKIE = "fieldlog_anon"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 templates = Jinja2Templates(directory=str(resource_dir("templates")))
+
+
+# --- links: the web layer alone knows its URLs ----------------------------------------------------
+
+def photo_url(photo_id: str, thumb: bool = False) -> str:
+    """Where a stored photo (or its thumbnail) is served."""
+    return f"/media/photos/{photo_id}" + ("/thumb" if thumb else "")
+
+
+def with_photo_urls(photo: dict) -> dict:
+    """A photo row with the `url` and `thumb_url` the API has always given."""
+    return {**photo, "url": photo_url(photo["id"]), "thumb_url": photo_url(photo["id"], thumb=True)}
+
+
+def indicator_url(year: int, row_key: str) -> str:
+    """The evidence page of one indicator row."""
+    return f"/indicators/{year}/{row_key}"
+
+
+def with_evidence_urls(report: dict) -> dict:
+    """An evaluation's JSON (evaluation.to_json) with each row's `evidence_url`."""
+    return {**report, "rows": [_with_evidence_url(row, report["year"]) for row in report["rows"]]}
+
+
+def _with_evidence_url(row: dict, year: int) -> dict:
+    # The link stands just before "note", where the JSON has always had it.
+    out = {k: v for k, v in row.items() if k != "note"}
+    out["evidence_url"] = indicator_url(year, row["key"])
+    out["note"] = row["note"]
+    return out
+
+
+templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url)
+
+
+# --- domain errors about query parameters ---------------------------------------------------------
+
+class InvalidQuery(InvalidInput):
+    """A domain InvalidInput whose fields were query parameters (the API's 422 names loc "query")."""
+
+
+@contextmanager
+def query_params() -> Iterator[None]:
+    """Re-raise a domain InvalidInput from inside the block as one about the query parameters."""
+    try:
+        yield
+    except InvalidQuery:
+        raise
+    except InvalidInput as exc:
+        raise InvalidQuery(exc.errors) from None
+
+
+def api_detail(exc: InvalidInput) -> list[dict]:
+    """FastAPI-style 422 detail naming each field, in the body unless it came from the query."""
+    location = "query" if isinstance(exc, InvalidQuery) else "body"
+    return [{"loc": [location, *field.split(".")], "msg": msg, "type": "value_error"}
+            for field, msg in exc.errors.items()]
 
 
 class LoginRequired(Exception):
@@ -68,10 +126,10 @@ def resolve_user(request: Request, db: Database) -> dict | None:
             sid = _signer(request).loads(cookie)
         except BadSignature:
             sid = None
-        found = accounts.session_user(db, sid) if sid else None
+        found = accounts.session_user(db, sid, now=current_time(request)) if sid else None
         if found:
             request.state.session, request.state.user = found
-            accounts.touch_session(db, found[0])
+            accounts.touch_session(db, found[0], now=current_time(request))
     return request.state.user
 
 
@@ -88,7 +146,8 @@ def require(*roles: str):
         if user is None:
             raise LoginRequired()
         if roles and user["role"] not in roles:
-            audit.record(db, "forbidden", user=user, target=request.url.path, ip=client_ip(request))
+            audit.record(db, "forbidden", user=user, target=request.url.path, ip=client_ip(request),
+                         now=current_time(request))
             raise Forbidden()
         return user
 
@@ -129,7 +188,8 @@ async def check_csrf(request: Request, db: Database = Depends(get_db)) -> None:
     if not sent and "form" in request.headers.get("content-type", ""):
         sent = (await request.form()).get("csrf_token")
     if not sent or not secrets.compare_digest(str(sent), csrf_token(request)):
-        audit.record(db, "csrf_refused", user=request.state.user, target=request.url.path, ip=client_ip(request))
+        audit.record(db, "csrf_refused", user=request.state.user, target=request.url.path, ip=client_ip(request),
+                     now=current_time(request))
         raise Forbidden("csrf")
 
 
@@ -202,7 +262,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput):
         if is_api(request):
-            return JSONResponse({"detail": exc.api_detail()}, status_code=422)
+            return JSONResponse({"detail": api_detail(exc)}, status_code=422)
         return _error_page(request, 422, "；".join(exc.errors.values()))
 
     @app.exception_handler(Conflict)

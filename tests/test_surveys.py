@@ -89,10 +89,10 @@ def test_satisfaction_form_needs_the_overall_rating(db, users):
     assert exc.value.errors == {"overall": "请回答第 1 题"}
 
 
-def test_unknown_token_is_404(db, users):
+def test_unknown_token_is_unavailable(db, users):
     with pytest.raises(surveys.Unavailable) as exc:
         surveys.answer(db, "no-such-token", AWARE, ip="1.1.1.1", secret=SECRET, now=NOW, tz=TZ)
-    assert exc.value.status == 404
+    assert exc.value.reason == "unknown"
 
 
 def test_cap_refuses_the_answer_after_the_last_place(db, users):
@@ -101,7 +101,7 @@ def test_cap_refuses_the_answer_after_the_last_place(db, users):
     submit(db, code, ip="10.0.0.2")
     with pytest.raises(surveys.Unavailable) as exc:
         submit(db, code, ip="10.0.0.3")
-    assert (str(exc.value), exc.value.status) == ("本问卷已达到答卷上限", 410)
+    assert (str(exc.value), exc.value.reason) == ("本问卷已达到答卷上限", "full")
     assert count(db) == 2
 
 
@@ -112,7 +112,7 @@ def test_closed_code_takes_no_answer_and_only_creator_or_chief_closes(db, users)
     surveys.close_code(db, code["id"], user=user(db, users, "carol"), now=NOW)
     with pytest.raises(surveys.Unavailable) as exc:
         submit(db, code)
-    assert exc.value.status == 410 and "已结束" in str(exc.value)
+    assert exc.value.reason == "closed" and "已结束" in str(exc.value)
     assert count(db) == 0
 
 
@@ -122,7 +122,7 @@ def test_flood_limit_per_code_per_address_per_day(db, users):
         submit(db, code, {**AWARE, "comment": f"第{minute}份"}, now=NOW + timedelta(minutes=minute))
     with pytest.raises(surveys.Unavailable) as exc:
         submit(db, code, now=NOW + timedelta(hours=3))
-    assert exc.value.status == 429
+    assert exc.value.reason == "flood"
     submit(db, code, ip="10.0.0.99", now=NOW + timedelta(hours=3))  # another address is fine
     submit(db, code, now=NOW + timedelta(days=1))  # so is the next station-local day
     assert count(db) == surveys.PER_CODE_PER_ADDRESS_PER_DAY + 2
@@ -134,7 +134,7 @@ def test_flood_limit_per_address_per_hour_across_codes(db, users):
         submit(db, codes[i % 7], {**AWARE, "comment": f"第{i}份"}, now=NOW + timedelta(minutes=i))
     with pytest.raises(surveys.Unavailable) as exc:
         submit(db, codes[6], now=NOW + timedelta(minutes=30))
-    assert exc.value.status == 429
+    assert exc.value.reason == "flood"
     # An hour after the first answers, the window has room again.
     submit(db, codes[6], now=NOW + timedelta(minutes=62))
 

@@ -39,10 +39,6 @@ class RowResult:
     year: int = 0
 
     @property
-    def evidence_url(self) -> str:
-        return f"/indicators/{self.year}/{self.key}"
-
-    @property
     def met_text(self) -> str:
         return {True: "达成", False: "未达成", None: "—"}[self.met]
 
@@ -55,7 +51,6 @@ class RowResult:
             "detail": self.detail, "points": round(self.points, 4), "score": round(self.score, 4), "grade": self.grade,
             "manual": ({k: self.manual[k] for k in ("value_number", "value_text", "grade", "source_document", "note",
                                                      "entered_by_name", "entered_at")} if self.manual else None),
-            "evidence_url": self.evidence_url,
         }
 
 

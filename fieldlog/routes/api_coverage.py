@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlite_utils import Database
 
 from fieldlog import coverage
-from fieldlog.errors import InvalidInput
 from fieldlog.routes.chief import CHIEF, station_today
-from fieldlog.web import get_db
+from fieldlog.web import get_db, query_params
 
 router = APIRouter(prefix="/api/v1", tags=["coverage"])
 
@@ -18,10 +17,8 @@ def coverage_api(request: Request, month: str = Query("", description="YYYY-MMï¼
                  db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Counts by kind and quota flags of every site and plant active in the month (chief only)."""
     today = station_today(request)
-    try:
+    with query_params():
         period = coverage.month_or_current(month, today)
-    except InvalidInput as exc:
-        raise exc.at("query") from None
     sites = coverage.site_coverage(db, period, today, all_kinds=True)
     plants = coverage.plant_coverage(db, period, today, all_kinds=True)
     return {

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from fieldlog import events
 from fieldlog.errors import Forbidden, InvalidInput
-from fieldlog.web import current_time, get_db, require
+from fieldlog.web import current_time, get_db, require, with_photo_urls
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 field_worker = require("inspector", "chief")
@@ -163,7 +163,8 @@ def get_events(request: Request, kind: str | None = None, site_id: int | None = 
 @router.get("/events/{event_id}")
 def get_event(event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """One event with its inspectors, photos and revision history."""
-    return _visible(db, event_id, user)
+    event = _visible(db, event_id, user)
+    return {**event, "photos": [with_photo_urls(p) for p in event["photos"]]}
 
 
 @router.patch("/events/{event_id}", response_model=EventOut, openapi_extra=_body_schema(EventPatch), responses=ERRORS)
@@ -198,5 +199,6 @@ def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(
     # One byte past the limit is enough for fieldlog.photos to refuse with its own message.
     data = photo.file.read(photos.MAX_BYTES + 1)
     stored, created = photos.ingest(db, request.app.state.config.media_dir, event_id, data, user["id"])
-    public = {k: stored.get(k) for k in PHOTO_FIELDS}
+    linked = with_photo_urls(stored)
+    public = {k: linked.get(k) for k in PHOTO_FIELDS}
     return JSONResponse(public, status_code=201 if created else 200)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Depends, Query, Request
 from sqlite_utils import Database
 
-from fieldlog.errors import InvalidInput
 from fieldlog.indicators import evaluation, evidence
-from fieldlog.web import get_db, require, station_today
+from fieldlog.web import get_db, query_params, require, station_today, with_evidence_urls
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 
@@ -20,8 +18,6 @@ def indicators_api(request: Request,
                    db: Database = Depends(get_db), user=Depends(require("chief", "admin"))):
     """Rows in printed order (levels, target text, parsed target, actual, met, source, points, score) and the total."""
     tz = request.app.state.config.tz
-    try:
+    with query_params():
         y, day = evidence.parse_year_as_of(year, as_of, station_today(request))
-    except InvalidInput as exc:
-        raise exc.at("query") from None
-    return evaluation.to_json(evaluation.build(db, y, day, tz))
+    return with_evidence_urls(evaluation.to_json(evaluation.build(db, y, day, tz)))

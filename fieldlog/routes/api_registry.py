@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from fieldlog import registry
 from fieldlog.errors import InvalidInput
 from fieldlog.periods import Period
-from fieldlog.web import get_db, require, station_today
+from fieldlog.web import InvalidQuery, get_db, require, station_today
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -75,13 +75,13 @@ def _today(request: Request) -> date:
 
 
 def _day(text: str | None, name: str) -> Period | None:
-    """A one-day period from a YYYY-MM-DD query parameter; InvalidInput naming it when malformed."""
+    """A one-day period from a YYYY-MM-DD query parameter; InvalidQuery naming it when malformed."""
     if not text:
         return None
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput({name: "须为日期，格式 YYYY-MM-DD"}, location="query") from None
+        raise InvalidQuery({name: "须为日期，格式 YYYY-MM-DD"}) from None
     return Period(day, day, text)
 
 
@@ -101,47 +101,17 @@ def _pauses(value) -> list[dict]:
     return value
 
 
-def _site_out(db: Database, site_id: int, today: date) -> dict:
-    site = registry.get_site(db, site_id)
-    site["inspector_ids"] = [i["id"] for i in site["inspectors"]]
-    site["uses_ready_mix"] = bool(site["uses_ready_mix"])
-    site["status"] = registry.site_status(site, registry.pause_tuples(site["pauses"]), today)
-    return site
-
-
-def _plant_out(plant: dict, today: date) -> dict:
-    plant["status"] = registry.plant_status(plant, today)
-    return plant
-
-
 @router.get("/sites", summary="工地列表")
 def list_sites(request: Request, q: str = "", town: str = "", active_on: str | None = None,
                db: Database = Depends(get_db), user=Depends(require())):
     """Sites matching q (name, registration number, address, builder, contractor) and town; active_on=YYYY-MM-DD keeps those active that day."""
-    period = _day(active_on, "active_on")
-    today = _today(request)
-    pauses = {}
-    for r in db.query("SELECT site_id, start_on, end_on, reason FROM site_pauses ORDER BY start_on"):
-        pauses.setdefault(r.pop("site_id"), []).append(r)
-    inspectors = {}
-    for r in db.query("SELECT site_id, user_id FROM site_inspectors ORDER BY user_id"):
-        inspectors.setdefault(r["site_id"], []).append(r["user_id"])
-    out = []
-    for s in registry.search_sites(db, q, town, limit=100000):
-        tuples = registry.pause_tuples(pauses.get(s["id"], []))
-        if period and not registry.site_active(s, tuples, period):
-            continue
-        s.update(uses_ready_mix=bool(s["uses_ready_mix"]), pauses=pauses.get(s["id"], []),
-                 inspector_ids=inspectors.get(s["id"], []), status=registry.site_status(s, tuples, today))
-        s.pop("inspector_names", None)
-        out.append(s)
-    return out
+    return registry.list_sites(db, q, town, _day(active_on, "active_on"), _today(request))
 
 
 @router.get("/sites/{site_id}", summary="工地详情")
 def get_site(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require())):
     """One site with its inspectors and pauses."""
-    return _site_out(db, site_id, _today(request))
+    return registry.site_record(db, site_id, _today(request))
 
 
 @router.post("/sites", status_code=201, summary="新增工地（管理员）")
@@ -150,7 +120,7 @@ def create_site(request: Request, body: SiteIn, db: Database = Depends(get_db), 
     raw = body.model_dump()
     site_id = registry.save_site(db, raw, inspector_ids=_ids(raw.pop("inspector_ids")),
                                  pauses=_pauses(raw.pop("pauses")), actor=user)
-    return _site_out(db, site_id, _today(request))
+    return registry.site_record(db, site_id, _today(request))
 
 
 @router.put("/sites/{site_id}", summary="修改工地（管理员）")
@@ -161,30 +131,27 @@ def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Dep
     raw = body.model_dump()
     registry.save_site(db, raw, site_id=site_id, inspector_ids=_ids(raw.pop("inspector_ids")),
                        pauses=_pauses(raw.pop("pauses")), actor=user)
-    return _site_out(db, site_id, _today(request))
+    return registry.site_record(db, site_id, _today(request))
 
 
 @router.get("/plants", summary="商品混凝土公司列表")
 def list_plants(request: Request, q: str = "", town: str = "", active_on: str | None = None,
                 db: Database = Depends(get_db), user=Depends(require())):
     """Plants matching q (name, licence number, address) and town; active_on=YYYY-MM-DD keeps those active that day."""
-    period = _day(active_on, "active_on")
-    today = _today(request)
-    return [_plant_out(p, today) for p in registry.search_plants(db, q, limit=100000)
-            if (not town or p["town"] == town) and (not period or registry.plant_active(p, period))]
+    return registry.list_plants(db, q, town, _day(active_on, "active_on"), _today(request))
 
 
 @router.get("/plants/{plant_id}", summary="商品混凝土公司详情")
 def get_plant(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require())):
     """One plant."""
-    return _plant_out(registry.get_plant(db, plant_id), _today(request))
+    return registry.plant_with_status(db, plant_id, _today(request))
 
 
 @router.post("/plants", status_code=201, summary="新增商品混凝土公司（管理员）")
 def create_plant(request: Request, body: PlantIn, db: Database = Depends(get_db), user=Depends(require("admin"))):
     """Create a plant; 422 naming the field when a value is bad."""
     plant_id = registry.save_plant(db, body.model_dump(), actor=user)
-    return _plant_out(registry.get_plant(db, plant_id), _today(request))
+    return registry.plant_with_status(db, plant_id, _today(request))
 
 
 @router.put("/plants/{plant_id}", summary="修改商品混凝土公司（管理员）")
@@ -193,4 +160,4 @@ def update_plant(request: Request, plant_id: int, body: PlantIn, db: Database = 
     """Replace a plant's fields."""
     registry.get_plant(db, plant_id)
     registry.save_plant(db, body.model_dump(), plant_id=plant_id, actor=user)
-    return _plant_out(registry.get_plant(db, plant_id), _today(request))
+    return registry.plant_with_status(db, plant_id, _today(request))

@@ -63,12 +63,8 @@ def _site_from_form(form) -> tuple[dict, list[int], list[dict], dict]:
 
 async def _save_site_form(request: Request, db: Database, user: dict, site_id: int | None):
     values, ids, pauses, errors = _site_from_form(await request.form())
-    # Check fields and pauses together so every message shows at once; save_site checks them again.
-    for check, arg in ((registry.clean_site, values), (registry.clean_pauses, pauses)):
-        try:
-            check(arg)
-        except InvalidInput as exc:
-            errors.update(exc.errors)
+    # Every message shows at once; save_site checks the fields and pauses again.
+    errors.update(registry.site_errors(values, pauses))
     try:
         if errors:
             raise InvalidInput(errors)
@@ -91,8 +87,7 @@ async def site_create(request: Request, db: Database = Depends(get_db), user=Dep
 
 @router.get("/sites/{site_id:int}")
 def site_detail(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require())):
-    site = registry.get_site(db, site_id)
-    site["status"] = registry.site_status(site, registry.pause_tuples(site["pauses"]), _today(request))
+    site = registry.site_with_status(db, site_id, _today(request))
     return render(request, "site_detail.html", {"site": site})
 
 
@@ -116,10 +111,7 @@ async def site_update(request: Request, site_id: int, db: Database = Depends(get
 
 @router.get("/plants")
 def plants_list(request: Request, q: str = "", db: Database = Depends(get_db), user=Depends(require())):
-    today = _today(request)
-    plants = registry.search_plants(db, q)
-    for p in plants:
-        p["status"] = registry.plant_status(p, today)
+    plants = registry.plants_with_status(registry.search_plants(db, q), _today(request))
     return render_page(request, "plants.html", "_plant_rows.html", {"plants": plants, "q": q})
 
 
@@ -145,8 +137,7 @@ async def plant_create(request: Request, db: Database = Depends(get_db), user=De
 
 @router.get("/plants/{plant_id:int}")
 def plant_detail(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require())):
-    plant = registry.get_plant(db, plant_id)
-    plant["status"] = registry.plant_status(plant, _today(request))
+    plant = registry.plant_with_status(db, plant_id, _today(request))
     return render(request, "plant_detail.html", {"plant": plant})
 
 

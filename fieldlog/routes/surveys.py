@@ -109,8 +109,12 @@ def survey_close(request: Request, code_id: int, db: Database = Depends(get_db),
 
 # --- public pages, no account -------------------------------------------------------------------
 
+# Unknown code: not found; closed or full: gone for good; flood: too many requests, try later.
+UNAVAILABLE_STATUS = {"unknown": 404, "closed": 410, "full": 410, "flood": 429}
+
+
 def _unavailable(request: Request, exc: surveys.Unavailable):
-    return render(request, "survey_unavailable.html", {"message": str(exc)}, exc.status)
+    return render(request, "survey_unavailable.html", {"message": str(exc)}, UNAVAILABLE_STATUS[exc.reason])
 
 
 def _public_form(request: Request, code: dict, values: dict, errors: dict, status: int = 200):
