@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from fieldlog import audit
 from fieldlog.db import one
-from fieldlog.errors import InvalidInput
+from fieldlog.errors import InvalidInput, NotFound
 
 ROLES = {"inspector": "监督员", "chief": "站长", "admin": "管理员"}
 MIN_PASSWORD = 10
@@ -68,7 +68,7 @@ def create_user(db: Database, username: str, display_name: str, role: str, passw
     return cur.lastrowid
 
 
-def set_password(db: Database, username: str, password: str) -> None:
+def set_password(db: Database, username: str, password: str, now: datetime | None = None) -> None:
     """Replace a user's password and end the user's sessions."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput({"password": f"密码至少 {MIN_PASSWORD} 位"})
@@ -78,7 +78,21 @@ def set_password(db: Database, username: str, password: str) -> None:
     with db.atomic():
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), user["id"]])
         db.execute("UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
-                   [_now(None).isoformat(timespec="seconds"), user["id"]])
+                   [_now(now).isoformat(timespec="seconds"), user["id"]])
+
+
+def set_active(db: Database, user_id: int, active: bool, actor: dict, now: datetime | None = None) -> dict:
+    """Deactivate or reactivate a user (a deactivated user can no longer sign in or use tokens); audit-logged."""
+    target = get_user(db, user_id)
+    if not target:
+        raise NotFound("找不到该用户")
+    if not active and target["id"] == actor["id"]:
+        raise InvalidInput({"active": "不能停用自己的账号"})
+    with db.atomic():
+        db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
+        audit.record(db, "user_activated" if active else "user_deactivated", user=actor,
+                     target=f"user:{target['username']}", now=now)
+    return target
 
 
 def get_user(db: Database, user_id: int) -> dict | None:

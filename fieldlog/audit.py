@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -27,3 +28,12 @@ def record(db: Database, action: str, *, user: dict | None = None, username: str
 def recent(db: Database, limit: int = 200) -> list[dict]:
     """Newest audit lines first."""
     return list(db.query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", [limit]))
+
+
+def recent_lines(db: Database, limit: int, tz: ZoneInfo) -> list[dict]:
+    """Newest audit lines first, each with its station-local time (local_at) and decoded details."""
+    lines = recent(db, limit)
+    for line in lines:
+        line["local_at"] = datetime.fromisoformat(line["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        line["details"] = json.loads(line["detail"] or "{}")
+    return lines

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlite_utils import Database
 
 from fieldlog import audit
-from fieldlog.errors import InvalidInput
+from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.indicators.tables import TableRow
 
 GRADES = ("达成", "部分达成", "未达成")
@@ -32,6 +32,13 @@ def _number(text, field: str, label: str, errors: dict, required: bool = True, m
         errors[field] = f"{label}不能小于 {minimum:g}"
         return None
     return value
+
+
+def check_enterable(row: TableRow) -> TableRow:
+    """The row when the chief may enter its value by hand (a manual row or one allowing an override); NotFound otherwise."""
+    if not (row.manual or row.params.get("manual_override")):
+        raise NotFound("该指标由记录自动计算，不能手工填报")
+    return row
 
 
 def save_manual_value(db: Database, year: int, row: TableRow, raw: dict, user: dict | None,
@@ -64,7 +71,7 @@ def save_manual_value(db: Database, year: int, row: TableRow, raw: dict, user: d
             "entered_by, entered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [year, row.key, number, text, grade or None, source, note, user["id"] if user else None, _now(now)]).lastrowid
         audit.record(db, "manual_value_saved", user=user, target=f"indicator:{year}:{row.key}",
-                     detail={"value": number if number is not None else text, "grade": grade, "source": source})
+                     detail={"value": number if number is not None else text, "grade": grade, "source": source}, now=now)
     return new_id
 
 
@@ -122,7 +129,7 @@ def save_budget(db: Database, year: int, raw: dict, user: dict | None, now: date
         db.execute("INSERT INTO budget_execution (year, initial_budget, full_year_budget, executed, entered_by, entered_at) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
                    [year, b["initial_budget"], b["full_year_budget"], b["executed"], user["id"] if user else None, _now(now)])
-        audit.record(db, "budget_saved", user=user, target=f"budget:{year}", detail=b)
+        audit.record(db, "budget_saved", user=user, target=f"budget:{year}", detail=b, now=now)
 
 
 def latest_budget(db: Database, year: int) -> dict | None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, rollup, tables
 from fieldlog.indicators.rollup import RowResult, fmt_score
 from fieldlog.indicators.scoring import Totals
 
+BUDGET_FIELDS = ("initial_budget", "full_year_budget", "executed")
+NOTE_MAX = 2000
 COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "完成情况", "分值", "得分", "偏差原因分析及改进措施"]
 
 
@@ -33,6 +36,47 @@ def build(db: Database, year: int, as_of: date, tz: ZoneInfo | None = None) -> E
     table = tables.table_for_year(db, year)
     results = rollup.compute(db, table, as_of, tz)
     return Evaluation(table, as_of, results, rollup.totals(db, table, results), entries.latest_notes(db, year))
+
+
+def edit_values(ev: Evaluation) -> dict[str, str]:
+    """The chief's edit form as stored: each row's 偏差原因 note and the budget block's numbers."""
+    budget = ev.totals.budget["entry"] or {}
+    values = {f"note_{r.key}": ev.notes.get(r.key, "") for r in ev.results}
+    values.update({k: "" if budget.get(k) is None else f"{budget[k]:g}" for k in BUDGET_FIELDS})
+    return values
+
+
+def _budget_given(values: dict) -> bool:
+    # A form with the budget block left empty saves only the notes.
+    return any(values.get(k, "").strip() for k in BUDGET_FIELDS)
+
+
+def _edit_errors(ev: Evaluation, values: dict) -> dict[str, str]:
+    """Every message about the edit form: notes too long, then the budget block's fields (when any is given)."""
+    errors = {f"note_{r.key}": f"「{r.level3}」的偏差原因分析过长（最多 {NOTE_MAX} 字）"
+              for r in ev.results if len(values.get(f"note_{r.key}", "")) > NOTE_MAX}
+    if _budget_given(values):
+        try:
+            entries.clean_budget(values)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    return errors
+
+
+def save_edit(db: Database, ev: Evaluation, values: dict, user: dict | None, now: datetime | None = None) -> None:
+    """Store the edit form: the notes that changed, and the budget block when given and changed; InvalidInput stores nothing."""
+    errors = _edit_errors(ev, values)
+    if errors:
+        raise InvalidInput(errors)
+    stored = ev.totals.budget["entry"] or {}
+    with db.atomic():
+        for r in ev.results:
+            text = values.get(f"note_{r.key}", "").strip()
+            if text != ev.notes.get(r.key, ""):
+                entries.save_note(db, ev.table.year, r.key, text, user, now)
+        cleaned = entries.clean_budget(values) if _budget_given(values) else None
+        if cleaned and any(cleaned[k] != stored.get(k) for k in cleaned):
+            entries.save_budget(db, ev.table.year, values, user, now)
 
 
 def completion(r: RowResult) -> str:

@@ -72,6 +72,12 @@ def _manual_outcome(row: TableRow, entry: dict | None) -> tuple[Outcome, str | N
     return Outcome(value, f"{value:g}{row.target.unit}" if row.target.unit in ("%", "‰") else f"{value:g}"), entry["grade"]
 
 
+def _rule_outcome(ctx: Context, row: TableRow) -> Outcome:
+    """What the row's rule makes of the events."""
+    params = {k: v for k, v in row.params.items() if k != "manual_override"}
+    return RULES[row.rule].fn(ctx, row.target, **params)
+
+
 def compute_row(ctx: Context, row: TableRow, entry: dict | None) -> RowResult:
     """One row: the chief's entry for manual rows (or an override), else the rule over the events."""
     overridable = row.params.get("manual_override", False)
@@ -79,12 +85,33 @@ def compute_row(ctx: Context, row: TableRow, entry: dict | None) -> RowResult:
         outcome, grade = _manual_outcome(row, entry)
         source = "manual"
     else:
-        params = {k: v for k, v in row.params.items() if k != "manual_override"}
-        outcome, grade, source = RULES[row.rule].fn(ctx, row.target, **params), None, "computed"
+        outcome, grade, source = _rule_outcome(ctx, row), None, "computed"
     met = outcome.met if outcome.met is not None or outcome.actual is None else judge(row.target, outcome.actual)
     return RowResult(row.key, row.level1, row.level2, row.level3, row.target_text, row.target, row.rule,
                      outcome.actual, outcome.actual_text, met, source, outcome.detail, grade=grade,
                      progress=outcome.progress, manual=entry, outcome=outcome, year=ctx.year)
+
+
+@dataclass
+class RowEvidence:
+    """A row's result, the outcome its evidence shows, and the context (closed) whose windows select its events."""
+
+    result: RowResult
+    outcome: Outcome
+    ctx: Context
+
+
+def explain_row(db: Database, row: TableRow, year: int, as_of: date, tz: ZoneInfo | None = None) -> RowEvidence:
+    """One row as of a date with the outcome behind it: the rule's own even where the chief's override stands."""
+    ctx = Context(db, year, as_of, tz)
+    try:
+        result = compute_row(ctx, row, entries.latest_manual_values(db, year).get(row.key))
+        # The override hides the computed figure; the evidence still shows what the events say.
+        overridden = result.source == "manual" and not row.manual
+        outcome = _rule_outcome(ctx, row) if overridden else result.outcome
+    finally:
+        ctx.close()
+    return RowEvidence(result, outcome, ctx)
 
 
 def compute(db: Database, table: TargetTable, as_of: date, tz: ZoneInfo | None = None) -> list[RowResult]:

@@ -300,3 +300,9 @@ def table_loads(db: Database, year: int) -> list[dict]:
     """Load history of a year's table (newest first), without the text."""
     return list(db.query("SELECT id, year, station, loaded_at, loaded_by FROM target_tables WHERE year = ? "
                          "ORDER BY id DESC", [year]))
+
+
+def recent_loads(db: Database, limit: int = 50) -> list[dict]:
+    """The latest loads of every year's table (newest first), without the text."""
+    return list(db.query("SELECT id, year, station, loaded_at, loaded_by FROM target_tables ORDER BY id DESC LIMIT ?",
+                         [limit]))

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Form, Request
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit
 from fieldlog.errors import InvalidInput, NotFound
-from fieldlog.web import client_ip, get_db, redirect, render, require
+from fieldlog.web import client_ip, current_time, get_db, redirect, render, require
 
 router = APIRouter()
 admin_only = require("admin")
-
-
-def set_user_active(db: Database, user_id: int, active: bool, actor: dict) -> dict:
-    """Deactivate or reactivate a user (a deactivated user can no longer sign in or use tokens); audit-logged."""
-    target = accounts.get_user(db, user_id)
-    if not target:
-        raise NotFound("找不到该用户")
-    if not active and target["id"] == actor["id"]:
-        raise InvalidInput({"active": "不能停用自己的账号"})
-    with db.atomic():
-        db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
-        audit.record(db, "user_activated" if active else "user_deactivated", user=actor, target=f"user:{target['username']}")
-    return target
 
 
 def _users_page(request: Request, db: Database, errors: dict | None = None, values: dict | None = None,
@@ -47,12 +31,13 @@ def users_page(request: Request, notice: str = "", db: Database = Depends(get_db
 def user_create(request: Request, username: str = Form(""), display_name: str = Form(""), role: str = Form(""),
                 password: str = Form(""), db: Database = Depends(get_db), user=Depends(admin_only)):
     values = {"username": username.strip(), "display_name": display_name.strip(), "role": role}
+    now = current_time(request)
     try:
-        accounts.create_user(db, values["username"], values["display_name"], role, password)
+        accounts.create_user(db, values["username"], values["display_name"], role, password, now=now)
     except InvalidInput as exc:
         return _users_page(request, db, errors=exc.errors, values=values, status=422)
     audit.record(db, "user_created", user=user, target=f"user:{values['username']}", detail={"role": role},
-                 ip=client_ip(request))
+                 ip=client_ip(request), now=now)
     return redirect("/admin/users?notice=created")
 
 
@@ -62,12 +47,13 @@ def user_password(request: Request, user_id: int, password: str = Form(""), db: 
     target = accounts.get_user(db, user_id)
     if not target:
         raise NotFound("找不到该用户")
+    now = current_time(request)
     try:
-        accounts.set_password(db, target["username"], password)
+        accounts.set_password(db, target["username"], password, now=now)
     except InvalidInput as exc:
         return _users_page(request, db, reset_errors={user_id: exc.errors.get("password", "；".join(exc.errors.values()))},
                            status=422)
-    audit.record(db, "password_reset", user=user, target=f"user:{target['username']}", ip=client_ip(request))
+    audit.record(db, "password_reset", user=user, target=f"user:{target['username']}", ip=client_ip(request), now=now)
     return redirect("/admin/users?notice=password")
 
 
@@ -75,7 +61,7 @@ def user_password(request: Request, user_id: int, password: str = Form(""), db: 
 def user_active(request: Request, user_id: int, active: str = Form(""), db: Database = Depends(get_db),
                 user=Depends(admin_only)):
     try:
-        set_user_active(db, user_id, active == "1", user)
+        accounts.set_active(db, user_id, active == "1", user, now=current_time(request))
     except InvalidInput as exc:
         return _users_page(request, db, reset_errors={user_id: exc.errors["active"]}, status=422)
     return redirect("/admin/users?notice=" + ("activated" if active == "1" else "deactivated"))
@@ -83,12 +69,8 @@ def user_active(request: Request, user_id: int, active: str = Form(""), db: Data
 
 @router.get("/admin/audit")
 def audit_page(request: Request, db: Database = Depends(get_db), user=Depends(admin_only)):
-    tz = request.app.state.config.tz
-    lines = audit.recent(db, 300)
-    for line in lines:
-        line["local_at"] = datetime.fromisoformat(line["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        line["details"] = json.loads(line["detail"] or "{}")
-    return render(request, "admin_audit.html", {"lines": lines, "tz": request.app.state.config.timezone})
+    cfg = request.app.state.config
+    return render(request, "admin_audit.html", {"lines": audit.recent_lines(db, 300, cfg.tz), "tz": cfg.timezone})
 
 
 @router.get("/admin/tokens")
@@ -99,7 +81,8 @@ def tokens_page(request: Request, notice: str = "", db: Database = Depends(get_d
 
 @router.post("/admin/tokens/{token_id:int}/revoke")
 def token_revoke(request: Request, token_id: int, db: Database = Depends(get_db), user=Depends(admin_only)):
-    if not accounts.revoke_token(db, token_id):
+    now = current_time(request)
+    if not accounts.revoke_token(db, token_id, now=now):
         raise NotFound("没有这个有效令牌")
-    audit.record(db, "token_revoked", user=user, target=f"token:{token_id}", ip=client_ip(request))
+    audit.record(db, "token_revoked", user=user, target=f"token:{token_id}", ip=client_ip(request), now=now)
     return redirect("/admin/tokens?notice=revoked")

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit
-from fieldlog.web import client_ip, current_user, get_db, redirect, render, require, set_session_cookie
+from fieldlog.web import client_ip, current_time, current_user, get_db, redirect, render, require, set_session_cookie
 
 router = APIRouter()
 
@@ -21,21 +21,23 @@ def login_page(request: Request, next: str = "/", user=Depends(current_user)):
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/"),
           db: Database = Depends(get_db)):
-    user, error = accounts.authenticate(db, username.strip(), password, client_ip(request))
+    now = current_time(request)
+    user, error = accounts.authenticate(db, username.strip(), password, client_ip(request), now=now)
     if not user:
         return render(request, "login.html", {"next": _safe_next(next), "username": username, "error": error}, 401)
     if request.state.session:
-        accounts.end_session(db, request.state.session["id"])
+        accounts.end_session(db, request.state.session["id"], now=now)
     response = redirect(_safe_next(next))
-    set_session_cookie(request, response, accounts.start_session(db, user["id"]))
+    set_session_cookie(request, response, accounts.start_session(db, user["id"], now=now))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, db: Database = Depends(get_db), user=Depends(current_user)):
     if request.state.session:
-        accounts.end_session(db, request.state.session["id"])
-        audit.record(db, "logout", user=user, ip=client_ip(request))
+        now = current_time(request)
+        accounts.end_session(db, request.state.session["id"], now=now)
+        audit.record(db, "logout", user=user, ip=client_ip(request), now=now)
     response = redirect("/login")
     set_session_cookie(request, response, None)
     return response

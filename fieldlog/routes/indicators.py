@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlite_utils import Database
 
-from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, evaluation, evidence, rollup, tables
-from fieldlog.indicators.rules import Context
-from fieldlog.web import get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -78,12 +77,8 @@ def evaluation_xlsx(request: Request, year: str, as_of: str = "", db: Database =
 
 
 def _edit_context(ev, values: dict | None = None, errors: dict | None = None) -> dict:
-    budget = ev.totals.budget["entry"] or {}
-    if values is None:
-        values = {f"note_{r.key}": ev.notes.get(r.key, "") for r in ev.results}
-        values.update({k: "" if budget.get(k) is None else f"{budget[k]:g}"
-                       for k in ("initial_budget", "full_year_budget", "executed")})
-    return {"ev": ev, "values": values, "errors": errors or {}, "completion": evaluation.completion}
+    return {"ev": ev, "values": evaluation.edit_values(ev) if values is None else values, "errors": errors or {},
+            "completion": evaluation.completion}
 
 
 @router.get("/indicators/{year}/evaluation/edit")
@@ -98,27 +93,10 @@ async def evaluation_save(request: Request, year: str, db: Database = Depends(ge
     ev = _evaluation(request, db, year, "")
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
-    errors: dict[str, str] = {}
-    budget_given = any(values.get(k, "").strip() for k in ("initial_budget", "full_year_budget", "executed"))
-    for r in ev.results:
-        if len(values.get(f"note_{r.key}", "")) > 2000:
-            errors[f"note_{r.key}"] = f"「{r.level3}」的偏差原因分析过长（最多 2000 字）"
     try:
-        if budget_given:
-            entries.clean_budget(values)
+        evaluation.save_edit(db, ev, values, user, now=current_time(request))
     except InvalidInput as exc:
-        errors.update(exc.errors)
-    if errors:
-        return render(request, "evaluation_edit.html", _edit_context(ev, values, errors), 422)
-    with db.atomic():
-        for r in ev.results:
-            text = values.get(f"note_{r.key}", "").strip()
-            if text != ev.notes.get(r.key, ""):
-                entries.save_note(db, ev.table.year, r.key, text, user)
-        budget = ev.totals.budget["entry"] or {}
-        cleaned = entries.clean_budget(values) if budget_given else None
-        if cleaned and any(cleaned[k] != budget.get(k) for k in cleaned):
-            entries.save_budget(db, ev.table.year, values, user)
+        return render(request, "evaluation_edit.html", _edit_context(ev, values, exc.errors), 422)
     return redirect(f"/indicators/{ev.table.year}/evaluation")
 
 
@@ -135,19 +113,10 @@ def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "",
     """The evidence of a row: the events it counted, the subject-periods or periods it judged, its manual entries."""
     y, day = _year_as_of(request, year, as_of)
     table, row = _row(db, y, row_key)
-    tz = request.app.state.config.tz
-    ctx = Context(db, y, day, tz)
-    result = rollup.compute_row(ctx, row, entries.latest_manual_values(db, y).get(row.key))
-    outcome = result.outcome
-    if result.source == "manual" and not row.manual:
-        # The override hides the computed figure; the evidence still shows what the events say.
-        params = {k: v for k, v in row.params.items() if k != "manual_override"}
-        from fieldlog.indicators.rules import RULES
-
-        outcome = RULES[row.rule].fn(ctx, row.target, **params)
+    explained = rollup.explain_row(db, row, y, day, request.app.state.config.tz)
+    result, outcome = explained.result, explained.outcome
     page = max(1, page)
-    ctx.close()
-    events, total = evidence.event_rows(db, ctx, outcome, row.params.get("field"), (page - 1) * evidence.PAGE)
+    events, total = evidence.event_rows(db, explained.ctx, outcome, row.params.get("field"), (page - 1) * evidence.PAGE)
     every = len(outcome.periods)
     only_missed = show == "missed" or (show != "all" and every > 300)
     periods = evidence.period_rows(db, outcome, row.params.get("subject", "site"), only_missed)
@@ -168,9 +137,7 @@ def _manual_context(db: Database, year: int, row, values: dict, errors: dict) ->
 def manual_value_form(request: Request, year: str, row_key: str, db: Database = Depends(get_db), user=Depends(EDIT)):
     """The chief's form for a manual row's value, with the history of earlier entries."""
     y = _year(request, year)
-    _, row = _row(db, y, row_key)
-    if not (row.manual or row.params.get("manual_override")):
-        raise NotFound("该指标由记录自动计算，不能手工填报")
+    row = entries.check_enterable(_row(db, y, row_key)[1])
     return render(request, "manual_value.html", _manual_context(db, y, row, {}, {}))
 
 
@@ -178,13 +145,11 @@ def manual_value_form(request: Request, year: str, row_key: str, db: Database = 
 async def manual_value_save(request: Request, year: str, row_key: str, db: Database = Depends(get_db),
                             user=Depends(EDIT)):
     y = _year(request, year)
-    _, row = _row(db, y, row_key)
-    if not (row.manual or row.params.get("manual_override")):
-        raise NotFound("该指标由记录自动计算，不能手工填报")
+    row = entries.check_enterable(_row(db, y, row_key)[1])
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("value", "grade", "source_document", "note")}
     try:
-        entries.save_manual_value(db, y, row, values, user)
+        entries.save_manual_value(db, y, row, values, user, now=current_time(request))
     except InvalidInput as exc:
         return render(request, "manual_value.html", _manual_context(db, y, row, values, exc.errors), 422)
     return redirect(f"/indicators/{y}/{row.key}")
@@ -196,8 +161,7 @@ MAX_TABLE_BYTES = 512 * 1024
 
 
 def _tables_context(db: Database, errors: dict | None = None, loaded: str = "") -> dict:
-    history = list(db.query("SELECT id, year, station, loaded_at, loaded_by FROM target_tables ORDER BY id DESC LIMIT 50"))
-    return {"history": history, "shipped": sorted(tables.shipped_tables()), "errors": errors or {}, "loaded": loaded}
+    return {"history": tables.recent_loads(db, 50), "shipped": sorted(tables.shipped_tables()), "errors": errors or {}, "loaded": loaded}
 
 
 @router.get("/indicators/tables")
