@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import MutableHeaders
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, config as config_mod, db as db_mod
+from fieldlog import accounts, audit, config as config_mod, db as db_mod, messages
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.resources import resource_dir
 
@@ -60,7 +60,7 @@ def _with_evidence_url(row: dict, year: int) -> dict:
     return out
 
 
-templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url)
+templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label)
 
 
 # --- domain errors about query parameters ---------------------------------------------------------
