@@ -32,7 +32,14 @@ MESSAGES: dict[str, str] = {
 
 LABELS: dict[str, dict[str, str]] = {
     # group -> {English value: Chinese label}
+    # --- events, coverage, follow-ups: kinds, coverage states, notice statuses, orders -----------------
+
+    # --- indicators: grades, completion, score bands ----------------------------------------------------
+
+    # --- registry, accounts, surveys, audit: roles, site status, survey answers, audit actions ---------
     "role": {"inspector": "监督员", "chief": "站长", "admin": "管理员"},
+
+    # --- web, routes, command line ------------------------------------------------------------------
 
     # --- end ------------------------------------------------------------------------------------------
 }
