@@ -107,7 +107,9 @@ def test_coverage_api_and_page_follow_the_table_in_force(db, users, client_for, 
     before = chief.get("/api/v1/coverage?month=2021-03").json()
     assert before["quota"] == {"site": {"enforcement_patrol": 2, "safety_patrol": 1}, "plant": {"plant_patrol": 1}}
     assert next(s for s in before["sites"] if s["id"] == march)["all_met"] is True
-    assert "本季度应抽测 45 个（使用商品混凝土的在建工地 45 个，上限 50 个）" in chief.get("/chief/coverage?month=2021-03").text
+    page = chief.get("/chief/coverage?month=2021-03").text
+    assert "本季度应抽测 45 个（使用商品混凝土的在建工地 45 个，上限 50 个）" in page
+    assert '?month=2021-03&amp;kind=enforcement_patrol">2 / 2</a>' in page and "每月执法检查巡查 2 次" in page
 
     tables.load_table(db, edited(*STRICTER), loaded_by="dave")
     after = chief.get("/api/v1/coverage?month=2021-03").json()
@@ -116,6 +118,9 @@ def test_coverage_api_and_page_follow_the_table_in_force(db, users, client_for, 
     assert row["met"] == {"enforcement_patrol": False, "safety_patrol": True} and row["state"] == "逾期"
     page = chief.get("/chief/coverage?month=2021-03").text
     assert "本季度应抽测 40 个（使用商品混凝土的在建工地 45 个，上限 40 个）" in page
+    assert '?month=2021-03&amp;kind=enforcement_patrol">2 / 3</a>' in page and "每月执法检查巡查 3 次" in page
+    report = chief.get("/chief/report?month=2021-03").text
+    assert "每月执法检查巡查 3 次" in report and 'kind=enforcement_patrol">2 / 3</a>' in report
     sampling = coverage.quarter_sampling(db, MARCH, date(2021, 3, 20))
     assert (sampling.quota, sampling.sampled, sampling.state) == (40, 41, coverage.DONE)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlite_utils import Database
 
@@ -39,4 +40,10 @@ def of_table(table: tables.TargetTable) -> Quotas:
 
 def for_year(db: Database, year: int) -> Quotas:
     """The quotas of the table in force for `year` (its own, else the latest earlier one)."""
-    return of_table(tables.table_for_year(db, year))
+    return _of_source(tables.table_source(db, year)[0])
+
+
+@lru_cache(maxsize=8)
+def _of_source(text: str) -> Quotas:
+    """The quotas of a table file, parsed once per text (the coverage page asks on every request)."""
+    return of_table(tables.parse_table(text))

@@ -325,31 +325,36 @@ def load_table(db: Database, text: str, loaded_by: str | None = None) -> TargetT
     return table
 
 
-def table_for_year(db: Database, year: int) -> TargetTable:
-    """The table for `year`: the newest loaded one, else the shipped one, else the nearest earlier year's.
+def table_source(db: Database, year: int) -> tuple[str, str]:
+    """(text, origin) of the table for `year`: the newest loaded one, else the shipped one, else the nearest earlier year's.
 
     A year without a table of its own inherits the most recent earlier table (loaded or shipped;
     failing that, the earliest shipped one) so the station keeps last year's targets until it loads
-    new ones; the result says `origin = "inherited"` and `inherited_from`.
+    new ones; origin is "loaded", "shipped" or "inherited".
     """
     row = db.conn.execute("SELECT source FROM target_tables WHERE year = ? ORDER BY id DESC LIMIT 1", [year]).fetchone()
     if row:
-        table = parse_table(row[0])
-        table.origin = "loaded"
-        return table
+        return row[0], "loaded"
     shipped = shipped_tables()
     if year in shipped:
-        return parse_table(shipped[year].read_text(encoding="utf-8"))
+        return shipped[year].read_text(encoding="utf-8"), "shipped"
     loaded = db.conn.execute("SELECT year, source FROM target_tables WHERE year < ? ORDER BY year DESC, id DESC LIMIT 1",
                              [year]).fetchone()
     earlier = [y for y in shipped if y < year]
     if loaded and (not earlier or loaded[0] >= max(earlier)):
-        table = parse_table(loaded[1])
-    elif earlier or shipped:
-        table = parse_table(shipped[max(earlier) if earlier else min(shipped)].read_text(encoding="utf-8"))
-    else:
-        raise NotFound(f"没有 {year} 年的目标表")
-    table.inherited_from, table.year, table.origin = table.year, year, "inherited"
+        return loaded[1], "inherited"
+    if shipped:
+        return shipped[max(earlier) if earlier else min(shipped)].read_text(encoding="utf-8"), "inherited"
+    raise NotFound(f"没有 {year} 年的目标表")
+
+
+def table_for_year(db: Database, year: int) -> TargetTable:
+    """The table in force for `year` (see table_source); an inherited one says `inherited_from`."""
+    text, origin = table_source(db, year)
+    table = parse_table(text)
+    table.origin = origin
+    if origin == "inherited":
+        table.inherited_from, table.year = table.year, year
     return table
 
 

@@ -60,7 +60,7 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
         "sites": [r for r in sites if state in (None, r.state)],
         "plants": [r for r in plants if state in (None, r.state)],
         "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants),
-        "sampling": coverage.quarter_sampling(db, month, today, quotas=year_quotas),
+        "sampling": coverage.quarter_sampling(db, month, today, quotas=year_quotas), "quotas": year_quotas,
         "town": town.strip(), "inspector_id": inspector_id,
         "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
         "filtered": bool(town.strip() or inspector_id or state),
