@@ -121,6 +121,7 @@ def measure(path: Path, runs: int) -> dict:
     from fastapi.testclient import TestClient
 
     from fieldlog import config, coverage, db as db_mod
+    from fieldlog.indicators import quotas
     from fieldlog.periods import parse_month
     from fieldlog.web import create_app
 
@@ -133,9 +134,11 @@ def measure(path: Path, runs: int) -> dict:
     floor_all = _times(runs, lambda: db.conn.execute(
         "SELECT count(*) FROM events WHERE month = ? AND voided = 0", [MONTH]).fetchone())
     today = date(2021, 12, 20)
-    domain = _times(runs, lambda: (coverage.site_coverage(db, month, today), coverage.plant_coverage(db, month, today),
-                                   coverage.quarter_sampling(db, month, today)))
-    active = len(coverage.site_coverage(db, month, today))
+    year_quotas = quotas.for_year(db, month.start.year)
+    domain = _times(runs, lambda: (coverage.site_coverage(db, month, today, quotas=year_quotas),
+                                   coverage.plant_coverage(db, month, today, quotas=year_quotas),
+                                   coverage.quarter_sampling(db, month, today, quotas=year_quotas)))
+    active = len(coverage.site_coverage(db, month, today, quotas=year_quotas))
     in_month = db.conn.execute("SELECT count(*) FROM events WHERE month = ?", [MONTH]).fetchone()[0]
     db.close()
     with TestClient(create_app(cfg)) as client:

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from fieldlog import events, registry
 from fieldlog.errors import InvalidInput
+from fieldlog.indicators.quotas import Quotas, for_year as year_quotas
 from fieldlog.periods import Period, month as month_period, parse_month, quarter_of
 
 # A month (or quarter) with this many days left or fewer, and its quota not met, is 临期.
@@ -18,15 +19,12 @@ DONE, OPEN, DUE_SOON, OVERDUE = "已完成", "待巡查", "临期", "逾期"
 STATES = (OVERDUE, DUE_SOON, OPEN, DONE)
 STATE_RANK = {s: i for i, s in enumerate(STATES)}
 
-SITE_QUOTA = {"enforcement_patrol": 2, "safety_patrol": 1}
-PLANT_QUOTA = {"plant_patrol": 1}
 # Kinds that can be about a site or a plant (from the events catalogue); counted per subject and month.
 SITE_KINDS = tuple(k for k, v in events.KINDS.items() if v["subject"] in ("site", "site_campaign", "any"))
 PLANT_KINDS = tuple(k for k, v in events.KINDS.items() if v["subject"] in ("plant", "any") or v.get("plant_optional"))
 # What counts as a visit for "last visit / days since".
 SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
 PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
-SAMPLING_CAP = 50
 
 # English keys of the states, for CSS classes and the API.
 STATE_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", OPEN: "open", DONE: "done"}
@@ -171,28 +169,32 @@ def build_row(subject: str, item: dict, counts: dict[str, int], quota: dict[str,
 
 
 def site_coverage(db: Database, month: Period, today: date, town: str = "", inspector_id: int | None = None,
-                  all_kinds: bool = False) -> list[Row]:
+                  all_kinds: bool = False, quotas: Quotas | None = None) -> list[Row]:
     """Every site active in the month with its patrols against the quota, at-risk first; optional filters.
 
     Counts cover the quota kinds only, or every site kind with all_kinds (the API's counts by kind).
+    The quotas are those given, else those of the table in force for the month's year.
     """
+    quota = (quotas or year_quotas(db, month.start.year)).site
     people = site_inspectors(db)
     sites = [s for s in registry.active_sites(db, month)
              if (not town or s["town"] == town)
              and (inspector_id is None or any(p["id"] == inspector_id for p in people.get(s["id"], [])))]
-    counts = month_counts(db, month, "site", None if all_kinds else tuple(SITE_QUOTA))
+    counts = month_counts(db, month, "site", None if all_kinds else tuple(quota))
     last = last_visits(db, "site", [s["id"] for s in sites], cutoff(month, today))
-    rows = [build_row("site", s, counts.get(s["id"], {}), SITE_QUOTA, last.get(s["id"]), month, today,
+    rows = [build_row("site", s, counts.get(s["id"], {}), quota, last.get(s["id"]), month, today,
                       people.get(s["id"], [])) for s in sites]
     return sorted(rows, key=sort_key)
 
 
-def plant_coverage(db: Database, month: Period, today: date, all_kinds: bool = False) -> list[Row]:
-    """Every plant active in the month with its plant patrols against the quota, at-risk first."""
+def plant_coverage(db: Database, month: Period, today: date, all_kinds: bool = False,
+                   quotas: Quotas | None = None) -> list[Row]:
+    """Every plant active in the month with its plant patrols against the quota (given, else the year's), at-risk first."""
+    quota = (quotas or year_quotas(db, month.start.year)).plant
     plants = registry.active_plants(db, month)
-    counts = month_counts(db, month, "plant", None if all_kinds else tuple(PLANT_QUOTA))
+    counts = month_counts(db, month, "plant", None if all_kinds else tuple(quota))
     last = last_visits(db, "plant", [p["id"] for p in plants], cutoff(month, today))
-    return sorted((build_row("plant", p, counts.get(p["id"], {}), PLANT_QUOTA, last.get(p["id"]), month, today)
+    return sorted((build_row("plant", p, counts.get(p["id"], {}), quota, last.get(p["id"]), month, today)
                    for p in plants), key=sort_key)
 
 
@@ -203,7 +205,7 @@ def tally(rows: list[Row]) -> dict[str, int]:
 
 @dataclass
 class QuarterSampling:
-    """Concrete sampling of a quarter: distinct sites sampled against min(50, ready-mix sites active)."""
+    """Concrete sampling of a quarter: distinct sites sampled against min(cap, ready-mix sites active)."""
 
     period: Period
     quota: int
@@ -211,6 +213,7 @@ class QuarterSampling:
     ready_mix: int
     missing: list[dict]
     state: str
+    cap: int | None = None  # the table's sites a quarter (None: every ready-mix site)
 
     @property
     def months(self) -> list[str]:
@@ -228,15 +231,16 @@ def sampled_sites(db: Database, quarter: Period) -> set[int]:
         "AND site_id IS NOT NULL AND voided = 0", months)}
 
 
-def quarter_sampling(db: Database, month: Period, today: date) -> QuarterSampling:
-    """The sampling quota of the quarter containing month, and the ready-mix sites not sampled yet."""
+def quarter_sampling(db: Database, month: Period, today: date, quotas: Quotas | None = None) -> QuarterSampling:
+    """The sampling quota (cap given, else the year's) of the quarter containing month, and the sites not sampled yet."""
+    cap = (quotas or year_quotas(db, month.start.year)).sampling_cap
     quarter = quarter_of(month.start)
     ready = registry.active_sites(db, quarter, ready_mix_only=True)
     sampled = sampled_sites(db, quarter)
-    quota = min(SAMPLING_CAP, len(ready))
+    quota = len(ready) if cap is None else min(cap, len(ready))
     missing = sorted((s for s in ready if s["id"] not in sampled), key=lambda s: (s["town"], s["name"]))
     met = len(sampled) >= quota
-    return QuarterSampling(quarter, quota, len(sampled), len(ready), missing, state(met, quarter, today))
+    return QuarterSampling(quarter, quota, len(sampled), len(ready), missing, state(met, quarter, today), cap)
 
 
 def inspector_month(db: Database, month: Period) -> dict[int, dict[str, int]]:

@@ -11,9 +11,6 @@ from sqlite_utils import Database
 
 from fieldlog.errors import NotFound
 
-# Rules of the indicator table that accumulate over the year (the roll-up computes them).
-QUANTITY_RULES = ("count", "sum", "distinct")
-
 
 @dataclass
 class PaceRow:
@@ -88,7 +85,7 @@ def is_behind(comparator: str, actual: float, expected: Decimal) -> bool:
 
 def pace_row(result, row, fraction: float) -> PaceRow | None:
     """A PaceRow from one roll-up result and its table row (pure); None for rows that are not annual quantities."""
-    if row.rule not in QUANTITY_RULES or row.target.value is None or not isinstance(result.actual, (int, float)):
+    if not row.cumulative or row.target.value is None or not isinstance(result.actual, (int, float)):
         return None
     expected = expected_amount(row.target.value, fraction, decimals_of(result.actual_text))
     return PaceRow(row.key, row.level3, row.params.get("kind"), row.target_text, row.target.comparator,
@@ -107,7 +104,7 @@ def for_year(db: Database, year: int, today: date, tz: ZoneInfo | None = None) -
     except NotFound:
         return Pacing(year, as_of, fraction, [])
     # Only the quantity rows go through the roll-up: the other rows (rates, per-period quotas) cost time here.
-    wanted = replace(table, rows=[row for row in table.rows if row.rule in QUANTITY_RULES])
+    wanted = replace(table, rows=[row for row in table.rows if row.cumulative])
     results = {r.key: r for r in rollup.compute(db, wanted, as_of, tz)}
     rows = [pace_row(results[row.key], row, fraction) for row in wanted.rows]
     return Pacing(year, as_of, fraction, [r for r in rows if r])

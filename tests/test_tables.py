@@ -106,7 +106,7 @@ def _break(old: str, new: str) -> str:
     ('params = { kind = "completion_filing" }', 'params = { }', "rows.10.params.kind",
      ["第10行「竣工验收备案项目」", "须给出参数「kind」"]),
     ('key = "permits"', 'key = "leaflets"', "rows.11.key", ["第11行「办理施工许可证」", "与第9行重复"]),
-    ('subject = "site", period = "month", min_count = 2 }', 'subject = "site", period = "week", min_count = 2 }',
+    ('subject = "site", period = "month", min_count_of', 'subject = "site", period = "week", min_count_of',
      "rows.16.params.period", ["第16行「执法检查每月巡查工地覆盖率」", "month / quarter"]),
     ('params = { kinds = ["completion_filing"], field = "result"', 'params = { kinds = ["completion_filing"], field = "notes"',
      "rows.21.params", ["第21行「竣工验收合格率」", "字段「notes」不在统计范围内"]),

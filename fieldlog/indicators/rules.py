@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from functools import cached_property
-from typing import Callable
+from typing import Callable, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -200,13 +200,30 @@ class Outcome:
     periods: list[dict] = field(default_factory=list)  # subject-periods or periods that met or missed
 
 
+class Quota(NamedTuple):
+    """A per-period demand a row states: `count` events per subject-period (per="subject") or distinct subjects per period."""
+
+    subject: str
+    period: str
+    per: str
+    kind: str
+    count: int
+
+
 @dataclass(frozen=True)
 class Rule:
+    """A rule of the vocabulary: its function, its parameters and the facts the rest of fieldlog asks about it."""
+
     fn: Callable
     params: dict[str, str]           # name -> type (see tables.check_param)
     required: tuple[str, ...] = ()
-    manual: bool = False
+    manual: bool = False             # the chief enters the value
     label: str = ""
+    qualitative: bool = False        # graded 达成/部分达成/未达成 by the chief rather than measured
+    cumulative: bool = False         # an annual quantity that grows through the year (pacing compares it)
+    fields: tuple[str, ...] = ()     # tallied fields its `field` parameter may name
+    check: Callable[[dict], str | None] | None = None          # complaint about parameters that go together
+    quota: Callable[[dict, object], Quota | None] | None = None  # the per-period quota a row of it states
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -271,7 +288,7 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
     if not periods:
         return none_yet(f"—（尚无已结束的{PERIOD_WORDS[period]}）")
     counts = ctx.counts_by([kind], subject, period)
-    need = target.value if target is not None and target.value is not None else 1
+    need = _need(target)
     rows = []
     if per == "subject":
         active = ctx.active(subject, periods)
@@ -295,8 +312,19 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
     return Outcome(float(shown), shown, detail=detail, beside=f"最少 {low}", events=events_evidence([kind]), periods=rows)
 
 
+def _need(target) -> float:
+    """What a per-period row asks for each subject-period (or period): its target's number, else 1."""
+    return target.value if target is not None and target.value is not None else 1
+
+
+def _per_period_quota(params: dict, target) -> Quota:
+    """A quota_per_subject_period row asks for its target in every subject-period (or period)."""
+    return Quota(params["subject"], params["period"], params.get("per", "subject"), params["kind"],
+                 math.ceil(_need(target)))
+
+
 def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "month", min_count: int = 1,
-             mode: str = "subject_period", quota: int = 50, **_) -> Outcome:
+             mode: str = "subject_period", quota: int = 0, **_) -> Outcome:
     """Pooled share (%) of active subject-periods (or campaign sites, or sampling quota) that were covered."""
     if mode == "campaign":
         rows = _campaign_rows(ctx, kind)
@@ -366,8 +394,28 @@ def _quota_rows(ctx: Context, kind: str, quota: int) -> list[dict]:
     return rows
 
 
+def _coverage_quota(params: dict, target) -> Quota | None:
+    """A coverage row asks for min_count events per subject-period, or `quota` sites sampled a quarter."""
+    mode = params.get("mode", "subject_period")
+    if mode == "quota":
+        return Quota("site", "quarter", "period", params["kind"], params["quota"])
+    if mode == "subject_period":
+        return Quota(params["subject"], params["period"], "subject", params["kind"], params.get("min_count", 1))
+    return None
+
+
+def _check_coverage(params: dict) -> str | None:
+    """A subject-period coverage needs its period; a quota coverage its quota."""
+    mode = params.get("mode", "subject_period")
+    if mode == "subject_period" and "period" not in params:
+        return "覆盖率须给出 period（month 或 quarter）"
+    if mode == "quota" and "quota" not in params:
+        return "按季抽测覆盖率须给出每季抽测工地数 quota"
+    return None
+
+
 def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subject: str = "site",
-               annual: int = 0, min_count: int = 1, quota: int = 50, **_) -> Outcome:
+               annual: int = 0, min_count: int = 1, quota: int = 0, **_) -> Outcome:
     """Share (%) of elapsed periods in which the period's test was met by the period's end."""
     periods = ctx.periods(period)
     if not periods:
@@ -395,6 +443,26 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
                    detail=f"{met}/{len(rows)} {unit}按时完成", events=events_evidence([kind]), periods=rows)
 
 
+def _timeliness_quota(params: dict, target) -> Quota | None:
+    """A timeliness row asks for events from every subject each period, or `quota` sites sampled a quarter."""
+    test = params["test"]
+    if test == "quota":
+        return Quota("site", "quarter", "period", params["kind"], params["quota"])
+    if test in ("every_subject", "count_and_cover"):
+        need = params.get("min_count", 1) if test == "every_subject" else 1
+        return Quota(params.get("subject", "site"), params["period"], "subject", params["kind"], need)
+    return None
+
+
+def _check_timeliness(params: dict) -> str | None:
+    """count_and_cover needs the annual count; the quota test its quota."""
+    if params.get("test") == "count_and_cover" and not params.get("annual"):
+        return "count_and_cover 须给出全年次数 annual"
+    if params.get("test") == "quota" and "quota" not in params:
+        return "按季抽测按时完成率须给出每季抽测工地数 quota"
+    return None
+
+
 def _campaign_period_rows(ctx: Context, kind: str, quarters: list[P.Period]) -> list[dict]:
     logged = _campaign_visits(ctx, kind)
     ended = [c for c in ctx.db.query("SELECT id, name, end_on FROM campaigns WHERE end_on BETWEEN ? AND ?",
@@ -417,6 +485,17 @@ def ratio(ctx: Context, target, *, source: str = "events", kinds: list[str] | No
     if rate is None:
         return none_yet("—（尚无记录）", events=events_evidence(kinds))
     return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence(kinds))
+
+
+def _check_ratio(params: dict) -> str | None:
+    """An events ratio needs kinds, field and pass or fail values; a survey ratio its survey."""
+    if params.get("source", "events") == "survey":
+        return None if params.get("survey") else "问卷比率须给出 survey（awareness_survey 或 satisfaction_survey）"
+    if not params.get("kinds") or not params.get("field"):
+        return "比率须给出 kinds 和 field"
+    if bool(params.get("pass_values")) == bool(params.get("fail_values")):
+        return "比率须给出 pass_values 或 fail_values 之一"
+    return None
 
 
 def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
@@ -453,6 +532,13 @@ def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str,
         return none_yet("—（尚无记录）", events=events_evidence([kind]))
     return Outcome(float(rate), f"{cut(rate, 1)}%", met=num == den, progress=float(rate) / 100,
                    detail=f"{num}/{den} 在 {days} 日内", events=events_evidence([kind]))
+
+
+def _check_deadline(params: dict) -> str | None:
+    """The date fields must be a pair the tallies keep (LAG_PAIRS)."""
+    if (params.get("from_field"), params.get("to_field")) not in LAG_PAIRS:
+        return "限期规则的日期字段须为 accepted_on→filed_on 或 applied_on→issued_on"
+    return None
 
 
 def reached_by(ctx: Context, target, *, kind: str, field: str, threshold: float, **_) -> Outcome:
@@ -509,54 +595,44 @@ def manual(ctx: Context, target, **_) -> Outcome:
 # Parameter types: kind, kinds, subject, period, str, strlist, number, int, bool, or "a|b|c" choices.
 _OVERRIDE = {"manual_override": "bool"}
 RULES: dict[str, Rule] = {
-    "count": Rule(count, {"kind": "kind", **_OVERRIDE}, ("kind",), label="计数"),
+    "count": Rule(count, {"kind": "kind", **_OVERRIDE}, ("kind",), label="计数", cumulative=True),
     "sum": Rule(sum_, {"kind": "kind", "field": "str", "scale": "number", "decimals": "int", **_OVERRIDE},
-                ("kind", "field"), label="求和"),
+                ("kind", "field"), label="求和", cumulative=True, fields=AMOUNT_FIELDS),
     "distinct": Rule(distinct, {"kind": "kind", "subject": "site|plant|campaign", **_OVERRIDE}, ("kind", "subject"),
-                     label="不重复对象数"),
+                     label="不重复对象数", cumulative=True),
     "quota_per_subject_period": Rule(
         quota_per_subject_period, {"kind": "kind", "subject": "site|plant", "period": "month|quarter",
                                    "per": "subject|period", **_OVERRIDE}, ("kind", "subject", "period"),
-        label="每期平均（最少）"),
+        label="每期平均（最少）", quota=_per_period_quota),
     "coverage": Rule(coverage, {"kind": "kind", "subject": "site|plant", "period": "month|quarter", "min_count": "int",
                                 "mode": "subject_period|campaign|quota", "quota": "int", **_OVERRIDE},
-                     ("kind", "subject"), label="覆盖率"),
+                     ("kind", "subject"), label="覆盖率", check=_check_coverage, quota=_coverage_quota),
     "timeliness": Rule(timeliness, {"period": "month|quarter", "test": "count_and_cover|every_subject|quota|campaign_ended",
                                     "kind": "kind", "subject": "site|plant", "annual": "int", "min_count": "int",
-                                    "quota": "int", **_OVERRIDE}, ("period", "test", "kind"), label="按时完成率"),
+                                    "quota": "int", **_OVERRIDE}, ("period", "test", "kind"), label="按时完成率",
+                       check=_check_timeliness, quota=_timeliness_quota),
     "ratio": Rule(ratio, {"source": "events|survey", "kinds": "kinds", "field": "str", "pass_values": "strlist",
                           "fail_values": "strlist", "survey": "awareness_survey|satisfaction_survey", **_OVERRIDE},
-                  label="比率"),
+                  label="比率", fields=CATEGORY_FIELDS, check=_check_ratio),
     "deadline": Rule(deadline, {"kind": "kind", "from_field": "str", "to_field": "str", "days": "int", **_OVERRIDE},
-                     ("kind", "from_field", "to_field", "days"), label="限期完成率"),
+                     ("kind", "from_field", "to_field", "days"), label="限期完成率", check=_check_deadline),
     "reached_by": Rule(reached_by, {"kind": "kind", "field": "str", "threshold": "number", **_OVERRIDE},
-                       ("kind", "field", "threshold"), label="达到日期"),
+                       ("kind", "field", "threshold"), label="达到日期", fields=AMOUNT_FIELDS),
     "threshold": Rule(threshold, {"kinds": "kinds", "field": "str", "pass_values": "strlist", **_OVERRIDE},
-                      ("kinds", "field", "pass_values"), label="是否达标"),
+                      ("kinds", "field", "pass_values"), label="是否达标", fields=CATEGORY_FIELDS),
     "per_mille": Rule(per_mille, {"kind": "kind", "subject": "site", **_OVERRIDE}, ("kind",), label="千分率"),
     "manual_number": Rule(manual, {}, manual=True, label="手工填报（数值）"),
-    "manual_text": Rule(manual, {}, manual=True, label="手工填报（定性）"),
+    "manual_text": Rule(manual, {}, manual=True, label="手工填报（定性）", qualitative=True),
 }
 
 
-def check_combination(rule: str, params: dict) -> str | None:
+def check_combination(name: str, params: dict) -> str | None:
     """A zh-CN complaint when parameters that only make sense together are missing, else None."""
-    if rule == "ratio":
-        if params.get("source", "events") == "survey":
-            return None if params.get("survey") else "问卷比率须给出 survey（awareness_survey 或 satisfaction_survey）"
-        if not params.get("kinds") or not params.get("field"):
-            return "比率须给出 kinds 和 field"
-        if bool(params.get("pass_values")) == bool(params.get("fail_values")):
-            return "比率须给出 pass_values 或 fail_values 之一"
+    rule = RULES[name]
+    if rule.check is not None and (complaint := rule.check(params)) is not None:
+        return complaint
     field = params.get("field")
-    if rule in ("sum", "reached_by") and field not in AMOUNT_FIELDS:
-        return f"字段「{field}」不在统计范围内（可用：{'、'.join(AMOUNT_FIELDS)}）"
-    if rule in ("ratio", "threshold") and params.get("source", "events") == "events" and field not in CATEGORY_FIELDS:
-        return f"字段「{field}」不在统计范围内（可用：{'、'.join(CATEGORY_FIELDS)}）"
-    if rule == "deadline" and (params.get("from_field"), params.get("to_field")) not in LAG_PAIRS:
-        return "限期规则的日期字段须为 accepted_on→filed_on 或 applied_on→issued_on"
-    if rule == "timeliness" and params.get("test") == "count_and_cover" and not params.get("annual"):
-        return "count_and_cover 须给出全年次数 annual"
-    if rule == "coverage" and params.get("mode", "subject_period") == "subject_period" and "period" not in params:
-        return "覆盖率须给出 period（month 或 quarter）"
+    # A survey ratio names no field.
+    if rule.fields and params.get("source", "events") == "events" and field not in rule.fields:
+        return f"字段「{field}」不在统计范围内（可用：{'、'.join(rule.fields)}）"
     return None

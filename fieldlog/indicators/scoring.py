@@ -1,7 +1,6 @@
-"""Self-evaluation scoring (财预〔2020〕10号 defaults; every number is a setting of the table file).
+"""Self-evaluation scoring: every number is a setting of the table file (defaults: tables.DEFAULT_SCORING).
 
-- a part's weight (产出 50, 效益 30, 满意度 10) is shared equally among its rows, after rows that
-  carry their own 分值 have taken theirs;
+- a part's weight is shared equally among its rows, after rows that carry their own 分值 have taken theirs;
 - a "≥ A" or "= A" row: full points when met, else points × B / A (B the actual);
 - a "≤ A" row: full points when met, else points × A / B;
 - a qualitative row (manual_text): points × the share of the chief's grade (达成/部分达成/未达成);
@@ -70,12 +69,28 @@ def grade_of(total: float, bands: list[dict]) -> str:
     return bands[-1]["grade"] if bands else ""
 
 
+def band_legend(bands: list[dict], top: float) -> str:
+    """The bands as the printed table explains them: '90–100 优，80–89 良，60–79 中，60 以下差'."""
+    ordered = sorted(bands, key=lambda b: -b["min"])
+    parts = []
+    for i, b in enumerate(ordered):
+        above = ordered[i - 1]["min"] if i else None
+        if above is None:
+            parts.append(f"{b['min']:g}–{top:g} {b['grade']}")
+        elif b["min"] <= 0:
+            parts.append(f"{above:g} 以下{b['grade']}")
+        else:
+            parts.append(f"{b['min']:g}–{above - 1:g} {b['grade']}")
+    return "，".join(parts)
+
+
 @dataclass
 class Totals:
     rows_score: float
     budget: dict
     total: float
     grade: str
+    legend: str = ""                 # what the grades mean (band_legend)
 
 
 def totals(table: TargetTable, scores: list[float], budget: dict | None) -> Totals:
@@ -84,4 +99,6 @@ def totals(table: TargetTable, scores: list[float], budget: dict | None) -> Tota
     rows_score = sum(scores)
     # Banded on the exact total; pages show it cut (not rounded) to 2 decimals, so 89.996 reads 89.99 (良).
     total = rows_score + block["score"]
-    return Totals(rows_score, block, total, grade_of(total, table.scoring["bands"]))
+    top = sum(table.scoring["weights"].values()) + block["points"]
+    bands = table.scoring["bands"]
+    return Totals(rows_score, block, total, grade_of(total, bands), band_legend(bands, top))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ COMPARATORS = (">=", "<=", "=", "text")
 COMPARATOR_SIGNS = {"≥": ">=", "≧": ">=", ">=": ">=", "≤": "<=", "≦": "<=", "<=": "<=", "=": "=", "＝": "="}
 TARGET_RE = re.compile(r"^\s*(≥|≧|>=|≤|≦|<=|=|＝)?\s*(\d+(?:\.\d+)?)\s*([^\d\s]*)\s*$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+REF_SUFFIX = "_of"                  # `annual_of = "safety_patrols"`: the number is that row's target
+# The scoring settings a table file gets when its [scoring] section (or a setting of it) is absent.
 DEFAULT_SCORING = {
     "weights": {"产出指标": 50, "效益指标": 30, "满意度指标": 10},
     "budget_points": 10,
@@ -53,6 +56,7 @@ class TableRow:
     params: dict = field(default_factory=dict)
     points: float | None = None      # 分值 set in the file (None: shared from the part's weight)
     number: int = 0                  # 1-based position in the table
+    refs: dict = field(default_factory=dict)  # parameter -> key of the row whose target it takes
 
     @property
     def manual(self) -> bool:
@@ -61,7 +65,12 @@ class TableRow:
     @property
     def qualitative(self) -> bool:
         """Graded by the chief (达成/部分达成/未达成) rather than measured."""
-        return self.rule == "manual_text"
+        return RULES[self.rule].qualitative
+
+    @property
+    def cumulative(self) -> bool:
+        """An annual quantity that grows through the year (count, sum, distinct)."""
+        return RULES[self.rule].cumulative
 
 
 @dataclass
@@ -121,7 +130,7 @@ def check_param(kind: str, value, kinds: set[str]) -> str | None:
     return None if value in choices else f"须为 {' / '.join(choices)} 之一"
 
 
-def _row(raw: dict, number: int, kinds: set[str], errors: dict) -> TableRow | None:
+def _row(raw: dict, number: int, kinds: set[str], targets: dict, errors: dict) -> TableRow | None:
     name = f"第{number}行「{raw.get('level3') or raw.get('key') or '?'}」"
 
     def bad(field_name: str, message: str) -> None:
@@ -147,19 +156,10 @@ def _row(raw: dict, number: int, kinds: set[str], errors: dict) -> TableRow | No
     if not isinstance(params, dict):
         bad("params", "params 须为表")
         params = {}
-    if rule in RULES:
-        spec = RULES[rule]
-        for p, value in params.items():
-            if p not in spec.params:
-                bad(f"params.{p}", f"规则 {rule} 没有参数「{p}」")
-            elif (complaint := check_param(spec.params[p], value, kinds)) is not None:
-                bad(f"params.{p}", f"参数 {p}：{complaint}")
-        for p in spec.required:
-            if p not in params:
-                bad(f"params.{p}", f"规则 {rule} 须给出参数「{p}」")
-        if not any(k.startswith(f"rows.{number}.params") for k in errors):
-            if (complaint := check_combination(rule, params)) is not None:
-                bad("params", complaint)
+    params, refs = _params(rule, params, kinds, targets, bad) if rule in RULES else ({}, {})
+    if rule in RULES and not any(k.startswith(f"rows.{number}.params") for k in errors):
+        if (complaint := check_combination(rule, params)) is not None:
+            bad("params", complaint)
     points = raw.get("points")
     if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
         bad("points", "分值须为非负数")
@@ -167,7 +167,56 @@ def _row(raw: dict, number: int, kinds: set[str], errors: dict) -> TableRow | No
         return None
     return TableRow(raw["key"], raw["level1"].strip(), raw["level2"].strip(), raw["level3"].strip(),
                     raw.get("target_text", ""), target, rule, params,
-                    float(points) if points is not None else None, number)
+                    float(points) if points is not None else None, number, refs)
+
+
+def _params(rule: str, given: dict, kinds: set[str], targets: dict, bad) -> tuple[dict, dict[str, str]]:
+    """A row's parameters checked against its rule, with references replaced by the targets they name; and the references."""
+    spec = RULES[rule]
+    refs = _refs(spec, given, bad)
+    params = {p: v for p, v in given.items() if p.removesuffix(REF_SUFFIX) not in refs}
+    for p, value in params.items():
+        if p not in spec.params:
+            bad(f"params.{p}", f"规则 {rule} 没有参数「{p}」")
+        elif (complaint := check_param(spec.params[p], value, kinds)) is not None:
+            bad(f"params.{p}", f"参数 {p}：{complaint}")
+    for p in spec.required:
+        if p not in params and p not in refs:
+            bad(f"params.{p}", f"规则 {rule} 须给出参数「{p}」")
+    for p, key in refs.items():
+        if (value := _referred(spec.params[p], p, key, targets, bad)) is not None:
+            params[p] = value
+    return params, refs
+
+
+def _refs(spec, given: dict, bad) -> dict[str, str]:
+    """{parameter: row key} of the numeric parameters written `NAME_of = "key"` (that row's target)."""
+    refs = {}
+    for p, key in given.items():
+        name = p.removesuffix(REF_SUFFIX)
+        if name == p or spec.params.get(name) not in ("int", "number"):
+            continue
+        if name in given:
+            bad(f"params.{p}", f"参数 {name} 与 {p} 只能给出其一")
+        refs[name] = key
+    return refs
+
+
+def _referred(kind: str, p: str, key, targets: dict[str, tuple[str, Target | None]], bad):
+    """The target value of row `key` for parameter `p` (of type `kind`), or None after a Chinese complaint."""
+    where, name = f"params.{p}{REF_SUFFIX}", f"参数 {p}{REF_SUFFIX}"
+    if not isinstance(key, str) or key not in targets:
+        bad(where, f"{name}：找不到 key 为「{key}」的指标行")
+        return None
+    level3, target = targets[key]
+    if target is None or target.value is None:
+        bad(where, f"{name}：指标行「{level3}」的指标值不是数字")
+        return None
+    value = int(target.value) if float(target.value).is_integer() else target.value
+    if (complaint := check_param(kind, value, set())) is not None:
+        bad(where, f"{name}：指标行「{level3}」的指标值 {value:g} 不合用（{complaint}）")
+        return None
+    return value
 
 
 def _target(raw: dict, bad) -> Target | None:
@@ -192,12 +241,12 @@ def _target(raw: dict, bad) -> Target | None:
 
 
 def _scoring(raw, errors: dict) -> dict:
-    scoring = {**DEFAULT_SCORING, **(raw if isinstance(raw, dict) else {})}
+    scoring = copy.deepcopy({**DEFAULT_SCORING, **(raw if isinstance(raw, dict) else {})})
     weights = scoring.get("weights")
     if not isinstance(weights, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in weights.values()):
         errors["scoring.weights"] = "scoring.weights 须为 一级指标 = 分值"
     grades = scoring.get("grades")
-    if not isinstance(grades, dict) or set(grades) != {"达成", "部分达成", "未达成"}:
+    if not isinstance(grades, dict) or set(grades) != set(DEFAULT_SCORING["grades"]):
         errors["scoring.grades"] = "scoring.grades 须给出 达成、部分达成、未达成 三档的得分比例"
     bands = scoring.get("bands")
     if not isinstance(bands, list) or not all(isinstance(b, dict) and "grade" in b and "min" in b for b in bands):
@@ -207,6 +256,13 @@ def _scoring(raw, errors: dict) -> dict:
     if not isinstance(scoring.get("budget_points"), (int, float)):
         errors["scoring.budget_points"] = "scoring.budget_points 须为数字"
     return scoring
+
+
+def _targets(rows_raw: list) -> dict[str, tuple[str, Target | None]]:
+    """{row key: (三级指标, parsed target)} of every row, for parameters that refer to another row's target."""
+    quiet = lambda *_: None  # noqa: E731 — each row's own check reports a bad target
+    return {r["key"]: (str(r.get("level3", "")).strip(), _target(r, quiet)) for r in rows_raw
+            if isinstance(r, dict) and isinstance(r.get("key"), str)}
 
 
 def parse_table(text: str) -> TargetTable:
@@ -227,12 +283,13 @@ def parse_table(text: str) -> TargetTable:
         rows_raw = []
     scoring = _scoring(raw.get("scoring"), errors)
     kinds = known_kinds() | set(SURVEY_KINDS)
+    targets = _targets(rows_raw)
     rows, seen = [], {}
     for number, r in enumerate(rows_raw, start=1):
         if not isinstance(r, dict):
             errors[f"rows.{number}"] = f"第{number}行格式错误"
             continue
-        row = _row(r, number, kinds, errors)
+        row = _row(r, number, kinds, targets, errors)
         if row is None:
             continue
         if row.key in seen:
@@ -268,31 +325,36 @@ def load_table(db: Database, text: str, loaded_by: str | None = None) -> TargetT
     return table
 
 
-def table_for_year(db: Database, year: int) -> TargetTable:
-    """The table for `year`: the newest loaded one, else the shipped one, else the nearest earlier year's.
+def table_source(db: Database, year: int) -> tuple[str, str]:
+    """(text, origin) of the table for `year`: the newest loaded one, else the shipped one, else the nearest earlier year's.
 
     A year without a table of its own inherits the most recent earlier table (loaded or shipped;
     failing that, the earliest shipped one) so the station keeps last year's targets until it loads
-    new ones; the result says `origin = "inherited"` and `inherited_from`.
+    new ones; origin is "loaded", "shipped" or "inherited".
     """
     row = db.conn.execute("SELECT source FROM target_tables WHERE year = ? ORDER BY id DESC LIMIT 1", [year]).fetchone()
     if row:
-        table = parse_table(row[0])
-        table.origin = "loaded"
-        return table
+        return row[0], "loaded"
     shipped = shipped_tables()
     if year in shipped:
-        return parse_table(shipped[year].read_text(encoding="utf-8"))
+        return shipped[year].read_text(encoding="utf-8"), "shipped"
     loaded = db.conn.execute("SELECT year, source FROM target_tables WHERE year < ? ORDER BY year DESC, id DESC LIMIT 1",
                              [year]).fetchone()
     earlier = [y for y in shipped if y < year]
     if loaded and (not earlier or loaded[0] >= max(earlier)):
-        table = parse_table(loaded[1])
-    elif earlier or shipped:
-        table = parse_table(shipped[max(earlier) if earlier else min(shipped)].read_text(encoding="utf-8"))
-    else:
-        raise NotFound(f"没有 {year} 年的目标表")
-    table.inherited_from, table.year, table.origin = table.year, year, "inherited"
+        return loaded[1], "inherited"
+    if shipped:
+        return shipped[max(earlier) if earlier else min(shipped)].read_text(encoding="utf-8"), "inherited"
+    raise NotFound(f"没有 {year} 年的目标表")
+
+
+def table_for_year(db: Database, year: int) -> TargetTable:
+    """The table in force for `year` (see table_source); an inherited one says `inherited_from`."""
+    text, origin = table_source(db, year)
+    table = parse_table(text)
+    table.origin = origin
+    if origin == "inherited":
+        table.inherited_from, table.year = table.year, year
     return table
 
 

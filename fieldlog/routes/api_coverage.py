@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlite_utils import Database
 
 from fieldlog import coverage
+from fieldlog.indicators import quotas
 from fieldlog.routes.chief import CHIEF, station_today
 from fieldlog.web import get_db, query_params
 
@@ -19,11 +20,12 @@ def coverage_api(request: Request, month: str = Query("", description="YYYY-MMï¼
     today = station_today(request)
     with query_params():
         period = coverage.month_or_current(month, today)
-    sites = coverage.site_coverage(db, period, today, all_kinds=True)
-    plants = coverage.plant_coverage(db, period, today, all_kinds=True)
+    year_quotas = quotas.for_year(db, period.start.year)
+    sites = coverage.site_coverage(db, period, today, all_kinds=True, quotas=year_quotas)
+    plants = coverage.plant_coverage(db, period, today, all_kinds=True, quotas=year_quotas)
     return {
         "month": period.label, "as_of": today.isoformat(), "due_soon_days": coverage.DUE_SOON_DAYS,
-        "quota": {"site": coverage.SITE_QUOTA, "plant": coverage.PLANT_QUOTA},
+        "quota": {"site": year_quotas.site, "plant": year_quotas.plant},
         "summary": {"sites": coverage.tally(sites), "plants": coverage.tally(plants)},
         "sites": [coverage.as_json(r) for r in sites],
         "plants": [coverage.as_json(r) for r in plants],

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, coverage, followups, pacing, registry
 from fieldlog.errors import InvalidInput
+from fieldlog.indicators import quotas
 from fieldlog.web import get_db, render, render_page, require, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
@@ -50,15 +51,17 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
     month = coverage.month_or_current(month_text, today)
     inspector_id = parse_inspector(inspector)
     state = coverage.parse_state(state_key)
-    sites = coverage.site_coverage(db, month, today, town=town.strip(), inspector_id=inspector_id)
-    plants = coverage.plant_coverage(db, month, today)
+    year_quotas = quotas.for_year(db, month.start.year)
+    sites = coverage.site_coverage(db, month, today, town=town.strip(), inspector_id=inspector_id, quotas=year_quotas)
+    plants = coverage.plant_coverage(db, month, today, quotas=year_quotas)
     return {
         "month": month, "prev": coverage.shift(month, -1), "next": coverage.shift(month, 1), "today": today,
         "days_left": coverage.days_left(month, today), "state": state,
         "sites": [r for r in sites if state in (None, r.state)],
         "plants": [r for r in plants if state in (None, r.state)],
         "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants),
-        "sampling": coverage.quarter_sampling(db, month, today), "town": town.strip(), "inspector_id": inspector_id,
+        "sampling": coverage.quarter_sampling(db, month, today, quotas=year_quotas), "quotas": year_quotas,
+        "town": town.strip(), "inspector_id": inspector_id,
         "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
         "filtered": bool(town.strip() or inspector_id or state),
         "filter_qs": filter_query(town.strip(), inspector_id),
@@ -79,7 +82,7 @@ def inspectors_page(request: Request, month: str = "", db: Database = Depends(ge
     """Each inspector's events this month and the coverage of their sites."""
     today = station_today(request)
     period = coverage.month_or_current(month, today)
-    sites = coverage.site_coverage(db, period, today)
+    sites = coverage.site_coverage(db, period, today, quotas=quotas.for_year(db, period.start.year))
     return render(request, "inspectors.html", {
         "month": period, "prev": coverage.shift(period, -1), "next": coverage.shift(period, 1), "cov": coverage,
         "people": coverage.by_inspector(accounts.inspectors(db), sites, coverage.inspector_month(db, period)),
