@@ -142,12 +142,16 @@ def _check_unique(db: Database, table: str, column: str, value: str, own_id: int
         raise InvalidInput({column: message})
 
 
-def _check_inspectors(db: Database, inspector_ids: list[int]) -> list[int]:
-    """The responsible inspectors' ids, sorted; InvalidInput unless each is an active field user."""
+def _check_inspectors(db: Database, inspector_ids: list[int], site_id: int | None) -> list[int]:
+    """The responsible inspectors' ids, sorted; InvalidInput unless each is an active field user or kept.
+
+    Inspectors already responsible for the site are kept after they are deactivated, so the site can still be saved.
+    """
     ids = sorted({int(i) for i in inspector_ids})
     if ids:
         found = {u["id"] for u in accounts.field_users(db, ids)}
-        if set(ids) - found:
+        kept = {r["user_id"] for r in db.query("SELECT user_id FROM site_inspectors WHERE site_id = ?", [site_id])}
+        if set(ids) - found - kept:
             raise InvalidInput({"inspector_ids": "负责监督员不存在"})
     return ids
 
@@ -159,7 +163,7 @@ def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_
     pauses = clean_pauses(pauses or [])
     with db.atomic():
         _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, "监督注册号已被其他工地使用")
-        ids = _check_inspectors(db, inspector_ids or [])
+        ids = _check_inspectors(db, inspector_ids or [], site_id)
         now = _now()
         if site_id is None:
             cols = list(site)

@@ -13,6 +13,7 @@ from fieldlog.events.kinds import KINDS
 
 
 def _marks(values) -> str:
+    """'?,?,?': one placeholder per value of an IN list."""
     return ",".join("?" * len(values))
 
 

@@ -67,11 +67,13 @@ def _campaign_id(db: Database, row: dict, now: datetime) -> int:
 
 
 def _link_inspectors(db: Database, event_id: str, inspector_ids: list[int]) -> None:
+    """Store the event's inspectors (event_inspectors rows)."""
     for uid in inspector_ids:
         db.execute("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)", [event_id, uid])
 
 
 def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, received_at: datetime | None) -> None:
+    """Store a validated submission as a new row, with its campaign (found or created) and inspectors."""
     received = received_at or now
     if sub.get("campaign_row"):
         sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
