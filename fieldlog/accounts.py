@@ -110,11 +110,19 @@ def list_users(db: Database, role: str | None = None) -> list[dict]:
     return list(db.query("SELECT * FROM users ORDER BY role, display_name"))
 
 
+def field_users(db: Database, ids: list[int] | None = None) -> list[dict]:
+    """Active users who log events in the field (inspectors and the chief), optionally only those ids."""
+    where, params = "", []
+    if ids is not None:
+        where, params = f" AND id IN ({','.join('?' * len(ids))})", list(ids)
+    return list(db.query(
+        "SELECT id, username, display_name, role FROM users WHERE active = 1 AND role IN ('inspector', 'chief')"
+        + where + " ORDER BY role DESC, display_name", params))
+
+
 def inspectors(db: Database) -> list[dict]:
     """Active users who log events in the field (inspectors and the chief)."""
-    return list(db.query(
-        "SELECT id, username, display_name, role FROM users WHERE active = 1 AND role IN ('inspector', 'chief') "
-        "ORDER BY role DESC, display_name"))
+    return field_users(db)
 
 
 def locked_out(db: Database, username: str, ip: str, now: datetime | None = None) -> bool:

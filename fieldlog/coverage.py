@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlite_utils import Database
 
 from fieldlog import events, registry
+from fieldlog.events import queries
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators.quotas import Quotas, for_year as year_quotas
 from fieldlog.periods import Period, month as month_period, parse_month, quarter_of
@@ -20,8 +21,8 @@ STATES = (OVERDUE, DUE_SOON, OPEN, DONE)
 STATE_RANK = {s: i for i, s in enumerate(STATES)}
 
 # Kinds that can be about a site or a plant (from the events catalogue); counted per subject and month.
-SITE_KINDS = tuple(k for k, v in events.KINDS.items() if v["subject"] in ("site", "site_campaign", "any"))
-PLANT_KINDS = tuple(k for k, v in events.KINDS.items() if v["subject"] in ("plant", "any") or v.get("plant_optional"))
+SITE_KINDS = events.kinds_about("site")
+PLANT_KINDS = events.kinds_about("plant")
 # What counts as a visit for "last visit / days since".
 SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
 PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
@@ -127,36 +128,15 @@ def cutoff(period: Period, today: date) -> date:
 
 def month_counts(db: Database, month: Period, subject: str,
                  kinds: tuple[str, ...] | None = None) -> dict[int, dict[str, int]]:
-    """{subject id: {kind: count}} of the month's non-voided events, through the (kind, month, subject) indexes."""
-    column = "site_id" if subject == "site" else "plant_id"
+    """{subject id: {kind: count}} of the month's non-voided events of the kinds (default: every kind about it)."""
     kinds = kinds or (SITE_KINDS if subject == "site" else PLANT_KINDS)
-    sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({','.join('?' * len(kinds))}) "
-           f"AND month = ? AND {column} IS NOT NULL AND voided = 0 GROUP BY kind, {column}")
-    out: dict[int, dict[str, int]] = {}
-    for sid, kind, n in db.conn.execute(sql, [*kinds, month.label]):
-        out.setdefault(sid, {})[kind] = n
-    return out
+    return queries.counts_by_subject(db, month.label, f"{subject}_id", kinds)
 
 
 def last_visits(db: Database, subject: str, ids: list[int], upto: date) -> dict[int, date]:
-    """{id: day of the latest non-voided visit on or before upto}, via the (subject, occurred_at) index."""
-    column, kinds = ("site_id", SITE_VISIT_KINDS) if subject == "site" else ("plant_id", PLANT_VISIT_KINDS)
-    # One statement for all subjects: a correlated lookup per id, without a Python round trip each.
-    sql = (f"SELECT j.value, (SELECT e.day FROM events e WHERE e.{column} = j.value AND e.occurred_at < ? "
-           f"AND e.day <= ? AND e.voided = 0 AND e.kind IN ({','.join('?' * len(kinds))}) "
-           "ORDER BY e.occurred_at DESC LIMIT 1) FROM json_each(?) j")
-    params = [(upto + timedelta(days=1)).isoformat(), upto.isoformat(), *kinds, json.dumps(ids)]
-    return {sid: date.fromisoformat(day) for sid, day in db.conn.execute(sql, params) if day}
-
-
-def site_inspectors(db: Database) -> dict[int, list[dict]]:
-    """{site id: [{id, display_name}]} of the responsible inspectors."""
-    out: dict[int, list[dict]] = {}
-    for sid, uid, name in db.conn.execute(
-            "SELECT si.site_id, u.id, u.display_name FROM site_inspectors si JOIN users u ON u.id = si.user_id "
-            "ORDER BY u.display_name"):
-        out.setdefault(sid, []).append({"id": uid, "display_name": name})
-    return out
+    """{id: day of the latest non-voided visit on or before upto}."""
+    kinds = SITE_VISIT_KINDS if subject == "site" else PLANT_VISIT_KINDS
+    return queries.last_days(db, f"{subject}_id", kinds, ids, upto)
 
 
 def build_row(subject: str, item: dict, counts: dict[str, int], quota: dict[str, int], last: date | None,
@@ -176,7 +156,7 @@ def site_coverage(db: Database, month: Period, today: date, town: str = "", insp
     The quotas are those given, else those of the table in force for the month's year.
     """
     quota = (quotas or year_quotas(db, month.start.year)).site
-    people = site_inspectors(db)
+    people = registry.responsible_inspectors(db)
     sites = [s for s in registry.active_sites(db, month)
              if (not town or s["town"] == town)
              and (inspector_id is None or any(p["id"] == inspector_id for p in people.get(s["id"], [])))]
@@ -221,22 +201,12 @@ class QuarterSampling:
         return self.period.months()
 
 
-def sampled_sites(db: Database, quarter: Period) -> set[int]:
-    """Ids of the sites with a non-voided concrete_sampling in the quarter."""
-    months = quarter.months()
-    # INDEXED BY: the planner otherwise takes the (kind, month, voided, result) index and reads every row.
-    return {r[0] for r in db.conn.execute(
-        "SELECT DISTINCT site_id FROM events INDEXED BY events_kind_month_site WHERE kind = 'concrete_sampling' "
-        f"AND month IN ({','.join('?' * len(months))}) "
-        "AND site_id IS NOT NULL AND voided = 0", months)}
-
-
 def quarter_sampling(db: Database, month: Period, today: date, quotas: Quotas | None = None) -> QuarterSampling:
     """The sampling quota (cap given, else the year's) of the quarter containing month, and the sites not sampled yet."""
     cap = (quotas or year_quotas(db, month.start.year)).sampling_cap
     quarter = quarter_of(month.start)
     ready = registry.active_sites(db, quarter, ready_mix_only=True)
-    sampled = sampled_sites(db, quarter)
+    sampled = queries.sampled_sites(db, quarter.months())
     quota = len(ready) if cap is None else min(cap, len(ready))
     missing = sorted((s for s in ready if s["id"] not in sampled), key=lambda s: (s["town"], s["name"]))
     met = len(sampled) >= quota
@@ -245,12 +215,7 @@ def quarter_sampling(db: Database, month: Period, today: date, quotas: Quotas | 
 
 def inspector_month(db: Database, month: Period) -> dict[int, dict[str, int]]:
     """{user id: {kind: non-voided events this month}} through event_inspectors."""
-    out: dict[int, dict[str, int]] = {}
-    for uid, kind, n in db.conn.execute(
-            "SELECT ei.user_id, e.kind, count(*) FROM events e JOIN event_inspectors ei ON ei.event_id = e.id "
-            "WHERE e.month = ? AND e.voided = 0 GROUP BY ei.user_id, e.kind", [month.label]):
-        out.setdefault(uid, {})[kind] = n
-    return out
+    return queries.kinds_by_inspector(db, month.label)
 
 
 def by_inspector(people: list[dict], rows: list[Row], kinds_by_user: dict[int, dict[str, int]]) -> list[dict]:
@@ -291,37 +256,8 @@ def key_fields(kind: str, raw: str) -> list[tuple[str, str]]:
     return out
 
 
-def _event_filters(site_id=None, plant_id=None, months=None, kind=None, inspector_id=None) -> tuple[str, list]:
-    where, params = ["1 = 1"], []
-    for column, value in (("site_id", site_id), ("plant_id", plant_id), ("kind", kind)):
-        if value is not None:
-            where.append(f"e.{column} = ?")
-            params.append(value)
-    if months:
-        where.append(f"e.month IN ({','.join('?' * len(months))})")
-        params.extend(months)
-    if inspector_id is not None:
-        where.append("e.id IN (SELECT event_id FROM event_inspectors WHERE user_id = ?)")
-        params.append(inspector_id)
-    return " AND ".join(where), params
-
-
-def count_counted(db: Database, **filters) -> int:
-    """How many non-voided events match the filters: the number the chief's pages show."""
-    where, params = _event_filters(**filters)
-    return db.conn.execute(f"SELECT count(*) FROM events e WHERE {where} AND e.voided = 0", params).fetchone()[0]
-
-
 def timeline(db: Database, limit: int = TIMELINE_LIMIT, **filters) -> list[dict]:
     """Events newest first, voided ones included (and marked); filters by subject, months, kind and inspector."""
-    where, params = _event_filters(**filters)
-    rows = db.query(
-        "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.voided, e.void_reason, e.data, e.note, e.version, "
-        "e.site_id, e.plant_id, e.place, s.name AS site_name, p.name AS plant_name, "
-        "u.display_name AS recorded_by_name, "
-        "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei "
-        "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
-        "FROM events e LEFT JOIN users u ON u.id = e.recorded_by LEFT JOIN sites s ON s.id = e.site_id "
-        f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {where} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit])
     return [{**r, "label": kind_label(r["kind"]), "fields": key_fields(r["kind"], r["data"]),
-             "notice_event_id": json.loads(r["data"] or "{}").get("notice_event_id")} for r in rows]
+             "notice_event_id": json.loads(r["data"] or "{}").get("notice_event_id")}
+            for r in queries.timeline(db, limit, **filters)]

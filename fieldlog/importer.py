@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
-from fieldlog import audit, registry
+from fieldlog import accounts, audit, registry
 from fieldlog.errors import InvalidInput
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -254,7 +254,8 @@ def _inspector_index(db: Database) -> tuple[dict[str, int], set[str]]:
     by_key: dict[str, int] = {}
     seen_names: dict[str, int] = {}
     ambiguous: set[str] = set()
-    for u in db.query("SELECT id, username, display_name FROM users WHERE active = 1 AND role IN ('inspector', 'chief')"):
+    # In id order, as the table reads: of two names that differ only in case, the older user's keeps the lower-cased key.
+    for u in sorted(accounts.field_users(db), key=lambda u: u["id"]):
         by_key[u["username"].lower()] = u["id"]
         name = u["display_name"].strip()
         if name in seen_names and seen_names[name] != u["id"]:

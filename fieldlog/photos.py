@@ -19,6 +19,8 @@ from sqlite_utils import Database
 
 from fieldlog.db import one
 from fieldlog.errors import InvalidInput, NotFound
+# Photos belong to events, and events.get_event lists them: this import is circular, read only at call time.
+from fieldlog.events import queries as event_queries
 
 pillow_heif.register_heif_opener()
 Image.init()  # load every plugin now, so the allow-list below names registered formats
@@ -177,7 +179,7 @@ def _stored(db: Database, event_id: str, digest: str) -> dict | None:
 def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: int,
            now: datetime | None = None, draft: bool = True) -> tuple[dict, bool]:
     """Store a photo for an event: (photo, True) when stored now, (the stored photo, False) for a resend."""
-    if not one(db, "SELECT 1 AS x FROM events WHERE id = ?", [event_id]):
+    if not event_queries.exists(db, event_id):
         raise NotFound("找不到该记录")
     digest = hashlib.sha256(data).hexdigest()
     stored = _stored(db, event_id, digest)

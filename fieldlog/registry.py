@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 from sqlite_utils import Database
 
-from fieldlog import audit
+from fieldlog import accounts, audit
 from fieldlog.db import one
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.periods import Period, is_active, parse_date
@@ -142,12 +142,16 @@ def _check_unique(db: Database, table: str, column: str, value: str, own_id: int
         raise InvalidInput({column: message})
 
 
-def _check_inspectors(db: Database, inspector_ids: list[int]) -> list[int]:
+def _check_inspectors(db: Database, inspector_ids: list[int], site_id: int | None) -> list[int]:
+    """The responsible inspectors' ids, sorted; InvalidInput unless each is an active field user or kept.
+
+    Inspectors already responsible for the site are kept after they are deactivated, so the site can still be saved.
+    """
     ids = sorted({int(i) for i in inspector_ids})
     if ids:
-        found = {r["id"] for r in db.query(
-            f"SELECT id FROM users WHERE role IN ('inspector','chief') AND id IN ({','.join('?' * len(ids))})", ids)}
-        if set(ids) - found:
+        found = {u["id"] for u in accounts.field_users(db, ids)}
+        kept = {r["user_id"] for r in db.query("SELECT user_id FROM site_inspectors WHERE site_id = ?", [site_id])}
+        if set(ids) - found - kept:
             raise InvalidInput({"inspector_ids": "负责监督员不存在"})
     return ids
 
@@ -159,7 +163,7 @@ def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_
     pauses = clean_pauses(pauses or [])
     with db.atomic():
         _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, "监督注册号已被其他工地使用")
-        ids = _check_inspectors(db, inspector_ids or [])
+        ids = _check_inspectors(db, inspector_ids or [], site_id)
         now = _now()
         if site_id is None:
             cols = list(site)
@@ -239,6 +243,58 @@ def search_plants(db: Database, q: str = "", limit: int = 500) -> list[dict]:
     return list(db.query(
         "SELECT * FROM plants WHERE name LIKE :q OR licence_no LIKE :q OR address LIKE :q ORDER BY name LIMIT :limit",
         {"q": like, "limit": limit}))
+
+
+TABLES = {"site": "sites", "plant": "plants"}
+
+
+def exists(db: Database, subject: str, row_id: int) -> bool:
+    """Whether a site or plant ('site' or 'plant') with this id is registered."""
+    return one(db, f"SELECT 1 AS x FROM {TABLES[subject]} WHERE id = ?", [row_id]) is not None
+
+
+def location(db: Database, subject: str, row_id: int) -> dict | None:
+    """{lat, lon} (either may be None) of a site or plant, or None when there is no such row."""
+    return one(db, f"SELECT lat, lon FROM {TABLES[subject]} WHERE id = ?", [row_id])
+
+
+def site_names(db: Database) -> list[dict]:
+    """Every site as {id, name}, by name (for choice lists and id-to-name lookups)."""
+    return list(db.query("SELECT id, name FROM sites ORDER BY name"))
+
+
+def plant_names(db: Database) -> list[dict]:
+    """Every plant as {id, name}, by name."""
+    return list(db.query("SELECT id, name FROM plants ORDER BY name"))
+
+
+def pickable_subjects(db: Database, subjects: tuple[str, ...], user_id: int, since: date, q: str = "") -> list[dict]:
+    """Sites and/or plants a phone may pick: not ended before `since`, matching q; sites say if they are the user's."""
+    like, since_text, out = f"%{q.strip()}%", since.isoformat(), []
+    if "site" in subjects:
+        out += db.query(
+            "SELECT 'site:' || s.id AS value, 'site' AS type, s.id, s.name, s.town, s.address, s.lat, s.lon, "
+            "EXISTS (SELECT 1 FROM site_inspectors si WHERE si.site_id = s.id AND si.user_id = :u) AS mine "
+            "FROM sites s WHERE (s.completed_on IS NULL OR s.completed_on >= :since) "
+            "AND (s.name LIKE :q OR s.reg_no LIKE :q OR s.address LIKE :q OR s.town LIKE :q)",
+            {"u": user_id, "since": since_text, "q": like})
+    if "plant" in subjects:
+        out += db.query(
+            "SELECT 'plant:' || id AS value, 'plant' AS type, id, name, town, address, lat, lon, 0 AS mine "
+            "FROM plants WHERE (active_to IS NULL OR active_to >= :since) "
+            "AND (name LIKE :q OR licence_no LIKE :q OR address LIKE :q OR town LIKE :q)",
+            {"since": since_text, "q": like})
+    return out
+
+
+def responsible_inspectors(db: Database) -> dict[int, list[dict]]:
+    """{site id: [{id, display_name}]} of every site's responsible inspectors, by name."""
+    out: dict[int, list[dict]] = {}
+    for sid, uid, name in db.conn.execute(
+            "SELECT si.site_id, u.id, u.display_name FROM site_inspectors si JOIN users u ON u.id = si.user_id "
+            "ORDER BY u.display_name"):
+        out.setdefault(sid, []).append({"id": uid, "display_name": name})
+    return out
 
 
 def towns(db: Database) -> list[str]:

@@ -7,7 +7,9 @@ from datetime import date
 
 from sqlite_utils import Database
 
+from fieldlog import registry
 from fieldlog.errors import InvalidInput
+from fieldlog.events import queries
 from fieldlog.indicators.rules import Context, Outcome
 
 PAGE = 200
@@ -45,32 +47,19 @@ def event_rows(db: Database, ctx: Context, outcome: Outcome, field: str | None, 
     spec = outcome.events
     if not spec:
         return [], 0
-    marks = ",".join("?" * len(spec["kinds"]))
-    extra = f" AND ({spec['where']})" if spec["where"] else ""
-    # The window conditions name month and day bare: only events has those columns in this join.
-    window = " OR ".join(f"({cond})" for cond, _ in ctx.windows) or "0"
-    params = [p for _, wparams in ctx.windows for p in wparams]
-    where = f"e.kind IN ({marks}) AND e.voided = 0 AND ({window}){extra}"
-    args = [*spec["kinds"], *params, *spec["params"]]
-    total = db.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", args).fetchone()[0]
-    rows = list(db.query(
-        "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
-        "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
-        "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
-        "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by "
-        f"WHERE {where} ORDER BY e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*args, limit, offset]))
+    filters = {"kinds": spec["kinds"], "include_voided": False, "windows": ctx.windows,
+               "extra": (spec["where"], spec["params"])}
+    total = queries.count_events(db, **filters)
+    rows = queries.evidence_rows(db, offset=offset, limit=limit, **filters)
     for r in rows:
         data = json.loads(r.pop("data") or "{}")
         r["value"] = data.get(field) if field else None
     return rows, total
 
 
-def _names(db: Database, table: str, ids: set) -> dict:
-    if not ids:
-        return {}
-    ids = sorted(i for i in ids if i is not None)
-    return {r["id"]: r["name"] for r in db.query(
-        f"SELECT id, name FROM {table} WHERE id IN ({','.join('?' * len(ids))})", ids)}
+def _names(read, db: Database, ids: set) -> dict:
+    """{id: name} of the rows read(db) lists whose id is among ids (nothing is read for no ids)."""
+    return {r["id"]: r["name"] for r in read(db) if r["id"] in ids} if ids else {}
 
 
 def period_rows(db: Database, outcome: Outcome, subject: str = "site", only_missed: bool = False) -> list[dict]:
@@ -84,8 +73,8 @@ def period_rows(db: Database, outcome: Outcome, subject: str = "site", only_miss
         if r.get("subject") in ids:
             ids[r["subject"]].add(r["id"])
         ids["plant" if subject == "plant" else "site"].update(r.get("missing", []))
-    names = {"site": _names(db, "sites", ids["site"]), "plant": _names(db, "plants", ids["plant"]),
-             "campaign": _names(db, "campaigns", ids["campaign"])}
+    names = {"site": _names(registry.site_names, db, ids["site"]), "plant": _names(registry.plant_names, db, ids["plant"]),
+             "campaign": _names(queries.campaigns, db, ids["campaign"])}
     missing_names = names["plant" if subject == "plant" else "site"]
     for r in rows:
         r["name"] = names.get(r.get("subject"), {}).get(r["id"], "") if r.get("id") is not None else ""

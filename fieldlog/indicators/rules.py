@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from fieldlog import periods as P
 from fieldlog import registry
+from fieldlog.events import queries as event_queries
 
 SUBJECT_COLUMNS = {"site": "site_id", "plant": "plant_id", "campaign": "campaign_id"}
 SURVEY_KINDS = ("awareness_survey", "satisfaction_survey")
@@ -551,9 +552,7 @@ def reached_by(ctx: Context, target, *, kind: str, field: str, threshold: float,
             # The crossing month, day by day from the events themselves.
             last = min(ctx.as_of, P.parse_month(month).end).isoformat()
             so_far = running
-            for day, on_day in ctx.db.conn.execute(
-                    f"SELECT day, total(json_extract(data, '$.{field}')) FROM events WHERE kind = ? AND month = ? "
-                    f"AND voided = 0 AND day <= ? GROUP BY day ORDER BY day", [kind, month, last]):
+            for day, on_day in event_queries.daily_totals(ctx.db, kind, field, month, last):
                 so_far += on_day
                 if so_far >= threshold:
                     return Outcome(day, f"{day} 累计达到 {threshold:g}", met=True, progress=1.0,

@@ -115,7 +115,7 @@ def _object(body: Any) -> dict:
 
 def _visible(db: Database, event_id: str, user: dict) -> dict:
     event = events.get_event(db, event_id)
-    if user["role"] != "chief" and user["id"] != event["recorded_by"] and user["id"] not in event["inspector_ids"]:
+    if not events.can_see(event, user):
         raise Forbidden()
     return event
 
@@ -153,9 +153,10 @@ def get_events(request: Request, kind: str | None = None, site_id: int | None = 
         raise InvalidInput({"kind": "未知的记录类型"})
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise InvalidInput({"limit": f"limit 须在 1 到 {MAX_LIMIT} 之间，offset 不能为负"})
+    viewer = events.viewer_id(user)
     filters = {"kind": kind, "site_id": site_id, "plant_id": plant_id, "include_voided": include_voided,
                "date_from": _date_param(params.get("from"), "from"), "date_to": _date_param(params.get("to"), "to"),
-               "user_id": inspector_id if user["role"] == "chief" else user["id"]}
+               "user_id": inspector_id if viewer is None else viewer}
     items = events.list_events(db, limit=limit, offset=offset, **filters)
     return {"items": items, "total": events.count_events(db, **filters), "limit": limit, "offset": offset}
 

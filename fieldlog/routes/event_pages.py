@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, events
+from fieldlog import accounts, events, registry
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.periods import parse_month
 from fieldlog.web import current_time, get_db, redirect, render, render_page, require
@@ -68,14 +68,13 @@ def events_all(request: Request, db: Database = Depends(get_db), user: dict = De
     """Every inspector's events (chief), filtered by kind, inspector, site and month."""
     filters, values = _clean_filters(request.query_params, ("kind", "inspector", "site", "month"))
     context = _list_context(db, filters, values, "/events")
-    context.update(all_events=True, inspectors=accounts.inspectors(db),
-                   sites=list(db.query("SELECT id, name FROM sites ORDER BY name")))
+    context.update(all_events=True, inspectors=accounts.inspectors(db), sites=registry.site_names(db))
     return render_page(request, "events_mine.html", "_event_rows.html", context)
 
 
 def _visible(db: Database, event_id: str, user: dict) -> dict:
     event = events.get_event(db, event_id)
-    if user["role"] != "chief" and user["id"] != event["recorded_by"] and user["id"] not in event["inspector_ids"]:
+    if not events.can_see(event, user):
         raise Forbidden()
     return event
 
@@ -83,10 +82,10 @@ def _visible(db: Database, event_id: str, user: dict) -> dict:
 def _names(db: Database) -> dict:
     """Lookups that turn ids in a revision into names a person reads."""
     return {
-        "site_id": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM sites")},
-        "plant_id": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM plants")},
-        "campaign_id": {r["id"]: r["name"] for r in db.query("SELECT id, name FROM campaigns")},
-        "inspector_ids": {r["id"]: r["display_name"] for r in db.query("SELECT id, display_name FROM users")},
+        "site_id": {r["id"]: r["name"] for r in registry.site_names(db)},
+        "plant_id": {r["id"]: r["name"] for r in registry.plant_names(db)},
+        "campaign_id": {r["id"]: r["name"] for r in events.campaigns(db)},
+        "inspector_ids": {r["id"]: r["display_name"] for r in accounts.list_users(db)},
     }
 
 
@@ -149,22 +148,23 @@ def _changes_from_form(form, kind: str) -> tuple[dict, dict]:
     for spec in events.KINDS[kind]["fields"]:
         fields[spec["name"]] = ("1" if form.get(spec["name"]) else "0") if spec["type"] == "bool" else values.get(spec["name"], "")
     changes = {k: values.get(k, "") for k in ("occurred_at", "note")}
-    subject = events.KINDS[kind]["subject"]
-    for key, used in (("site_id", subject != "plant"), ("plant_id", subject in ("plant", "any") or events.KINDS[kind].get("plant_optional")),
-                      ("place", subject == "any"), ("campaign_id", subject == "site_campaign")):
-        if used:
-            changes[key] = values.get(key, "")
+    for key in events.subject_fields(kind):
+        changes[key] = values.get(key, "")
     changes["inspector_ids"] = values["inspector_ids"] if raw_ids else []
     changes["fields"] = fields
     return changes, values
 
 
-def _edit_context(db: Database, event: dict, values: dict, errors: dict) -> dict:
+def _edit_context(request: Request, db: Database, event: dict, values: dict, errors: dict) -> dict:
     return {"event": event, "spec": events.KINDS[event["kind"]], "values": values, "errors": errors,
-            "sites": list(db.query("SELECT id, name FROM sites ORDER BY name")),
-            "plants": list(db.query("SELECT id, name FROM plants ORDER BY name")),
-            "campaigns": list(db.query("SELECT id, name, start_on, end_on FROM campaigns ORDER BY end_on DESC")),
-            "inspectors": accounts.inspectors(db), "notices": events.open_notices(db, event["site_id"])}
+            "sites": registry.site_names(db), "plants": registry.plant_names(db), "campaigns": events.campaigns(db),
+            "inspectors": accounts.inspectors(db),
+            "notices": events.open_notices(db, event["site_id"], today=_today(request))}
+
+
+def _today(request: Request) -> date:
+    """The station-local day now, as the phone's logging form reckons it."""
+    return current_time(request).astimezone(request.app.state.config.tz).date()
 
 
 def _changeable(db: Database, event_id: str, user: dict) -> dict:
@@ -180,7 +180,7 @@ def event_edit_form(request: Request, event_id: str, db: Database = Depends(get_
     event = _changeable(db, event_id, user)
     errors = {"voided": "该记录已作废，不能再修改"} if event["voided"] else {}
     values = _form_values(event, request.app.state.config.tz)
-    return render(request, "event_edit.html", _edit_context(db, event, values, errors), 422 if errors else 200)
+    return render(request, "event_edit.html", _edit_context(request, db, event, values, errors), 422 if errors else 200)
 
 
 @router.post("/events/{event_id}/edit")
@@ -192,7 +192,7 @@ async def event_edit(request: Request, event_id: str, db: Database = Depends(get
         events.edit(db, event_id, changes, user=user, now=current_time(request), tz=request.app.state.config.tz,
                     reason=values.get("reason", ""))
     except InvalidInput as exc:
-        return render(request, "event_edit.html", _edit_context(db, event, values, exc.errors), 422)
+        return render(request, "event_edit.html", _edit_context(request, db, event, values, exc.errors), 422)
     return redirect(f"/events/{event_id}")
 
 

@@ -50,7 +50,8 @@ def _page(request: Request, db: Database, title: str, subject: dict | None, back
     rows = coverage.timeline(db, months=months, kind=kind, **filters)
     return render(request, "evidence.html", {
         "title": title, "subject": subject, "back": back, "period": period, "kind": kind, "rows": rows,
-        "counted": coverage.count_counted(db, months=months, kind=kind, **filters), "limit": coverage.TIMELINE_LIMIT,
+        "counted": events.count_events(db, months=months, kind=kind, include_voided=False, **filters),
+        "limit": coverage.TIMELINE_LIMIT,
         "photos": photos_for(db, rows), "kind_label": coverage.kind_label,
         "month": period if period and len(months) == 1 else None, "kinds": events.KINDS})
 

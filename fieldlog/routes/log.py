@@ -5,24 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, photos
-from fieldlog.db import one
+from fieldlog import accounts, events, photos, registry
 from fieldlog.errors import Conflict, InvalidInput, NotFound
+from fieldlog.events.picker import subject_choices
 from fieldlog.resources import resource_dir
 from fieldlog.web import current_time, csrf_token, current_user, get_db, redirect, render, render_page, require
 
 router = APIRouter()
 PHONE = require("inspector", "chief")
-RECENT_DAYS = 90
-SHOWN_AFTER_END_DAYS = 365  # completed sites stay pickable for a year (completion filings come late)
-MAX_SUBJECTS = 300
 # Files the service worker keeps for offline use; its version follows their content.
 OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
                   "/static/queue.js", "/static/log.js"]
@@ -43,55 +40,7 @@ def _kind(kind: str) -> dict:
     return events.KINDS[kind]
 
 
-# --- subjects: sites and plants sorted by distance or recent use ---------------------------------
-
-def recent_subjects(db: Database, user_id: int, today: date, days: int = RECENT_DAYS) -> dict[str, str]:
-    """{'site:3': last occurred_at, ...} for subjects the user logged in the last `days` days."""
-    rows = db.query(
-        "SELECT CASE WHEN site_id IS NOT NULL THEN 'site:' || site_id ELSE 'plant:' || plant_id END AS value, "
-        "max(occurred_at) AS last FROM events WHERE voided = 0 AND day >= ? "
-        "AND (site_id IS NOT NULL OR plant_id IS NOT NULL) "
-        "AND (recorded_by = ? OR id IN (SELECT event_id FROM event_inspectors WHERE user_id = ?)) GROUP BY value",
-        [(today - timedelta(days=days)).isoformat(), user_id, user_id])
-    return {r["value"]: r["last"] for r in rows}
-
-
-def _candidates(db: Database, subject: str, user_id: int, today: date, q: str) -> list[dict]:
-    like, since = f"%{q.strip()}%", (today - timedelta(days=SHOWN_AFTER_END_DAYS)).isoformat()
-    out = []
-    if subject in ("site", "site_campaign", "any"):
-        out += db.query(
-            "SELECT 'site:' || s.id AS value, 'site' AS type, s.id, s.name, s.town, s.address, s.lat, s.lon, "
-            "EXISTS (SELECT 1 FROM site_inspectors si WHERE si.site_id = s.id AND si.user_id = :u) AS mine "
-            "FROM sites s WHERE (s.completed_on IS NULL OR s.completed_on >= :since) "
-            "AND (s.name LIKE :q OR s.reg_no LIKE :q OR s.address LIKE :q OR s.town LIKE :q)",
-            {"u": user_id, "since": since, "q": like})
-    if subject in ("plant", "any"):
-        out += db.query(
-            "SELECT 'plant:' || id AS value, 'plant' AS type, id, name, town, address, lat, lon, 0 AS mine "
-            "FROM plants WHERE (active_to IS NULL OR active_to >= :since) "
-            "AND (name LIKE :q OR licence_no LIKE :q OR address LIKE :q OR town LIKE :q)",
-            {"since": since, "q": like})
-    return out
-
-
-def subject_choices(db: Database, subject: str, user_id: int, *, today: date, lat: float | None = None,
-                    lon: float | None = None, q: str = "", limit: int = MAX_SUBJECTS) -> list[dict]:
-    """Pickable sites/plants: nearest first when the phone's position is known, else recently used first."""
-    recent = recent_subjects(db, user_id, today)
-    rows = _candidates(db, subject, user_id, today, q)
-    for r in rows:
-        r["recent"] = r["value"] in recent
-        r["distance_m"] = (events.haversine_m(lat, lon, r["lat"], r["lon"])
-                           if lat is not None and lon is not None and r["lat"] is not None else None)
-    rows.sort(key=lambda r: (r["town"], r["name"]))
-    if lat is not None and lon is not None:
-        rows.sort(key=lambda r: (r["distance_m"] is None, r["distance_m"] or 0, not r["recent"]))
-    else:
-        rows.sort(key=lambda r: not r["mine"])
-        rows.sort(key=lambda r: recent.get(r["value"], ""), reverse=True)
-    return rows[:limit]
-
+# --- subjects: the picker itself is events.picker.subject_choices ------------------------------
 
 def distance_text(metres: float | None) -> str:
     """'350 米' or '2.4 公里'."""
@@ -110,12 +59,9 @@ def _coordinate(text: str | None, low: float, high: float) -> float | None:
 
 # --- form data ----------------------------------------------------------------------------------
 
-def campaign_choices(db: Database, today: date) -> list[dict]:
-    """Campaigns whose dates contain today first, then the others of the last two years, latest first."""
-    return list(db.query(
-        "SELECT *, (start_on <= :d AND end_on >= :d) AS current FROM campaigns WHERE end_on >= :since "
-        "ORDER BY current DESC, end_on DESC LIMIT 40",
-        {"d": today.isoformat(), "since": (today - timedelta(days=730)).isoformat()}))
+def _campaigns(db: Database, kind: str, today: date) -> list[dict]:
+    """The campaigns to choose from, for a kind that belongs to one."""
+    return events.campaign_choices(db, today) if "campaign_id" in events.subject_fields(kind) else []
 
 
 def form_to_raw(kind: str, form) -> dict:
@@ -130,8 +76,8 @@ def form_to_raw(kind: str, form) -> dict:
     if typ in ("site", "plant") and ident:
         raw[f"{typ}_id"] = ident
     if spec.get("plant_optional") and form.get("plant_id"):
-        raw["plant_id"] = form.get("plant_id")
-    if spec["subject"] == "site_campaign":
+        raw["plant_id"] = form.get("plant_id")  # the optional plant beside a site, from its own list
+    if "campaign_id" in events.subject_fields(kind):
         if form.get("campaign_id") == "new":
             raw["campaign"] = {k: form.get(f"campaign_{k}") or "" for k in ("name", "start_on", "end_on")}
         else:
@@ -164,12 +110,12 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
                   q: str = "") -> dict:
     spec, today = _kind(kind), _today(request)
     choices = subject_choices(db, spec["subject"], user["id"], today=today, q=q)
-    campaigns = campaign_choices(db, today) if spec["subject"] == "site_campaign" else []
+    campaigns = _campaigns(db, kind, today)
     return {
         "kind": kind, "spec": spec, "values": values, "errors": errors, "q": q, "choices": choices,
         "selected": values.get("subject", ""), "distance_text": distance_text, "campaigns": campaigns, "today": today.isoformat(),
-        "plants": list(db.query("SELECT id, name FROM plants ORDER BY name")) if spec.get("plant_optional") else [],
-        "notices": events.open_notices(db) if kind == "rectification_review" else [],
+        "plants": registry.plant_names(db) if spec.get("plant_optional") else [],
+        "notices": events.open_notices(db, today=today) if kind == "rectification_review" else [],
         "inspectors": accounts.inspectors(db),
         "subject_label": events.SUBJECTS[spec["subject"]],
     }
@@ -212,10 +158,9 @@ def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), 
     day = _today(request).isoformat()
     entries = today_entries(db, user["id"], day)
     saved_event, warnings = None, []
-    if saved and events.is_event_id(saved):
-        found = one(db, "SELECT id FROM events WHERE id = ?", [saved])
-        saved_event = events.load(db, saved) if found else None
-        if saved_event and user["id"] not in (saved_event["recorded_by"], *saved_event["inspector_ids"]):
+    if saved and events.is_event_id(saved) and events.exists(db, saved):
+        saved_event = events.load(db, saved)
+        if not events.can_see(saved_event, user):
             saved_event = None
         warnings = events.warnings_for(db, saved_event) if saved_event else []
     return render_page(request, "log.html", "_log_today.html", {
@@ -225,8 +170,9 @@ def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), 
 
 @router.get("/log/{kind}")
 def log_form(request: Request, kind: str, q: str = "", db: Database = Depends(get_db), user=Depends(PHONE)):
-    spec, today = _kind(kind), _today(request)
-    campaigns = campaign_choices(db, today) if spec["subject"] == "site_campaign" else []
+    _kind(kind)
+    today = _today(request)
+    campaigns = _campaigns(db, kind, today)
     values = default_values(kind, user, current_time(request), _tz(request), today, campaigns)
     return render(request, "log_form.html", _form_context(request, db, user, kind, values, {}, q))
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from sqlite_utils import Database
 
-from fieldlog import surveys
+from fieldlog import events, registry, surveys
 from fieldlog.errors import InvalidInput
 from fieldlog.web import current_time, client_ip, get_db, redirect, render, require, station_today
 
@@ -44,10 +44,8 @@ def survey_list(request: Request, db: Database = Depends(get_db), user=Depends(s
 
 
 def _new_form(request: Request, db: Database, values: dict, errors: dict, status: int = 200):
-    sites = list(db.query("SELECT id, name FROM sites ORDER BY name"))
-    leaflets = list(db.query(
-        "SELECT e.id, e.day, coalesce(s.name, e.place, '') AS place FROM events e LEFT JOIN sites s ON s.id = e.site_id "
-        "WHERE e.kind = 'leaflets' AND e.voided = 0 ORDER BY e.occurred_at DESC LIMIT 30"))
+    sites = registry.site_names(db)
+    leaflets = events.recent_leaflets(db)
     return render(request, "survey_new.html", {"values": values, "errors": errors, "sites": sites,
                                                "leaflets": leaflets, "kinds": surveys.SURVEYS}, status)
 

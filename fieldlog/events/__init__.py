@@ -1,0 +1,31 @@
+"""Field events (SPEC section 3): the kinds as data, validation, idempotent create, edit, void, listing.
+
+kinds: the catalogue; validation: checking a submission; store: writing; queries: every read (all the
+events SQL); notices: the open-notice rule; detail: an event in full; picker: the phone's subject list.
+This module re-exports the names callers use, so `events.create(...)` keeps working.
+"""
+
+from fieldlog.events.kinds import (FINDINGS, KINDS, LABELS, NOTICE_KINDS, PASS_FAIL, STRENGTH_GRADES, SUBJECT_TYPES,
+                                   SUBJECTS, TOP_LEVEL, TYPES, field_label, kind_list, kinds_about, pickable,
+                                   subject_fields)
+from fieldlog.events.queries import (EVENT_SELECT, campaign_choices, campaigns, can_see, count_events, exists,
+                                     list_events, load, recent_leaflets, reviews_of, took_part, viewer_id, visible_to,
+                                     where)
+from fieldlog.events.validation import (EARLIEST, FAR_FROM_SUBJECT_M, FUTURE_ALLOWANCE, MAX_TEXT, POOR_ACCURACY_M,
+                                        clean, clean_fields, haversine_m, is_event_id, parse_occurred, validate,
+                                        warnings_for)
+from fieldlog.events.store import (LATE_AFTER, as_raw, can_change, content_hash, create, diff, edit, merge, snapshot,
+                                   void)
+from fieldlog.events.detail import get_event, revisions
+from fieldlog.events.notices import open_notices, order_of
+
+__all__ = [
+    "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "PASS_FAIL", "STRENGTH_GRADES", "SUBJECT_TYPES", "SUBJECTS",
+    "TOP_LEVEL", "TYPES", "field_label", "kind_list", "kinds_about", "pickable", "subject_fields",
+    "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "exists", "list_events", "load",
+    "recent_leaflets", "reviews_of", "took_part", "viewer_id", "visible_to", "where",
+    "EARLIEST", "FAR_FROM_SUBJECT_M", "FUTURE_ALLOWANCE", "MAX_TEXT", "POOR_ACCURACY_M", "clean", "clean_fields",
+    "haversine_m", "is_event_id", "parse_occurred", "validate", "warnings_for",
+    "LATE_AFTER", "as_raw", "can_change", "content_hash", "create", "diff", "edit", "merge", "snapshot", "void",
+    "get_event", "revisions", "open_notices", "order_of",
+]

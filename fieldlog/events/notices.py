@@ -1,0 +1,48 @@
+"""The one rule of an open notice: which patrols issued an order, and which reviews close (销号) it as of a day.
+
+The chief's follow-ups (fieldlog.followups) and the phone's review picker (open_notices) both read it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlite_utils import Database
+
+from fieldlog.events import queries
+
+NOTICE, STOP_WORK = "整改通知书", "停工整改"
+
+
+def order_of(kind: str, data: dict) -> str | None:
+    """The order a patrol issued (整改通知书 or 停工整改), or None when it issued none."""
+    if kind == "enforcement_patrol":
+        order = data.get("order") or "无"
+        if order == "停工整改":
+            return STOP_WORK
+        return NOTICE if order == "整改" or (order != "无" and data.get("notice_no")) else None
+    return NOTICE if kind == "safety_patrol" and data.get("notice_no") else None
+
+
+def reviews_since(issued_at: str, reviews: list[dict], today: date | None) -> list[dict]:
+    """The reviews that count for a notice: dated on or after it and not after today (None: no limit)."""
+    issued = datetime.fromisoformat(issued_at)
+    return [r for r in reviews if datetime.fromisoformat(r["occurred_at"]) >= issued
+            and (today is None or r["day"] <= today.isoformat())]
+
+
+def closing_review(counted: list[dict]) -> dict | None:
+    """The first of the counted reviews that closed the notice, or None while it is open."""
+    return next((r for r in counted if r["closed"]), None)
+
+
+def is_open(kind: str, data: dict, issued_at: str, reviews: list[dict], today: date | None) -> bool:
+    """Whether a patrol issued an order that no counted review has closed yet."""
+    return order_of(kind, data) is not None and closing_review(reviews_since(issued_at, reviews, today)) is None
+
+
+def open_notices(db: Database, site_id: int | None = None, today: date | None = None) -> list[dict]:
+    """Notices open as of today (None: counting every review), as API events, earliest deadline first."""
+    rows = queries.notice_events(db, today, site_id)
+    reviews = queries.reviews_by_notice(db, [e["id"] for e in rows])
+    return [e for e in rows if is_open(e["kind"], e["fields"], e["occurred_at"], reviews.get(e["id"], []), today)]

@@ -1,0 +1,350 @@
+"""Every read of events, event_inspectors, event_revisions and campaigns: the one SQL home of the events side."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from fieldlog.db import one
+from fieldlog.errors import NotFound
+from fieldlog.events.kinds import KINDS
+
+
+def _marks(values) -> str:
+    """'?,?,?': one placeholder per value of an IN list."""
+    return ",".join("?" * len(values))
+
+
+# --- who sees which events -----------------------------------------------------------------------
+
+def took_part(user_id: int, alias: str = "e") -> tuple[str, list]:
+    """SQL condition: the user is one of the event's inspectors (the chief's inspector filter)."""
+    return f"{alias}.id IN (SELECT event_id FROM event_inspectors WHERE user_id = ?)", [user_id]
+
+
+def visible_to(user_id: int, alias: str = "e", per_row: bool = False) -> tuple[str, list]:
+    """SQL condition: the user recorded the event or took part in it (an inspector's own events).
+
+    The chief sees every event: callers pass no condition for them (see viewer_id). Without per_row the
+    planner may start from the user's events (recorded_by index plus event_inspectors); per_row checks each
+    row with EXISTS instead, for queries that another index narrows better (the notices' partial index).
+    """
+    if per_row:
+        return (f"({alias}.recorded_by = ? OR EXISTS (SELECT 1 FROM event_inspectors x "
+                f"WHERE x.event_id = {alias}.id AND x.user_id = ?))", [user_id, user_id])
+    part, params = took_part(user_id, alias)
+    return f"({alias}.recorded_by = ? OR {part})", [user_id, *params]
+
+
+def viewer_id(user: dict) -> int | None:
+    """The user id whose events this user may see, or None for the chief, who sees every event."""
+    return None if user["role"] == "chief" else user["id"]
+
+
+def can_see(event: dict, user: dict) -> bool:
+    """The rule of visible_to for one loaded event: the chief, its recorder or one of its inspectors."""
+    return viewer_id(user) is None or user["id"] == event["recorded_by"] or user["id"] in event["inspector_ids"]
+
+
+# --- the one filter builder ----------------------------------------------------------------------
+
+def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: int | None = None,
+          plant_id: int | None = None, month: str | None = None, months: list[str] | None = None,
+          date_from: str | None = None, date_to: str | None = None, user_id: int | None = None,
+          inspector_id: int | None = None, include_voided: bool = True,
+          windows: list[tuple[str, list]] | None = None, extra: tuple[str, list] | None = None) -> tuple[str, list]:
+    """(SQL condition over events e, parameters) from the filters of the lists, the chief's pages and drill-downs.
+
+    user_id: events the user recorded or took part in (visible_to); inspector_id: events the inspector
+    took part in (took_part). windows: [(condition, params)] joined by OR, naming month and day bare
+    (an indicator's periods); extra: one more (condition, params).
+    """
+    conds, params = [], []
+
+    def add(sql: str, values) -> None:
+        conds.append(sql)
+        params.extend(values)
+
+    for column, value in (("e.kind", kind), ("e.site_id", site_id), ("e.plant_id", plant_id), ("e.month", month)):
+        if value not in (None, ""):
+            add(f"{column} = ?", [value])
+    if kinds is not None:
+        add(f"e.kind IN ({_marks(kinds)})", kinds)
+    if months:
+        add(f"e.month IN ({_marks(months)})", months)
+    if date_from:
+        add("e.day >= ?", [str(date_from)])
+    if date_to:
+        add("e.day <= ?", [str(date_to)])
+    if user_id is not None:
+        add(*visible_to(user_id))
+    if inspector_id is not None:
+        add(*took_part(inspector_id))
+    if not include_voided:
+        add("e.voided = 0", [])
+    if windows is not None:
+        add("(" + (" OR ".join(f"({cond})" for cond, _ in windows) or "0") + ")", [p for _, ps in windows for p in ps])
+    if extra and extra[0]:
+        add(f"({extra[0]})", extra[1])
+    return " AND ".join(conds) or "1", params
+
+
+# --- one event -----------------------------------------------------------------------------------
+
+EVENT_SELECT = (
+    "SELECT e.*, s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, c.start_on AS campaign_start_on, "
+    "c.end_on AS campaign_end_on, u.display_name AS recorded_by_name, "
+    "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei JOIN users iu ON iu.id = ei.user_id "
+    " WHERE ei.event_id = e.id) AS inspector_names "
+    "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
+    "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by ")
+
+
+def _shape(row: dict) -> dict:
+    """A stored row as the API's event JSON."""
+    event = {k: v for k, v in row.items() if not k.startswith("campaign_") and k not in ("data", "content_hash")}
+    event["campaign_id"] = row["campaign_id"]
+    event["campaign"] = ({"id": row["campaign_id"], "name": row["campaign_name"], "start_on": row["campaign_start_on"],
+                          "end_on": row["campaign_end_on"]} if row["campaign_id"] else None)
+    event["fields"] = json.loads(row["data"])
+    event["kind_label"] = KINDS.get(row["kind"], {}).get("label", row["kind"])
+    event["late"], event["voided"] = bool(row["late"]), bool(row["voided"])
+    return event
+
+
+def load(db: Database, event_id: str) -> dict:
+    """An event as the API returns it (with inspector ids); NotFound when missing."""
+    row = one(db, EVENT_SELECT + "WHERE e.id = ?", [event_id])
+    if not row:
+        raise NotFound("找不到该记录")
+    event = _shape(row)
+    event["inspector_ids"] = [r["user_id"] for r in db.query(
+        "SELECT user_id FROM event_inspectors WHERE event_id = ? ORDER BY user_id", [event_id])]
+    return event
+
+
+def exists(db: Database, event_id: str) -> bool:
+    """Whether an event with this id is stored (voided ones included)."""
+    return one(db, "SELECT 1 AS x FROM events WHERE id = ?", [event_id]) is not None
+
+
+def stored_hash(db: Database, event_id: str) -> str | None:
+    """The content_hash of a stored event, or None when the id is new."""
+    row = one(db, "SELECT content_hash FROM events WHERE id = ?", [event_id])
+    return row["content_hash"] if row else None
+
+
+def inspectors_of(db: Database, event_id: str) -> list[dict]:
+    """[{id, display_name}] of an event's inspectors, by name."""
+    return list(db.query(
+        "SELECT u.id, u.display_name FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
+        "WHERE ei.event_id = ? ORDER BY u.display_name", [event_id]))
+
+
+def revision_rows(db: Database, event_id: str) -> list[dict]:
+    """The stored revisions of an event with who made them, oldest first (before still JSON text)."""
+    return list(db.query(
+        "SELECT r.*, u.display_name AS changed_by_name FROM event_revisions r LEFT JOIN users u ON u.id = r.changed_by "
+        "WHERE r.event_id = ? ORDER BY r.version", [event_id]))
+
+
+def notice_target(db: Database, event_id: str) -> dict | None:
+    """{id, kind, site_id, data} of the event a review names as its notice, or None."""
+    return one(db, "SELECT id, kind, site_id, data FROM events WHERE id = ?", [event_id])
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def list_events(db: Database, *, limit: int = 50, offset: int = 0, **filters) -> list[dict]:
+    """Events matching the filters of `where`, newest first."""
+    cond, params = where(**filters)
+    rows = db.query(EVENT_SELECT + f"WHERE {cond} ORDER BY e.occurred_at DESC, e.received_at DESC LIMIT ? OFFSET ?",
+                    [*params, limit, offset])
+    return [_shape(r) for r in rows]
+
+
+def count_events(db: Database, **filters) -> int:
+    """How many events match the same filters as list_events."""
+    cond, params = where(**filters)
+    return one(db, f"SELECT count(*) AS n FROM events e WHERE {cond}", params)["n"]
+
+
+def timeline(db: Database, limit: int, **filters) -> list[dict]:
+    """Rows of the chief's evidence timeline (voided included unless filtered), newest first."""
+    cond, params = where(**filters)
+    return list(db.query(
+        "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.voided, e.void_reason, e.data, e.note, e.version, "
+        "e.site_id, e.plant_id, e.place, s.name AS site_name, p.name AS plant_name, "
+        "u.display_name AS recorded_by_name, "
+        "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei "
+        "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
+        "FROM events e LEFT JOIN users u ON u.id = e.recorded_by LEFT JOIN sites s ON s.id = e.site_id "
+        f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {cond} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit]))
+
+
+def evidence_rows(db: Database, *, offset: int, limit: int, **filters) -> list[dict]:
+    """One page of the events behind an indicator's figure, newest first (data still JSON text)."""
+    cond, params = where(**filters)
+    return list(db.query(
+        "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
+        "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
+        "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
+        "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by "
+        f"WHERE {cond} ORDER BY e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*params, limit, offset]))
+
+
+def recent_leaflets(db: Database, limit: int = 30) -> list[dict]:
+    """[{id, day, place}] of the latest non-voided leaflet hand-outs (a survey code may name one)."""
+    return list(db.query(
+        "SELECT e.id, e.day, coalesce(s.name, e.place, '') AS place FROM events e LEFT JOIN sites s ON s.id = e.site_id "
+        "WHERE e.kind = 'leaflets' AND e.voided = 0 ORDER BY e.occurred_at DESC LIMIT ?", [limit]))
+
+
+def recent_subjects(db: Database, user_id: int, since: date) -> dict[str, str]:
+    """{'site:3': last occurred_at, ...} of the subjects of the user's non-voided events since a day."""
+    mine, params = visible_to(user_id)
+    rows = db.query(
+        "SELECT CASE WHEN e.site_id IS NOT NULL THEN 'site:' || e.site_id ELSE 'plant:' || e.plant_id END AS value, "
+        "max(e.occurred_at) AS last FROM events e WHERE e.voided = 0 AND e.day >= ? "
+        f"AND (e.site_id IS NOT NULL OR e.plant_id IS NOT NULL) AND {mine} GROUP BY value",
+        [since.isoformat(), *params])
+    return {r["value"]: r["last"] for r in rows}
+
+
+# --- notices and their reviews -------------------------------------------------------------------
+
+def reviews_of(db: Database, notice_id: str) -> list[dict]:
+    """The rectification reviews (voided included) that refer to a notice, oldest first."""
+    rows = db.query(EVENT_SELECT + "WHERE e.kind = 'rectification_review' AND json_extract(e.data, '$.notice_event_id') = ? "
+                    "ORDER BY e.occurred_at", [notice_id])
+    return [_shape(r) for r in rows]
+
+
+def _notice_where(today: date | None, viewer: int | None, site_id: int | None) -> tuple[str, list]:
+    """Non-voided patrols carrying a notice_no, issued up to today (None: any day), optionally one user's or site's."""
+    # Blank fields are not stored and an order other than 无 requires notice_no (docs/contracts.md), so
+    # notice_no finds every notice. The unary + keeps the planner off the month indexes: a plain scan
+    # reads each row once instead of through an index; the partial index on
+    # json_extract(data, '$.notice_no') (migration 006) is picked up by this same condition.
+    cond = ("+e.kind IN ('enforcement_patrol', 'safety_patrol') AND +e.voided = 0 "
+            "AND json_extract(e.data, '$.notice_no') IS NOT NULL")
+    params: list = []
+    if today is not None:
+        cond += " AND e.day <= ?"
+        params.append(today.isoformat())
+    if viewer is not None:
+        mine, mine_params = visible_to(viewer, per_row=True)
+        cond += f" AND {mine}"
+        params += mine_params
+    if site_id is not None:
+        cond += " AND e.site_id = ?"
+        params.append(site_id)
+    return cond, params
+
+
+def notice_rows(db: Database, today: date | None, viewer: int | None = None, site_id: int | None = None) -> list[dict]:
+    """Patrols that may carry a notice (see _notice_where), with site and inspector names (data still JSON text)."""
+    cond, params = _notice_where(today, viewer, site_id)
+    return list(db.query(
+        "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
+        "(SELECT group_concat(u.display_name, '、') FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
+        f" WHERE ei.event_id = e.id) AS inspectors FROM events e LEFT JOIN sites s ON s.id = e.site_id WHERE {cond}",
+        params))
+
+
+def notice_events(db: Database, today: date | None, site_id: int | None = None) -> list[dict]:
+    """The same patrols as notice_rows, as API events, earliest deadline first."""
+    cond, params = _notice_where(today, None, site_id)
+    rows = db.query(EVENT_SELECT + f"WHERE {cond} ORDER BY json_extract(e.data, '$.notice_deadline')", params)
+    return [_shape(r) for r in rows]
+
+
+def reviews_by_notice(db: Database, notice_ids: list[str]) -> dict[str, list[dict]]:
+    """{notice event id: [non-voided reviews of it, oldest first]}, each {id, occurred_at, day, closed}."""
+    out: dict[str, list[dict]] = {}
+    rows = db.conn.execute(
+        "SELECT json_extract(data, '$.notice_event_id'), id, occurred_at, day, json_extract(data, '$.closed') "
+        "FROM events WHERE kind = 'rectification_review' AND voided = 0 "
+        "AND json_extract(data, '$.notice_event_id') IN (SELECT value FROM json_each(?))", [json.dumps(notice_ids)])
+    for notice_id, review_id, occurred_at, day, closed in rows:
+        out.setdefault(notice_id, []).append({"id": review_id, "occurred_at": occurred_at, "day": day,
+                                              "closed": bool(closed)})
+    for reviews in out.values():
+        reviews.sort(key=lambda r: datetime.fromisoformat(r["occurred_at"]))
+    return out
+
+
+# --- campaigns -----------------------------------------------------------------------------------
+
+def campaign(db: Database, campaign_id: int) -> dict | None:
+    """{id, name, start_on, end_on} of a campaign, or None."""
+    return one(db, "SELECT id, name, start_on, end_on FROM campaigns WHERE id = ?", [campaign_id])
+
+
+def campaign_by_key(db: Database, name: str, start_on: str, end_on: str) -> dict | None:
+    """The campaign with this name and these dates (its natural key), or None."""
+    return one(db, "SELECT id, name, start_on, end_on FROM campaigns WHERE name = ? AND start_on = ? AND end_on = ?",
+               [name, start_on, end_on])
+
+
+def campaigns(db: Database) -> list[dict]:
+    """Every campaign {id, name, start_on, end_on}, latest end first."""
+    return list(db.query("SELECT id, name, start_on, end_on FROM campaigns ORDER BY end_on DESC"))
+
+
+def campaign_choices(db: Database, today: date) -> list[dict]:
+    """Campaigns whose dates contain today first, then the others of the last two years, latest first."""
+    return list(db.query(
+        "SELECT *, (start_on <= :d AND end_on >= :d) AS current FROM campaigns WHERE end_on >= :since "
+        "ORDER BY current DESC, end_on DESC LIMIT 40",
+        {"d": today.isoformat(), "since": (today - timedelta(days=730)).isoformat()}))
+
+
+# --- counts for coverage and indicators ----------------------------------------------------------
+
+def counts_by_subject(db: Database, month: str, column: str, kinds: tuple[str, ...]) -> dict[int, dict[str, int]]:
+    """{subject id: {kind: count}} of a month's non-voided events, through the (kind, month, subject) indexes."""
+    sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({_marks(kinds)}) "
+           f"AND month = ? AND {column} IS NOT NULL AND voided = 0 GROUP BY kind, {column}")
+    out: dict[int, dict[str, int]] = {}
+    for sid, kind, n in db.conn.execute(sql, [*kinds, month]):
+        out.setdefault(sid, {})[kind] = n
+    return out
+
+
+def last_days(db: Database, column: str, kinds: tuple[str, ...], ids: list[int], upto: date) -> dict[int, date]:
+    """{id: day of the latest non-voided event of the kinds on or before upto}, via the (subject, occurred_at) index."""
+    # One statement for all subjects: a correlated lookup per id, without a Python round trip each.
+    sql = (f"SELECT j.value, (SELECT e.day FROM events e WHERE e.{column} = j.value AND e.occurred_at < ? "
+           f"AND e.day <= ? AND e.voided = 0 AND e.kind IN ({_marks(kinds)}) "
+           "ORDER BY e.occurred_at DESC LIMIT 1) FROM json_each(?) j")
+    params = [(upto + timedelta(days=1)).isoformat(), upto.isoformat(), *kinds, json.dumps(ids)]
+    return {sid: date.fromisoformat(day) for sid, day in db.conn.execute(sql, params) if day}
+
+
+def sampled_sites(db: Database, months: list[str]) -> set[int]:
+    """Ids of the sites with a non-voided concrete_sampling in the months."""
+    # INDEXED BY: the planner otherwise takes the (kind, month, voided, result) index and reads every row.
+    return {r[0] for r in db.conn.execute(
+        "SELECT DISTINCT site_id FROM events INDEXED BY events_kind_month_site WHERE kind = 'concrete_sampling' "
+        f"AND month IN ({_marks(months)}) "
+        "AND site_id IS NOT NULL AND voided = 0", months)}
+
+
+def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:
+    """{user id: {kind: non-voided events of the month}} through event_inspectors."""
+    out: dict[int, dict[str, int]] = {}
+    for uid, kind, n in db.conn.execute(
+            "SELECT ei.user_id, e.kind, count(*) FROM events e JOIN event_inspectors ei ON ei.event_id = e.id "
+            "WHERE e.month = ? AND e.voided = 0 GROUP BY ei.user_id, e.kind", [month]):
+        out.setdefault(uid, {})[kind] = n
+    return out
+
+
+def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str) -> list[tuple[str, float]]:
+    """[(day, sum of a numeric field)] of a month's non-voided events of a kind up to last_day, by day."""
+    return db.conn.execute(
+        f"SELECT day, total(json_extract(data, '$.{field}')) FROM events WHERE kind = ? AND month = ? "
+        f"AND voided = 0 AND day <= ? GROUP BY day ORDER BY day", [kind, month, last_day]).fetchall()

@@ -1,0 +1,243 @@
+"""Writing events: idempotent create, edit and void in one write transaction, and the stored period columns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+from sqlite_utils import Database
+
+from fieldlog.db import WRITE_LOCK
+from fieldlog.errors import Conflict, Forbidden, InvalidInput
+from fieldlog.events import queries
+from fieldlog.events.kinds import KINDS, TOP_LEVEL, field_label
+from fieldlog.events.queries import load
+from fieldlog.events.validation import MAX_TEXT, _check_references, _clean, validate, warnings_for
+
+LATE_AFTER = timedelta(days=3)             # received later than this after it occurred: 补录
+
+
+def content_hash(sub: dict, default_inspectors: list[int]) -> str:
+    """SHA-256 of the normalized submission: the same content resent hashes the same."""
+    content = {k: sub[k] for k in ("kind", "occurred_at", "site_id", "plant_id", "campaign", "place", "lat", "lon",
+                                   "accuracy_m", "note", "fields")}
+    content["inspector_ids"] = sub["inspector_ids"] or sorted(default_inspectors)
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def _write(db: Database):
+    """A transaction that takes the write lock at once (BEGIN IMMEDIATE), or a savepoint inside an open one."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    with WRITE_LOCK:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.conn.rollback()
+            raise
+        db.conn.execute("COMMIT")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _period_columns(occurred_at: str, received_at: datetime) -> dict:
+    """The stored day, month and late (补录) of an event: the one place they are computed."""
+    local = datetime.fromisoformat(occurred_at)
+    return {"day": local.date().isoformat(), "month": local.strftime("%Y-%m"),
+            "late": int(received_at - local > LATE_AFTER)}
+
+
+def _campaign_id(db: Database, row: dict, now: datetime) -> int:
+    """Find or create a campaign by name and dates."""
+    if row.get("id"):
+        return row["id"]
+    db.execute("INSERT OR IGNORE INTO campaigns (name, start_on, end_on, created_at) VALUES (?, ?, ?, ?)",
+               [row["name"], row["start_on"], row["end_on"], _iso(now)])
+    return queries.campaign_by_key(db, row["name"], row["start_on"], row["end_on"])["id"]
+
+
+def _link_inspectors(db: Database, event_id: str, inspector_ids: list[int]) -> None:
+    """Store the event's inspectors (event_inspectors rows)."""
+    for uid in inspector_ids:
+        db.execute("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)", [event_id, uid])
+
+
+def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, received_at: datetime | None) -> None:
+    """Store a validated submission as a new row, with its campaign (found or created) and inspectors."""
+    received = received_at or now
+    if sub.get("campaign_row"):
+        sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
+    row = {k: sub[k] for k in ("id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "lat",
+                               "lon", "accuracy_m", "note")}
+    row.update(_period_columns(sub["occurred_at"], received), received_at=_iso(received), recorded_by=user["id"],
+               data=json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), content_hash=digest,
+               updated_at=_iso(received))
+    db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    _link_inspectors(db, sub["id"], sub["inspector_ids"])
+
+
+def _resend(db: Database, event_id: str, digest: str) -> tuple[dict, bool, list[str]] | None:
+    """The answer to a resend of a stored id: (stored, False, warnings), Conflict when content differs, None if new."""
+    stored = queries.stored_hash(db, event_id)
+    if stored is None:
+        return None
+    event = load(db, event_id)
+    if stored != digest:
+        raise Conflict("该记录编号已用于内容不同的另一条记录", stored=event)
+    return event, False, warnings_for(db, event)
+
+
+def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
+           received_at: datetime | None = None) -> tuple[dict, bool, list[str]]:
+    """Store a new event, idempotent on its client id: (event, created, warnings); Conflict on other content."""
+    sub, errors = _clean(raw, now=now, tz=tz)
+    if errors:
+        _check_references(db, sub, user, errors=errors)  # raises, with every message at once
+    digest = content_hash(sub, [user["id"]])
+    # A resend is answered before reference checks, so an acknowledged event stays acknowledged
+    # even if, say, one of its inspectors has since been deactivated.
+    answer = _resend(db, sub["id"], digest)
+    if answer:
+        return answer
+    _check_references(db, sub, user)
+    try:
+        with _write(db):
+            answer = _resend(db, sub["id"], digest)  # another request may have stored it while we checked
+            if answer:
+                return answer
+            _insert(db, sub, digest, user, now, received_at)
+    except sqlite3.IntegrityError:
+        # Two identical requests racing on the primary key: the loser re-reads and compares.
+        answer = _resend(db, sub["id"], digest)
+        if not answer:
+            raise
+        return answer
+    event = load(db, sub["id"])
+    return event, True, warnings_for(db, event)
+
+
+# --- edit and void -------------------------------------------------------------------------------
+
+def snapshot(event: dict) -> dict:
+    """The editable state of an event, as kept in event_revisions.before."""
+    keys = ("kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "inspector_ids", "lat", "lon",
+            "accuracy_m", "note", "fields", "voided", "void_reason", "version")
+    return {k: event.get(k) for k in keys}
+
+
+def diff(kind: str, before: dict, after: dict) -> list[dict]:
+    """What changed between two snapshots: [{field, label, before, after}]."""
+    out = []
+    for key in ("occurred_at", "site_id", "plant_id", "campaign_id", "place", "inspector_ids", "lat", "lon",
+                "accuracy_m", "note"):
+        if before.get(key) != after.get(key):
+            out.append({"field": key, "label": field_label(kind, key), "before": before.get(key), "after": after.get(key)})
+    old, new = before.get("fields") or {}, after.get("fields") or {}
+    for spec in KINDS.get(kind, {}).get("fields", []):
+        name = spec["name"]
+        if old.get(name) != new.get(name):
+            out.append({"field": f"fields.{name}", "label": spec["label"], "before": old.get(name), "after": new.get(name)})
+    return out
+
+
+def can_change(event: dict, user: dict) -> bool:
+    """The chief, the recorder or one of the event's inspectors may edit or void it."""
+    if user["role"] == "chief" or event["recorded_by"] == user["id"]:
+        return True
+    return user["role"] == "inspector" and user["id"] in event["inspector_ids"]
+
+
+def _changeable(db: Database, event_id: str, user: dict) -> dict:
+    event = load(db, event_id)
+    if not can_change(event, user):
+        raise Forbidden()
+    if event["voided"]:
+        raise InvalidInput({"voided": "该记录已作废，不能再修改"})
+    return event
+
+
+def _revise(db: Database, event: dict, action: str, user: dict, reason: str, now: datetime) -> None:
+    db.execute("INSERT INTO event_revisions (event_id, version, changed_at, changed_by, action, reason, before) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [event["id"], event["version"], _iso(now), user["id"], action, reason,
+                json.dumps(snapshot(event), ensure_ascii=False, sort_keys=True)])
+
+
+def as_raw(event: dict) -> dict:
+    """An event in submission form (for re-validation and for prefilled edit forms)."""
+    raw = {k: event.get(k) for k in TOP_LEVEL if k not in ("campaign", "fields")}
+    raw["fields"] = dict(event["fields"])
+    return raw
+
+
+def merge(event: dict, changes: dict) -> dict:
+    """The submission an edit produces: changes override the event; `fields` are merged (blank removes one)."""
+    raw = as_raw(event)
+    for key, value in changes.items():
+        if key == "fields" and isinstance(value, dict):
+            raw["fields"].update(value)
+        elif key in TOP_LEVEL and key not in ("id", "kind"):
+            raw[key] = value
+    if changes.get("campaign") and "campaign_id" not in changes:
+        raw["campaign_id"] = None
+    return raw
+
+
+def edit(db: Database, event_id: str, changes: dict, *, user: dict, now: datetime, tz, reason: str = "") -> dict:
+    """Apply a correction; the previous state goes to event_revisions and the version goes up."""
+    event = _changeable(db, event_id, user)
+    if changes.get("kind") not in (None, event["kind"]):
+        raise InvalidInput({"kind": "记录类型不能修改；如类型选错，请作废后重新记录"})
+    sub = validate(db, merge(event, changes), user={"id": event["recorded_by"]}, now=now, tz=tz,
+                   kept=frozenset(event["inspector_ids"]))
+    with _write(db):
+        current = load(db, event_id)
+        if current["version"] != event["version"]:
+            raise Conflict("该记录刚被其他人修改，请刷新后重试", stored=current)
+        if sub.get("campaign_row"):
+            sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
+        after = {**snapshot(event), **{k: sub[k] for k in ("occurred_at", "site_id", "plant_id", "campaign_id", "place",
+                                                            "inspector_ids", "lat", "lon", "accuracy_m", "note", "fields")}}
+        if not diff(event["kind"], snapshot(event), after):
+            return event
+        _revise(db, event, "edit", user, str(reason or "").strip(), now)
+        # content_hash is deliberately left as first submitted: a phone that resends its original
+        # submission after a correction must get 200 (already stored), not 409. The hash identifies
+        # the submission, not the current state; the current state lives in the row and its history.
+        periods = _period_columns(sub["occurred_at"], datetime.fromisoformat(event["received_at"]))
+        db.execute(
+            "UPDATE events SET occurred_at = ?, day = ?, month = ?, late = ?, site_id = ?, plant_id = ?, campaign_id = ?, "
+            "place = ?, lat = ?, lon = ?, accuracy_m = ?, note = ?, data = ?, version = version + 1, updated_at = ? "
+            "WHERE id = ?",
+            [sub["occurred_at"], periods["day"], periods["month"], periods["late"], sub["site_id"], sub["plant_id"],
+             sub["campaign_id"], sub["place"], sub["lat"], sub["lon"], sub["accuracy_m"], sub["note"],
+             json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), _iso(now), event_id])
+        db.execute("DELETE FROM event_inspectors WHERE event_id = ?", [event_id])
+        _link_inspectors(db, event_id, sub["inspector_ids"])
+    return load(db, event_id)
+
+
+def void(db: Database, event_id: str, *, user: dict, reason: str, now: datetime) -> dict:
+    """Void an event with a reason; it stays visible, kept in the history, and counts nowhere."""
+    reason = str(reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": "请填写作废原因"})
+    if len(reason) > MAX_TEXT:
+        raise InvalidInput({"reason": f"作废原因不能超过 {MAX_TEXT} 字"})
+    event = _changeable(db, event_id, user)
+    with _write(db):
+        _revise(db, event, "void", user, reason, now)
+        db.execute("UPDATE events SET voided = 1, void_reason = ?, voided_at = ?, voided_by = ?, version = version + 1, "
+                   "updated_at = ? WHERE id = ? AND voided = 0", [reason, _iso(now), user["id"], _iso(now), event_id])
+    return load(db, event_id)
+

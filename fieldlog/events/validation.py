@@ -1,0 +1,381 @@
+"""Checking a submission: typed fields, the subject its kind needs, references to the registry, soft warnings."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+from sqlite_utils import Database
+
+from fieldlog import accounts, registry
+from fieldlog.errors import InvalidInput
+from fieldlog.events import queries
+from fieldlog.events.kinds import KINDS, NOTICE_KINDS, pickable, subject_fields
+from fieldlog.periods import to_local
+
+FUTURE_ALLOWANCE = timedelta(minutes=10)   # phone clocks drift; beyond this an event "in the future" is a typo
+POOR_ACCURACY_M = 50
+FAR_FROM_SUBJECT_M = 1000
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_TEXT = 2000
+
+# --- parsing single values ----------------------------------------------------------------------
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _int(value) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError
+        return int(value)
+    return int(str(value).strip())
+
+
+def _number(value) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+    if not math.isfinite(number):
+        raise ValueError
+    return number
+
+
+TRUE = {"1", "true", "yes", "on", "是", "y"}
+FALSE = {"0", "false", "no", "off", "否", "n", ""}
+
+
+def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise ValueError
+
+
+def _parse_value(spec: dict, value):
+    """The typed value of one field; ValueError with a zh message when it does not fit."""
+    kind, label = spec["type"], spec["label"]
+    try:
+        if kind == "int":
+            parsed = _int(value)
+        elif kind == "number":
+            parsed = _number(value)
+        elif kind == "date":
+            parsed = date.fromisoformat(str(value).strip()).isoformat()
+        elif kind == "bool":
+            parsed = _bool(value)
+        else:
+            parsed = str(value).strip()
+    except (ValueError, TypeError):
+        raise ValueError({"int": f"{label}须为整数", "number": f"{label}须为数字", "date": f"{label}须为日期，格式 YYYY-MM-DD",
+                          "bool": f"{label}须为 是 或 否"}[kind]) from None
+    if kind == "choice" and parsed not in spec["choices"]:
+        raise ValueError(f"{label}须为 {'、'.join(spec['choices'])} 之一")
+    if kind == "text" and len(parsed) > MAX_TEXT:
+        raise ValueError(f"{label}不能超过 {MAX_TEXT} 字")
+    if spec["min"] is not None and parsed < spec["min"]:
+        raise ValueError(f"{label}不能小于 {_fmt(spec['min'])}" if spec["min"] != 1 or kind != "int" else f"{label}须大于 0")
+    if spec["max"] is not None and parsed > spec["max"]:
+        raise ValueError(f"{label}不能大于 {_fmt(spec['max'])}")
+    return parsed
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def clean_fields(kind: str, raw: dict | None) -> tuple[dict, dict]:
+    """(typed kind-specific fields, errors keyed 'fields.<name>'); blanks are dropped, defaults filled."""
+    raw = raw if isinstance(raw, dict) else {}
+    specs = {f["name"]: f for f in KINDS[kind]["fields"]}
+    out, errors = {}, {}
+    for name in raw:
+        if name not in specs:
+            errors[f"fields.{name}"] = "不是该类型记录的字段"
+    for name, spec in specs.items():
+        value = raw.get(name)
+        if _blank(value) and not (spec["type"] == "bool" and value == ""):
+            if spec["default"] is not None:
+                out[name] = spec["default"]
+            continue
+        try:
+            out[name] = _parse_value(spec, value)
+        except ValueError as exc:
+            errors[f"fields.{name}"] = str(exc.args[0])
+    for name, spec in specs.items():
+        key = f"fields.{name}"
+        if key in errors or name in out:
+            continue
+        unless = spec["required_unless"]
+        if spec["required"] or (spec["required_with"] and spec["required_with"] in out) \
+                or (unless and out.get(unless[0], unless[1]) != unless[1]):
+            errors[key] = f"请填写{spec['label']}"
+    for name, spec in specs.items():
+        other = spec["not_before"]
+        if other and name in out and other in out and out[name] < out[other]:
+            errors[f"fields.{name}"] = f"{spec['label']}不能早于{specs[other]['label']}"
+    return out, errors
+
+
+# --- the whole submission -----------------------------------------------------------------------
+
+def parse_occurred(value, *, now: datetime, tz) -> tuple[datetime | None, str | None]:
+    """(station-local datetime, None) or (None, zh message); naive input is station-local time."""
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return None, "请填写发生时间"
+        try:
+            dt = datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            return None, "发生时间格式不对，应为 2021-03-31T09:30（可带时区）"
+        if "T" not in text.replace(" ", "T", 1):
+            return None, "发生时间须包含时刻，如 2021-03-31T09:30"
+    local = to_local(dt, tz)
+    if local > now + FUTURE_ALLOWANCE:
+        return None, "发生时间不能晚于现在（允许 10 分钟误差），请检查手机时间"
+    if local < EARLIEST:
+        return None, "发生时间过早，请检查日期"
+    return local, None
+
+
+def _optional_int(raw: dict, key: str, label: str, errors: dict) -> int | None:
+    if _blank(raw.get(key)):
+        return None
+    try:
+        return _int(raw[key])
+    except (ValueError, TypeError):
+        errors[key] = f"{label}编号须为整数"
+        return None
+
+
+def _optional_number(raw: dict, key: str, low: float, high: float, message: str, errors: dict) -> float | None:
+    if _blank(raw.get(key)):
+        return None
+    try:
+        value = _number(raw[key])
+    except (ValueError, TypeError):
+        errors[key] = message
+        return None
+    if not low <= value <= high:
+        errors[key] = message
+        return None
+    return value
+
+
+def _clean_id(value, errors: dict) -> str | None:
+    try:
+        return str(uuid.UUID(str(value).strip()))
+    except (ValueError, TypeError, AttributeError):
+        errors["id"] = "记录编号（id）须为 UUID" if not _blank(value) else "缺少记录编号（id）"
+        return None
+
+
+def _clean_campaign(raw: dict, errors: dict) -> dict | None:
+    """{'id': n} or {'name', 'start_on', 'end_on'} from campaign_id or a campaign object."""
+    cid = _optional_int(raw, "campaign_id", "大检查", errors)
+    if cid is not None:
+        return {"id": cid}
+    obj = raw.get("campaign")
+    if not obj:
+        return None
+    if not isinstance(obj, dict):
+        errors["campaign"] = "大检查须包含名称、开始和结束日期"
+        return None
+    name = str(obj.get("name") or "").strip()
+    if not name:
+        errors["campaign.name"] = "请填写大检查名称"
+    dates = {}
+    for key, label in (("start_on", "开始日期"), ("end_on", "结束日期")):
+        try:
+            dates[key] = date.fromisoformat(str(obj.get(key) or "").strip()).isoformat()
+        except ValueError:
+            errors[f"campaign.{key}"] = f"请填写大检查{label}，格式 YYYY-MM-DD"
+    if len(dates) == 2 and dates["end_on"] < dates["start_on"]:
+        errors["campaign.end_on"] = "大检查结束日期不能早于开始日期"
+    return {"name": name, **dates}
+
+
+def _clean_inspectors(value, errors: dict) -> list[int] | None:
+    if _blank(value) or value == []:
+        return None
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    try:
+        return sorted({_int(i) for i in items if not _blank(i)}) or None
+    except (ValueError, TypeError):
+        errors["inspector_ids"] = "监督员编号须为整数"
+        return None
+
+
+# What a kind refuses, by subject field, when the submission carries it anyway.
+NOT_FOR_KIND = {"site_id": "该类型记录针对商品混凝土公司，不关联工地", "plant_id": "该类型记录针对工地，不关联商品混凝土公司",
+                "place": "只有宣传资料发放可以填写地点", "campaign_id": "只有大检查记录属于大检查"}
+PICK_ONE = {"site_id": "请选择工地", "plant_id": "请选择商品混凝土公司"}
+
+
+def _clean_subject(kind: str, sub: dict, errors: dict) -> None:
+    """Which of site, plant, campaign and place a kind needs or refuses (kinds.subject_fields)."""
+    fields, picked = subject_fields(kind), [f"{p}_id" for p in pickable(KINDS[kind]["subject"])]
+    if len(picked) == 1 and sub[picked[0]] is None and picked[0] not in errors:
+        errors[picked[0]] = PICK_ONE[picked[0]]
+    for key in ("site_id", "plant_id"):
+        if key not in fields and sub[key] is not None:
+            errors[key] = NOT_FOR_KIND[key]
+    if len(picked) > 1 and all(sub[k] is None for k in picked) and not sub["place"]:
+        errors["place"] = "请选择工地或搅拌站，或填写发放地点"
+    if len(picked) > 1 and all(sub[k] is not None for k in picked):
+        errors["plant_id"] = "工地和搅拌站只能选一个"
+    if "place" not in fields and sub["place"]:
+        errors["place"] = NOT_FOR_KIND["place"]
+    # A campaign is what a campaign kind is about: required there, refused elsewhere.
+    if "campaign_id" in fields and sub["campaign"] is None and not any(k.startswith("campaign") for k in errors):
+        errors["campaign_id"] = "请选择所属的大检查"
+    if "campaign_id" not in fields and sub["campaign"] is not None:
+        errors["campaign_id"] = NOT_FOR_KIND["campaign_id"]
+
+
+def clean(raw: dict, *, now: datetime, tz) -> dict:
+    """Check the form of a submission without the database; the normalized submission, or InvalidInput."""
+    sub, errors = _clean(raw, now=now, tz=tz)
+    if errors:
+        raise InvalidInput(errors)
+    return sub
+
+
+def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
+    """(normalized submission, errors): what clean checks, without raising, so database checks can add theirs."""
+    if not isinstance(raw, dict):
+        raise InvalidInput({"body": "提交内容须为 JSON 对象"})
+    errors: dict[str, str] = {}
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        errors["kind"] = "未知的记录类型" if kind else "请选择记录类型"
+    sub = {"id": _clean_id(raw.get("id"), errors), "kind": kind}
+    occurred, message = parse_occurred(raw.get("occurred_at"), now=now, tz=tz)
+    if message:
+        errors["occurred_at"] = message
+    sub["occurred_at"] = occurred.isoformat(timespec="seconds") if occurred else None
+    sub["site_id"] = _optional_int(raw, "site_id", "工地", errors)
+    sub["plant_id"] = _optional_int(raw, "plant_id", "搅拌站", errors)
+    sub["campaign"] = _clean_campaign(raw, errors)
+    sub["place"] = str(raw.get("place") or "").strip()[:200] or None
+    sub["inspector_ids"] = _clean_inspectors(raw.get("inspector_ids"), errors)
+    sub["lat"] = _optional_number(raw, "lat", -90, 90, "纬度须为 -90 到 90 之间的数字", errors)
+    sub["lon"] = _optional_number(raw, "lon", -180, 180, "经度须为 -180 到 180 之间的数字", errors)
+    sub["accuracy_m"] = _optional_number(raw, "accuracy_m", 0, 1e7, "定位精度须为不小于 0 的数字（米）", errors)
+    if (sub["lat"] is None) != (sub["lon"] is None) and not {"lat", "lon"} & errors.keys():
+        errors["lon" if sub["lon"] is None else "lat"] = "经度和纬度须同时提供"
+    note = "" if raw.get("note") is None else str(raw.get("note")).strip()
+    if len(note) > MAX_TEXT:
+        errors["note"] = f"备注不能超过 {MAX_TEXT} 字"
+    sub["note"] = note
+    if kind in KINDS:
+        sub["fields"], field_errors = clean_fields(kind, raw.get("fields"))
+        errors.update(field_errors)
+        _clean_subject(kind, sub, errors)
+    return sub, errors
+
+
+def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] = frozenset(),
+                      errors: dict | None = None) -> dict:
+    """Subject, campaign, inspectors and notice exist; fills inspector_ids and campaign_id. InvalidInput if not.
+
+    `kept` are inspector ids already on the event being edited: they stay valid after a user is deactivated.
+    `errors` from clean are reported together with these, so a form shows every problem at once.
+    """
+    errors = dict(errors or {})
+    if sub["site_id"] is not None and "site_id" not in errors and not registry.exists(db, "site", sub["site_id"]):
+        errors["site_id"] = "工地不存在"
+    if sub["plant_id"] is not None and "plant_id" not in errors and not registry.exists(db, "plant", sub["plant_id"]):
+        errors["plant_id"] = "商品混凝土公司不存在"
+    campaign = sub["campaign"] if not any(k.startswith("campaign") for k in errors) else None
+    sub["campaign_id"] = None
+    if campaign and "id" in campaign:
+        row = queries.campaign(db, campaign["id"])
+        if not row:
+            errors["campaign_id"] = "大检查不存在"
+        sub["campaign_id"] = campaign["id"]
+        sub["campaign_row"] = row
+    elif campaign:
+        row = queries.campaign_by_key(db, campaign["name"], campaign["start_on"], campaign["end_on"])
+        sub["campaign_id"] = row["id"] if row else None
+        sub["campaign_row"] = row or {"id": None, **campaign}
+    ids = sub["inspector_ids"] or [user["id"]]
+    found = {u["id"] for u in accounts.field_users(db, ids)}
+    if set(ids) - found - kept and "inspector_ids" not in errors:
+        errors["inspector_ids"] = "监督员不存在或已停用"
+    sub["inspector_ids"] = sorted(ids)
+    if sub["kind"] == "rectification_review" and "fields.notice_event_id" not in errors:
+        _check_notice(db, sub, errors)
+    if errors:
+        raise InvalidInput(errors)
+    return sub
+
+
+def _check_notice(db: Database, sub: dict, errors: dict) -> None:
+    row = queries.notice_target(db, sub.get("fields", {}).get("notice_event_id", ""))
+    if not row or row["kind"] not in NOTICE_KINDS or not json.loads(row["data"]).get("notice_no"):
+        errors["fields.notice_event_id"] = "找不到该整改通知书"
+    elif sub["site_id"] is not None and row["site_id"] != sub["site_id"]:
+        errors["fields.notice_event_id"] = "该整改通知书不属于所选工地"
+
+
+def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset()) -> dict:
+    """The normalized submission after form checks (clean) and reference checks against the database."""
+    sub, errors = _clean(raw, now=now, tz=tz)
+    return _check_references(db, sub, user, kept, errors)
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371000 * math.asin(math.sqrt(a))
+
+
+def _subject_location(db: Database, event: dict) -> dict | None:
+    """{lat, lon, what} of the site (or else the plant) an event is about, or None."""
+    for subject, what in (("site", "工地"), ("plant", "搅拌站")):
+        if event.get(f"{subject}_id"):
+            found = registry.location(db, subject, event[f"{subject}_id"])
+            return {**found, "what": what} if found else None
+    return None
+
+
+def warnings_for(db: Database, event: dict) -> list[str]:
+    """Soft checks (never a block): poor GPS accuracy, far from the subject's recorded location, outside the campaign."""
+    out = []
+    if event.get("accuracy_m") is not None and event["accuracy_m"] > POOR_ACCURACY_M:
+        out.append(f"定位精度较差（约 {event['accuracy_m']:.0f} 米），位置仅供参考")
+    subject = _subject_location(db, event)
+    if subject and subject["lat"] is not None and event.get("lat") is not None:
+        distance = haversine_m(event["lat"], event["lon"], subject["lat"], subject["lon"])
+        if distance > FAR_FROM_SUBJECT_M:
+            out.append(f"记录位置距{subject['what']}登记位置约 {distance / 1000:.1f} 公里，请确认是否选对了{subject['what']}")
+    campaign = event.get("campaign")
+    if campaign and campaign.get("start_on") and not campaign["start_on"] <= event["day"] <= campaign["end_on"]:
+        out.append(f"检查日期不在大检查“{campaign['name']}”期间（{campaign['start_on']} 至 {campaign['end_on']}）内")
+    return out
+
+
+_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_event_id(text: str) -> bool:
+    """Whether text looks like a canonical event UUID."""
+    return bool(_ID_RE.match(text or ""))
