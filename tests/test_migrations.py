@@ -121,3 +121,13 @@ def test_without_008_the_first_006_leaves_an_extra_index(tmp_path):
     _built_with_original_006(old, files)
     extra = set(_schema(old)) - set(_schema(fresh))
     assert [row[1] for row in extra] == ["events_review_notice"] and not set(_schema(fresh)) - set(_schema(old))
+
+
+def test_contracts_list_every_migration():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "contracts.md").read_text(encoding="utf-8")
+    section = text.split("## Migration numbers", 1)[1].split("\n## ", 1)[0]
+    listed = [line.split("`")[0].strip("- ") + "_" + line.split("`")[1] for line in section.splitlines()
+              if line.startswith("- ")]
+    assert listed == [f.stem for f in db_mod.migration_files()]
