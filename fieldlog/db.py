@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -49,6 +50,43 @@ def migration_files(folder: Path | None = None) -> list[Path]:
     """The numbered .sql files, in order."""
     folder = folder or resource_dir("migrations")
     return sorted(folder.glob("[0-9][0-9][0-9]_*.sql"))
+
+
+CHECKSUMS = "CHECKSUMS"
+
+
+def checksum_problems(folder: Path | None = None) -> list[str]:
+    """What breaks the rule that a landed migration is never edited, checked against `folder`/CHECKSUMS.
+
+    Each line of CHECKSUMS is `sha256  file name` (as `sha256sum` prints it; `#` starts a comment).
+    Returns one message per migration whose content no longer has its hash, per migration file with
+    no line, per line whose file is gone and per line that is not of that form; empty when all is well.
+    """
+    folder = folder or resource_dir("migrations")
+    path = folder / CHECKSUMS
+    if not path.is_file():
+        return [f"{CHECKSUMS} is missing from {folder}"]
+    listed, problems = {}, []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or not name.strip():
+            problems.append(f"{CHECKSUMS} line {number} is not `sha256  file name`: {line[:80]}")
+        elif name in listed:
+            problems.append(f"{name} is listed twice in {CHECKSUMS}")
+        else:
+            listed[name] = digest
+    files = {f.name: f for f in migration_files(folder)}
+    for name, file in files.items():
+        if name not in listed:
+            problems.append(f"{name} has no line in {CHECKSUMS}: add `sha256sum {name}` in the commit that adds it")
+        elif hashlib.sha256(file.read_bytes()).hexdigest() != listed[name]:
+            problems.append(f"{name} changed after it landed (its sha256 is not the one in {CHECKSUMS}): "
+                            "put the change in a new migration")
+    for name in listed.keys() - files.keys():
+        problems.append(f"{name} is listed in {CHECKSUMS} but the file is gone")
+    return problems
 
 
 def build_migrations(files: list[Path] | None = None) -> Migrations:

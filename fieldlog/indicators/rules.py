@@ -31,16 +31,10 @@ AMOUNT_FIELDS = ("copies", "fee_yuan")
 LAG_PAIRS = (("accepted_on", "filed_on"), ("applied_on", "issued_on"))
 TALLY = "event_tallies"
 _TEMP_NAMES = itertools.count(1)
-_LAG = ("coalesce(CAST(julianday(json_extract(data, '$.filed_on')) - julianday(json_extract(data, '$.accepted_on')) "
-        "AS INTEGER), CAST(julianday(json_extract(data, '$.issued_on')) - julianday(json_extract(data, '$.applied_on')) "
-        "AS INTEGER), -1000000)")
-# The month under way, read from events in the shape of a tally (one row per event).
-RAW = ("(SELECT kind, month, coalesce(site_id, 0) AS site_id, coalesce(plant_id, 0) AS plant_id, "
-       "coalesce(campaign_id, 0) AS campaign_id, coalesce(json_extract(data, '$.finding'), '') AS finding, "
-       "coalesce(json_extract(data, '$.result'), '') AS result, "
-       "coalesce(json_extract(data, '$.conditions_met'), '') AS conditions_met, " + _LAG + " AS lag_days, "
-       "1 AS n, coalesce(json_extract(data, '$.copies'), 0) AS copies, coalesce(json_extract(data, '$.fee_yuan'), 0) "
-       "AS fee_yuan FROM events WHERE voided = 0 AND month = :w_month AND day <= :w_day)")
+# The month under way, read from events in the shape of a tally (one row per event): the view
+# event_tally_rows (migration 007) holds the key expressions that the tally triggers also read.
+RAW = ("(SELECT kind, month, site_id, plant_id, campaign_id, finding, result, conditions_met, lag_days, n, copies, "
+       "fee_yuan FROM event_tally_rows WHERE voided = 0 AND month = :w_month AND day <= :w_day)")
 
 
 def in_list(prefix: str, values: list) -> tuple[str, dict]:
