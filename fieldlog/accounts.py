@@ -14,8 +14,10 @@ from sqlite_utils import Database
 from fieldlog import audit
 from fieldlog.db import one
 from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.messages import t
 
-ROLES = {"inspector": "监督员", "chief": "站长", "admin": "管理员"}
+# The roles, as stored in users.role; their Chinese names are LABELS["role"].
+ROLES = ("inspector", "chief", "admin")
 MIN_PASSWORD = 10
 # Throttling: after this many failures within the window, refuse sign-in until it passes.
 MAX_FAILURES = 5
@@ -43,13 +45,13 @@ def validate_user(username: str, display_name: str, role: str, password: str | N
     """Messages for a bad new-user form (empty when fine)."""
     errors = {}
     if not USERNAME_RE.match(username or ""):
-        errors["username"] = "用户名须为 2–32 位字母、数字、点、下划线或连字符"
+        errors["username"] = t("accounts.username_invalid")
     if not (display_name or "").strip():
-        errors["display_name"] = "请填写姓名"
+        errors["display_name"] = t("accounts.display_name_required")
     if role not in ROLES:
-        errors["role"] = "角色须为 监督员、站长 或 管理员"
+        errors["role"] = t("accounts.role_invalid")
     if password is not None and len(password) < MIN_PASSWORD:
-        errors["password"] = f"密码至少 {MIN_PASSWORD} 位"
+        errors["password"] = t("accounts.password_too_short", n=MIN_PASSWORD)
     return errors
 
 
@@ -58,7 +60,7 @@ def create_user(db: Database, username: str, display_name: str, role: str, passw
     """Create a user with an argon2-hashed password; InvalidInput when a field is bad or the name is taken."""
     errors = validate_user(username, display_name, role, password)
     if not errors and one(db, "SELECT 1 AS x FROM users WHERE username = ?", [username]):
-        errors["username"] = "用户名已存在"
+        errors["username"] = t("accounts.username_taken")
     if errors:
         raise InvalidInput(errors)
     cur = db.execute(
@@ -71,10 +73,10 @@ def create_user(db: Database, username: str, display_name: str, role: str, passw
 def set_password(db: Database, username: str, password: str, now: datetime | None = None) -> None:
     """Replace a user's password and end the user's sessions."""
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput({"password": f"密码至少 {MIN_PASSWORD} 位"})
+        raise InvalidInput({"password": t("accounts.password_too_short", n=MIN_PASSWORD)})
     user = get_user_by_name(db, username)
     if not user:
-        raise InvalidInput({"username": "没有这个用户"})
+        raise InvalidInput({"username": t("accounts.no_such_user")})
     with db.atomic():
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), user["id"]])
         db.execute("UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
@@ -85,9 +87,9 @@ def set_active(db: Database, user_id: int, active: bool, actor: dict, now: datet
     """Deactivate or reactivate a user (a deactivated user can no longer sign in or use tokens); audit-logged."""
     target = get_user(db, user_id)
     if not target:
-        raise NotFound("找不到该用户")
+        raise NotFound(t("accounts.user_not_found"))
     if not active and target["id"] == actor["id"]:
-        raise InvalidInput({"active": "不能停用自己的账号"})
+        raise InvalidInput({"active": t("accounts.cannot_deactivate_self")})
     with db.atomic():
         db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
         audit.record(db, "user_activated" if active else "user_deactivated", user=actor,
@@ -145,13 +147,13 @@ def authenticate(db: Database, username: str, password: str, ip: str, now: datet
     at = _now(now).isoformat(timespec="seconds")
     if locked_out(db, username, ip, now):
         audit.record(db, "login_locked", username=username, ip=ip, now=now)
-        return None, f"登录失败次数过多，请 {int(LOCK_WINDOW.total_seconds() // 60)} 分钟后再试"
+        return None, t("accounts.locked_out", minutes=int(LOCK_WINDOW.total_seconds() // 60))
     user = get_user_by_name(db, username)
     ok = bool(user and user["active"] and _verify(password, user["password_hash"]))
     db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, ?)", [username, ip, at, int(ok)])
     if not ok:
         audit.record(db, "login_failed", username=username, ip=ip, now=now)
-        return None, "用户名或密码错误"
+        return None, t("accounts.bad_credentials")
     audit.record(db, "login", user=user, ip=ip, now=now)
     return user, None
 
@@ -212,7 +214,7 @@ def create_token(db: Database, username: str, name: str, now: datetime | None = 
     """Create a bearer token for a user; the plain token is returned once and only its hash is stored."""
     user = get_user_by_name(db, username)
     if not user:
-        raise InvalidInput({"username": "没有这个用户"})
+        raise InvalidInput({"username": t("accounts.no_such_user")})
     token = "fl_" + secrets.token_urlsafe(32)
     db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
                [user["id"], name, _token_hash(token), _now(now).isoformat(timespec="seconds")])

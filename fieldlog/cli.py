@@ -10,6 +10,7 @@ import click
 
 from fieldlog import accounts, config as config_mod, db as db_mod
 from fieldlog.errors import InvalidInput
+from fieldlog.messages import label, t
 
 
 def _cfg(**overrides) -> config_mod.Config:
@@ -23,14 +24,14 @@ def _db(cfg: config_mod.Config | None = None):
 
 def _fail(exc: InvalidInput) -> None:
     for field, message in exc.errors.items():
-        click.echo(f"错误：{field}：{message}", err=True)
+        click.echo(t("cli.field_error", field=field, message=message), err=True)
     sys.exit(1)
 
 
-@click.group()
+@click.group(help=t("cli.help"))
 @click.version_option(package_name="fieldlog")
 def main() -> None:
-    """fieldlog：建设工程质量安全监督站现场检查记录 (field inspection logger)."""
+    """The `fieldlog` command group (its help text is the catalogue's cli.help)."""
 
 
 @main.command()
@@ -47,7 +48,7 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     if demo:
         cfg.database = cfg.data_dir / "demo.db"
         if not cfg.database.exists():
-            click.echo("正在生成演示数据库…")
+            click.echo(t("cli.building_demo"))
             _build_demo(cfg.database)
         _print_logins()
         from datetime import datetime
@@ -55,8 +56,8 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
         from fieldlog import demo as demo_mod
 
         cfg.demo_today = demo_mod.demo_today(datetime.now(cfg.tz).date())
-        click.echo(f"演示数据为 {demo_mod.DEMO_YEAR} 年，看板按 {cfg.demo_today} 显示；新记录按实际时间保存。")
-    click.echo(f"fieldlog 已启动：http://{cfg.host}:{cfg.port}/  数据库：{cfg.database}")
+        click.echo(t("cli.demo_dates", year=demo_mod.DEMO_YEAR, today=cfg.demo_today))
+    click.echo(t("cli.started", host=cfg.host, port=cfg.port, database=cfg.database))
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, proxy_headers=True, log_level="info")
 
 
@@ -75,7 +76,7 @@ def _build_demo(path: Path) -> None:
 def _print_logins() -> None:
     from fieldlog import demo as demo_mod
 
-    click.echo("演示账号（密码均为 %s）：" % demo_mod.DEMO_PASSWORD)
+    click.echo(t("cli.demo_logins", password=demo_mod.DEMO_PASSWORD))
     for username, role in demo_mod.LOGINS:
         click.echo(f"  {username:<12} {role}")
 
@@ -89,7 +90,7 @@ def demo(out: Path | None) -> None:
     for old in (out, Path(f"{out}-wal"), Path(f"{out}-shm")):
         old.unlink(missing_ok=True)
     _build_demo(out)
-    click.echo(f"演示数据库已生成：{out}")
+    click.echo(t("cli.demo_built", path=out))
     _print_logins()
 
 
@@ -99,7 +100,10 @@ def migrate() -> None:
     cfg = _cfg()
     db = db_mod.connect(cfg.database)
     applied = db_mod.migrate(db)
-    click.echo("已应用：" + "、".join(applied) if applied else "数据库已是最新")
+    if applied:
+        click.echo(t("cli.migrations_applied", names=t("web.list_separator").join(applied)))
+    else:
+        click.echo(t("cli.up_to_date"))
 
 
 @main.group()
@@ -109,7 +113,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("username")
-@click.option("--name", "display_name", required=True, help="Display name (姓名).")
+@click.option("--name", "display_name", required=True, help=t("cli.help_display_name"))
 @click.option("--role", type=click.Choice(list(accounts.ROLES)), required=True, help="inspector, chief or admin.")
 @click.password_option(help="Password (at least 10 characters); prompted when not given.")
 def user_add(username: str, display_name: str, role: str, password: str) -> None:
@@ -118,7 +122,7 @@ def user_add(username: str, display_name: str, role: str, password: str) -> None
         accounts.create_user(_db(), username, display_name, role, password)
     except InvalidInput as exc:
         _fail(exc)
-    click.echo(f"已创建用户 {username}（{accounts.ROLES[role]}）")
+    click.echo(t("cli.user_created", username=username, role=label("role", role)))
 
 
 @user.command("passwd")
@@ -130,15 +134,15 @@ def user_passwd(username: str, password: str) -> None:
         accounts.set_password(_db(), username, password)
     except InvalidInput as exc:
         _fail(exc)
-    click.echo(f"已更新 {username} 的密码")
+    click.echo(t("cli.password_set", username=username))
 
 
 @user.command("list")
 def user_list() -> None:
     """List users."""
     for u in accounts.list_users(_db()):
-        state = "" if u["active"] else "（已停用）"
-        click.echo(f"{u['id']:>4}  {u['username']:<16} {accounts.ROLES[u['role']]:<4} {u['display_name']}{state}")
+        state = "" if u["active"] else t("cli.user_inactive")
+        click.echo(f"{u['id']:>4}  {u['username']:<16} {label('role', u['role']):<4} {u['display_name']}{state}")
 
 
 @main.group()
@@ -162,17 +166,17 @@ def token_create(username: str, name: str) -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke a token by its id (see `token list`)."""
     if not accounts.revoke_token(_db(), token_id):
-        click.echo("错误：没有这个有效令牌", err=True)
+        click.echo(t("cli.error", message=t("accounts.token_not_live")), err=True)
         sys.exit(1)
-    click.echo(f"已吊销令牌 {token_id}")
+    click.echo(t("cli.token_revoked", id=token_id))
 
 
 @token.command("list")
 def token_list() -> None:
     """List tokens (never their secret)."""
-    for t in accounts.list_tokens(_db()):
-        state = f"已吊销 {t['revoked_at']}" if t["revoked_at"] else "有效"
-        click.echo(f"{t['id']:>4}  {t['username']:<16} {t['name']:<16} {t['created_at']}  {state}")
+    for tok in accounts.list_tokens(_db()):
+        state = t("cli.token_revoked_at", at=tok["revoked_at"]) if tok["revoked_at"] else t("cli.token_live")
+        click.echo(f"{tok['id']:>4}  {tok['username']:<16} {tok['name']:<16} {tok['created_at']}  {state}")
 
 
 @main.command()
@@ -185,7 +189,7 @@ def backup(path: Path, media: bool) -> None:
 
     cfg = _cfg()
     if path.exists():
-        click.echo(f"错误：{path} 已存在", err=True)
+        click.echo(t("cli.error", message=t("cli.path_exists", path=path)), err=True)
         sys.exit(1)
     path.parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(str(cfg.database))
@@ -194,12 +198,12 @@ def backup(path: Path, media: bool) -> None:
         src.backup(dst)
     dst.close()
     src.close()
-    click.echo(f"已备份数据库到 {path}")
+    click.echo(t("cli.backup_done", path=path))
     if media and cfg.media_dir.is_dir():
         # Photo files are written once under server-chosen names and never changed, so a plain copy is consistent.
         target = Path(f"{path}-media")
         shutil.copytree(cfg.media_dir, target, dirs_exist_ok=True)
-        click.echo(f"已备份照片到 {target}")
+        click.echo(t("cli.backup_media_done", path=target))
 
 
 def _import(path: Path, kind: str, dry_run: bool) -> None:
@@ -208,22 +212,23 @@ def _import(path: Path, kind: str, dry_run: bool) -> None:
     db = _db()
     parsed = importer.preview(db, path.name, path.read_bytes(), kind)
     if parsed.error:
-        click.echo(f"错误：文件未导入：{parsed.error}", err=True)
+        click.echo(t("cli.error", message=t("cli.import_refused", error=parsed.error)), err=True)
         sys.exit(1)
     if parsed.ignored_columns:
-        click.echo("已忽略无法识别的列：" + "、".join(parsed.ignored_columns))
+        click.echo(t("cli.ignored_columns", columns=t("web.list_separator").join(parsed.ignored_columns)))
     if not dry_run:
         importer.apply_import(db, parsed, actor=None)
     for row in parsed.rows:
         if row.errors:
-            problems = "；".join(f"{importer.field_label(kind, f)}：{m}" for f, m in row.errors.items())
-            click.echo(f"第 {row.number} 行 跳过 {row.label}：{problems}")
+            problems = t("web.clause_separator").join(
+                t("cli.row_problem", field=importer.field_label(kind, f), message=m) for f, m in row.errors.items())
+            click.echo(t("cli.row_skipped", n=row.number, row=row.label, problems=problems))
         else:
-            click.echo(f"第 {row.number} 行 {'可导入' if dry_run else '已导入'} {row.label}")
+            click.echo(t("cli.row_importable" if dry_run else "cli.row_imported", n=row.number, row=row.label))
     if dry_run:
-        click.echo(f"预检完成（未写入）：{len(parsed.accepted)} 行可导入，{len(parsed.rejected)} 行有问题")
+        click.echo(t("cli.dry_run_done", accepted=len(parsed.accepted), rejected=len(parsed.rejected)))
     else:
-        click.echo(f"导入完成：已写入 {parsed.written} 行，跳过 {len(parsed.rejected)} 行")
+        click.echo(t("cli.import_done", written=parsed.written, rejected=len(parsed.rejected)))
 
 
 @main.command("import-sites")
@@ -259,7 +264,7 @@ def table_load(file: Path) -> None:
         loaded = tables.load_table(_db(), file.read_text(encoding="utf-8"), loaded_by="cli")
     except InvalidInput as exc:
         _fail(exc)
-    click.echo(f"已导入 {loaded.year} 年目标表（{loaded.station}，{len(loaded.rows)} 项指标）")
+    click.echo(t("cli.table_loaded", year=loaded.year, station=loaded.station, rows=len(loaded.rows)))
 
 
 @table.command("show")
@@ -268,13 +273,16 @@ def table_show(year: int) -> None:
     """Print YEAR's table: levels, target text, parsed target and rule of every row."""
     from fieldlog.indicators import tables
 
-    t = tables.table_for_year(_db(), year)
-    origin = {"loaded": "已导入", "shipped": "随程序提供", "inherited": f"沿用 {t.inherited_from} 年目标表"}[t.origin]
-    click.echo(f"{t.title}（{t.station}，{origin}）")
-    for r in t.rows:
-        parsed = "文字" if r.target.comparator == "text" else f"{r.target.comparator} {r.target.value:g}{r.target.unit}"
-        click.echo(f"{r.number:>3}  {r.level1}/{r.level2}/{r.level3}  {r.target_text or '（空）'}  [{parsed}]  "
-                   f"{r.rule}{'' if r.points is None else f'  分值 {r.points:g}'}")
+    tbl = tables.table_for_year(_db(), year)
+    origin = {"loaded": t("cli.table_origin_loaded"), "shipped": t("cli.table_origin_shipped"),
+              "inherited": t("cli.table_origin_inherited", year=tbl.inherited_from)}[tbl.origin]
+    click.echo(t("cli.table_heading", title=tbl.title, station=tbl.station, origin=origin))
+    for r in tbl.rows:
+        parsed = (t("cli.target_is_text") if r.target.comparator == "text"
+                  else f"{r.target.comparator} {r.target.value:g}{r.target.unit}")
+        points = "" if r.points is None else "  " + t("cli.points", points=f"{r.points:g}")
+        click.echo(f"{r.number:>3}  {r.level1}/{r.level2}/{r.level3}  {r.target_text or t('web.blank')}  [{parsed}]  "
+                   f"{r.rule}{points}")
 
 
 @main.command()
@@ -294,11 +302,11 @@ def rollup(year: int, as_of: str | None, out: Path) -> None:
     try:
         day = date.fromisoformat(as_of) if as_of else datetime.now(cfg.tz).date()
     except ValueError:
-        click.echo("错误：--as-of 须为日期，格式 YYYY-MM-DD", err=True)
+        click.echo(t("cli.error", message=t("cli.as_of_invalid")), err=True)
         sys.exit(1)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv", ".json"):
-        click.echo("错误：--out 的文件须以 .xlsx、.csv 或 .json 结尾", err=True)
+        click.echo(t("cli.error", message=t("cli.out_suffix_invalid")), err=True)
         sys.exit(1)
     ev = evaluation.build(_db(cfg), year, day, cfg.tz)
     if suffix == ".json":
@@ -306,4 +314,5 @@ def rollup(year: int, as_of: str | None, out: Path) -> None:
                        encoding="utf-8")
     else:
         out.write_bytes(evaluation.to_csv(ev) if suffix == ".csv" else evaluation.to_xlsx(ev))
-    click.echo(f"已写出 {out}（{year} 年，截至 {day}，总分 {evaluation.fmt_score(ev.totals.total)}，{ev.totals.grade}）")
+    click.echo(t("cli.rollup_done", path=out, year=year, day=day, total=evaluation.fmt_score(ev.totals.total),
+                 grade=ev.totals.grade))

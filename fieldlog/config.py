@@ -20,7 +20,7 @@ SETTINGS = [
     ("timezone", "FIELDLOG_TIMEZONE", "Asia/Shanghai", "Station time zone: periods (months, quarters) are cut in it"),
     ("secret_key", "FIELDLOG_SECRET_KEY", "", "Key that signs cookies; generated once and kept in DATA_DIR/secret.key when empty"),
     ("https", "FIELDLOG_HTTPS", "auto", "Mark cookies Secure: 'auto' (when the request came over HTTPS), 'on' or 'off'"),
-    ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),
+    ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),  # zh: data
 ]
 
 

@@ -13,53 +13,58 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, audit, registry
 from fieldlog.errors import InvalidInput
+from fieldlog.messages import label, t
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 KINDS = ("sites", "plants")
 
-# (field, Chinese header, other accepted headers). The first header is the one the templates use.
+# (field, other accepted headers), in template order. The template's header of a field is its label in
+# LABELS["site_field"] / LABELS["plant_field"]; the other headers are what older sheets say, matched as data.
 SITE_COLUMNS = [
-    ("name", "工地名称", ["项目名称", "工程名称"]),
-    ("reg_no", "监督注册号", ["注册号", "监督注册编号"]),
-    ("address", "地址", ["工程地址", "项目地址"]),
-    ("town", "乡镇", ["所在乡镇"]),
-    ("lat", "纬度", []),
-    ("lon", "经度", []),
-    ("builder", "建设单位", []),
-    ("contractor", "施工单位", []),
-    ("supervisor", "监理单位", []),
-    ("uses_ready_mix", "使用商品混凝土", ["是否使用商品混凝土"]),
-    ("started_on", "开工日期", ["施工许可日期", "开工/施工许可日期"]),
-    ("completed_on", "竣工验收日期", ["竣工日期"]),
-    ("inspectors", "负责监督员", ["监督员", "责任监督员"]),
-    ("pauses", "停工期间", ["停工"]),
+    ("name", ["项目名称", "工程名称"]),  # zh: data
+    ("reg_no", ["注册号", "监督注册编号"]),  # zh: data
+    ("address", ["工程地址", "项目地址"]),  # zh: data
+    ("town", ["所在乡镇"]),  # zh: data
+    ("lat", []),
+    ("lon", []),
+    ("builder", []),
+    ("contractor", []),
+    ("supervisor", []),
+    ("uses_ready_mix", ["是否使用商品混凝土"]),  # zh: data
+    ("started_on", ["施工许可日期", "开工/施工许可日期"]),  # zh: data
+    ("completed_on", ["竣工日期"]),  # zh: data
+    ("inspectors", ["监督员", "责任监督员"]),  # zh: data
+    ("pauses", ["停工"]),  # zh: data
 ]
 PLANT_COLUMNS = [
-    ("name", "企业名称", ["公司名称", "搅拌站名称"]),
-    ("licence_no", "资质证书编号", ["资质证书号", "证书编号"]),
-    ("address", "地址", ["企业地址"]),
-    ("town", "乡镇", ["所在乡镇"]),
-    ("lat", "纬度", []),
-    ("lon", "经度", []),
-    ("active_from", "生产起始日期", ["投产日期"]),
-    ("active_to", "停产日期", []),
+    ("name", ["公司名称", "搅拌站名称"]),  # zh: data
+    ("licence_no", ["资质证书号", "证书编号"]),  # zh: data
+    ("address", ["企业地址"]),  # zh: data
+    ("town", ["所在乡镇"]),  # zh: data
+    ("lat", []),
+    ("lon", []),
+    ("active_from", ["投产日期"]),  # zh: data
+    ("active_to", []),
 ]
 COLUMNS = {"sites": SITE_COLUMNS, "plants": PLANT_COLUMNS}
+FIELD_LABELS = {"sites": "site_field", "plants": "plant_field"}
 REQUIRED = {"sites": ["name", "reg_no"], "plants": ["name", "licence_no"]}
 UNIQUE = {"sites": "reg_no", "plants": "licence_no"}
+# The templates' example rows: sample content in the format a file must have.
 EXAMPLES = {
-    "sites": ["衡东县城关镇安置小区", "HDJ2021-001", "衡东县城关镇建设路18号", "城关镇", "27.0814", "112.9480",
-              "衡东县住房和城乡建设局", "湖南衡东建设工程有限公司", "衡阳市建设监理有限公司", "是",
-              date(2021, 3, 1), None, "王建国、李明", "2021-07-01~2021-08-15"],
-    "plants": ["衡东县恒通商品混凝土有限公司", "湘建混字第0001号", "衡东县工业园", "城关镇", "27.0912", "112.9375",
+    "sites": ["衡东县城关镇安置小区", "HDJ2021-001", "衡东县城关镇建设路18号", "城关镇", "27.0814", "112.9480",  # zh: data
+              "衡东县住房和城乡建设局", "湖南衡东建设工程有限公司", "衡阳市建设监理有限公司", "是",  # zh: data
+              date(2021, 3, 1), None, "王建国、李明", "2021-07-01~2021-08-15"],  # zh: data
+    "plants": ["衡东县恒通商品混凝土有限公司", "湘建混字第0001号", "衡东县工业园", "城关镇", "27.0912", "112.9375",  # zh: data
                date(2018, 5, 1), None],
 }
 DATE_FIELDS = {"started_on", "completed_on", "active_from", "active_to"}
-NAME_SPLIT = re.compile(r"[、,，;；/\s]+")
-PAUSE_SPLIT = re.compile(r"[;；\n]+")
-RANGE_SPLIT = re.compile(r"\s*(?:~|～|至|—)\s*")
-LOOSE_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+# Separators and date words a cell may use.
+NAME_SPLIT = re.compile(r"[、,，;；/\s]+")  # zh: data
+PAUSE_SPLIT = re.compile(r"[;；\n]+")  # zh: data
+RANGE_SPLIT = re.compile(r"\s*(?:~|～|至|—)\s*")  # zh: data
+LOOSE_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")  # zh: data
 
 
 @dataclass
@@ -77,7 +82,7 @@ class Row:
     def label(self) -> str:
         name = str(self.values.get("name") or "").strip()
         key = str(self.values.get("reg_no") or self.values.get("licence_no") or "").strip()
-        return f"{name}（{key}）" if name and key else name or key or "（空）"
+        return t("import.row_label", name=name, number=key) if name and key else name or key or t("web.blank")
 
 
 @dataclass
@@ -102,21 +107,20 @@ class ParsedImport:
 
 def headers(kind: str) -> list[str]:
     """The Chinese headers of the import template for sites or plants."""
-    return [zh for _, zh, _ in COLUMNS[kind]]
+    return [label(FIELD_LABELS[kind], key) for key, _ in COLUMNS[kind]]
 
 
 def field_label(kind: str, name: str) -> str:
     """The Chinese column name of a field (the field itself when unknown)."""
-    for key, zh, _ in COLUMNS[kind]:
-        if key == name:
-            return zh
-    return {"inspector_ids": "负责监督员"}.get(name.split(".")[0], name)
+    if name.split(".")[0] == "inspector_ids":
+        return label("site_field", "inspectors")
+    return label(FIELD_LABELS[kind], name)
 
 
 def _header_map(kind: str) -> dict[str, str]:
     out = {}
-    for key, zh, aliases in COLUMNS[kind]:
-        for h in [key, zh, *aliases]:
+    for key, aliases in COLUMNS[kind]:
+        for h in [key, label(FIELD_LABELS[kind], key), *aliases]:
             out[_norm_header(h)] = key
     return out
 
@@ -124,8 +128,8 @@ def _header_map(kind: str) -> dict[str, str]:
 def _norm_header(text) -> str:
     text = str(text or "").replace("\ufeff", "").strip().lower()
     # Headers are often annotated: 纬度（十进制）, 开工日期*, 工地名称(必填).
-    text = re.sub(r"[（(].*?[)）]", "", text)
-    return re.sub(r"[\s*＊:：]", "", text)
+    text = re.sub(r"[（(].*?[)）]", "", text)  # zh: data
+    return re.sub(r"[\s*＊:：]", "", text)  # zh: data
 
 
 def _decode_csv(content: bytes) -> str:
@@ -166,18 +170,18 @@ def _read_table(filename: str, content: bytes) -> list[list]:
     """Cells of the first sheet as lists; ValueError with a zh-CN message when the file is not a spreadsheet."""
     lower = (filename or "").lower()
     if lower.endswith(".xls") or content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ValueError("不支持旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后再上传")
+        raise ValueError(t("import.xls_unsupported"))
     if lower.endswith(".xlsx") or content.startswith(b"PK\x03\x04"):
         try:
             return _read_xlsx(content)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-            raise ValueError("文件不是有效的 XLSX 表格，无法读取；请用 Excel 另存为 .xlsx 或 CSV 后再上传") from exc
+            raise ValueError(t("import.xlsx_unreadable")) from exc
     if lower.endswith((".csv", ".txt")) or not lower:
         try:
             return _read_csv(content)
         except (ValueError, csv.Error) as exc:
-            raise ValueError("文件不是可读的 CSV 表格（应为 UTF-8 或 GB18030 编码的文本）") from exc
-    raise ValueError("只能导入 CSV 或 XLSX 文件")
+            raise ValueError(t("import.csv_unreadable")) from exc
+    raise ValueError(t("import.csv_or_xlsx_only"))
 
 
 def _cell(value):
@@ -194,13 +198,13 @@ def parse_file(filename: str, content: bytes, kind: str) -> ParsedImport:
     """Read a CSV or XLSX file of sites or plants into rows by field; refuses the file when it cannot be read or lacks required columns."""
     parsed = ParsedImport(kind=kind, filename=filename or "")
     if kind not in KINDS:
-        parsed.error = "未知的导入类型"
+        parsed.error = t("import.unknown_kind")
         return parsed
     if not content:
-        parsed.error = "文件是空的"
+        parsed.error = t("import.file_empty")
         return parsed
     if len(content) > MAX_BYTES:
-        parsed.error = f"文件过大（上限 {MAX_BYTES // 1024 // 1024} MB），请分批导入"
+        parsed.error = t("import.file_too_large", mb=MAX_BYTES // 1024 // 1024)
         return parsed
     try:
         table = _read_table(filename, content)
@@ -210,7 +214,7 @@ def parse_file(filename: str, content: bytes, kind: str) -> ParsedImport:
     table = [[_cell(c) for c in row] for row in table]
     start = next((i for i, row in enumerate(table) if any(c != "" for c in row)), None)
     if start is None:
-        parsed.error = "文件中没有任何内容"
+        parsed.error = t("import.no_content")
         return parsed
     mapping = _header_map(kind)
     columns: dict[int, str] = {}
@@ -222,11 +226,11 @@ def parse_file(filename: str, content: bytes, kind: str) -> ParsedImport:
             parsed.ignored_columns.append(str(head).strip())
     missing = [field_label(kind, k) for k in REQUIRED[kind] if k not in columns.values()]
     if missing:
-        parsed.error = "缺少必需的列：" + "、".join(missing) + "（第一行须为表头，列名见导入模板）"
+        parsed.error = t("import.missing_columns", columns=t("web.list_separator").join(missing))
         return parsed
     data = table[start + 1:]
     if len(data) > MAX_ROWS:
-        parsed.error = f"行数过多（上限 {MAX_ROWS} 行），请分批导入"
+        parsed.error = t("import.too_many_rows", n=MAX_ROWS)
         return parsed
     for offset, row in enumerate(data):
         if not any(c != "" for c in row):
@@ -234,7 +238,7 @@ def parse_file(filename: str, content: bytes, kind: str) -> ParsedImport:
         values = {key: (row[i] if i < len(row) else "") for i, key in columns.items()}
         parsed.rows.append(Row(number=start + offset + 2, values=values))
     if not parsed.rows:
-        parsed.error = "文件中只有表头，没有数据行"
+        parsed.error = t("import.header_only")
     return parsed
 
 
@@ -278,9 +282,9 @@ def _inspectors(text, index: dict[str, int], ambiguous: set[str], errors: dict) 
         else:
             unknown.append(token)
     if unknown:
-        errors["inspectors"] = "没有这个监督员：" + "、".join(unknown)
+        errors["inspectors"] = t("import.unknown_inspectors", names=t("web.list_separator").join(unknown))
     elif twice:
-        errors["inspectors"] = "有多名同名监督员，请改填用户名：" + "、".join(twice)
+        errors["inspectors"] = t("import.ambiguous_inspectors", names=t("web.list_separator").join(twice))
     return ids
 
 
@@ -291,7 +295,7 @@ def _pauses(value, errors: dict) -> list[dict]:
     for n, part in enumerate(p.strip() for p in PAUSE_SPLIT.split(str(value or "")) if p.strip()):
         bounds = RANGE_SPLIT.split(part, maxsplit=1)
         if len(bounds) != 2:
-            errors["pauses"] = f"停工期间第 {n + 1} 段“{part}”格式不对，应为 开始日期~复工日期（未复工则 ~ 后留空）"
+            errors["pauses"] = t("import.pause_format", n=n + 1, part=part)
             return []
         out.append({"start_on": _loose_date(bounds[0]), "end_on": _loose_date(bounds[1]), "reason": ""})
     try:
@@ -299,8 +303,10 @@ def _pauses(value, errors: dict) -> list[dict]:
     except InvalidInput as exc:
         first_key, message = next(iter(exc.errors.items()))
         parts = first_key.split(".")
-        which = f"第 {int(parts[1]) + 1} 段：" if len(parts) == 3 and parts[1].isdigit() else ""
-        errors["pauses"] = f"停工期间{which}{message}"
+        if len(parts) == 3 and parts[1].isdigit():
+            errors["pauses"] = t("import.pause_part_invalid", n=int(parts[1]) + 1, message=message)
+        else:
+            errors["pauses"] = t("import.pause_invalid", message=message)
         return []
 
 
@@ -325,11 +331,11 @@ def check(db: Database, parsed: ParsedImport) -> ParsedImport:
             row.pauses = _pauses(raw.get("pauses"), row.errors)
         value = str(row.values.get(key) or "").strip()
         if value and key not in row.errors:
-            label = field_label(parsed.kind, key)
+            column = field_label(parsed.kind, key)
             if value in existing:
-                row.errors[key] = f"{label} {value} 已存在于名录中"
+                row.errors[key] = t("import.already_registered", field=column, value=value)
             elif value in first_row:
-                row.errors[key] = f"{label} {value} 与本文件第 {first_row[value]} 行重复"
+                row.errors[key] = t("import.duplicate_in_file", field=column, value=value, row=first_row[value])
             else:
                 first_row[value] = row.number
     return parsed
@@ -352,7 +358,8 @@ def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None) 
             else:
                 registry.save_plant(db, row.record, actor=actor)
         parsed.written = len(parsed.accepted)
-        audit.record(db, f"{parsed.kind}_imported", user=actor, target=parsed.filename,
+        audit.record(db, "sites_imported" if parsed.kind == "sites" else "plants_imported", user=actor,
+                     target=parsed.filename,
                      detail={"written": parsed.written, "rejected": [r.number for r in parsed.rejected]})
     return parsed
 
@@ -373,10 +380,10 @@ def template_xlsx(kind: str) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "工地" if kind == "sites" else "商品混凝土公司"
+    ws.title = t("import.sheet_sites") if kind == "sites" else t("import.sheet_plants")
     ws.append(headers(kind))
     ws.append(EXAMPLES[kind])
-    for col, (key, _, _) in enumerate(COLUMNS[kind], start=1):
+    for col, (key, _) in enumerate(COLUMNS[kind], start=1):
         ws.cell(row=1, column=col).font = Font(bold=True)
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 18
         if key in DATE_FIELDS:

@@ -9,12 +9,14 @@ from sqlite_utils import Database
 from fieldlog import accounts, audit
 from fieldlog.db import one
 from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.messages import label, t
 from fieldlog.periods import Period, is_active, parse_date
 
 SITE_TEXT = ["name", "reg_no", "address", "town", "builder", "contractor", "supervisor"]
 PLANT_TEXT = ["name", "licence_no", "address", "town"]
-TRUE_WORDS = {"1", "true", "yes", "y", "on", "是", "使用", "√", "✓"}
-FALSE_WORDS = {"0", "false", "no", "n", "off", "否", "不使用", "", "×"}
+# What forms, API clients and import files write for yes and no.
+TRUE_WORDS = {"1", "true", "yes", "y", "on", "是", "使用", "√", "✓"}  # zh: data
+FALSE_WORDS = {"0", "false", "no", "n", "off", "否", "不使用", "", "×"}  # zh: data
 
 
 def _text(raw: dict, key: str) -> str:
@@ -22,31 +24,31 @@ def _text(raw: dict, key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _coordinate(raw: dict, key: str, low: float, high: float, label: str, errors: dict) -> float | None:
+def _coordinate(raw: dict, key: str, low: float, high: float, name: str, errors: dict) -> float | None:
     text = _text(raw, key)
     if not text:
         return None
     try:
         value = float(text)
     except ValueError:
-        errors[key] = f"{label}须为数字（十进制度，如 27.08）"
+        errors[key] = t("registry.not_a_coordinate", field=name)
         return None
     if not low <= value <= high:
-        errors[key] = f"{label}须在 {low} 到 {high} 之间"
+        errors[key] = t("registry.coordinate_range", field=name, low=low, high=high)
         return None
     return value
 
 
-def _location(raw: dict, errors: dict) -> tuple[float | None, float | None]:
-    """Latitude and longitude, both or neither."""
-    lat = _coordinate(raw, "lat", -90, 90, "纬度", errors)
-    lon = _coordinate(raw, "lon", -180, 180, "经度", errors)
+def _location(raw: dict, errors: dict, fields: str) -> tuple[float | None, float | None]:
+    """Latitude and longitude, both or neither; `fields` is the label group naming them."""
+    lat = _coordinate(raw, "lat", -90, 90, label(fields, "lat"), errors)
+    lon = _coordinate(raw, "lon", -180, 180, label(fields, "lon"), errors)
     if (lat is None) != (lon is None) and "lat" not in errors and "lon" not in errors:
-        errors["lon" if lon is None else "lat"] = "经度和纬度须同时填写"
+        errors["lon" if lon is None else "lat"] = t("registry.lat_lon_together")
     return lat, lon
 
 
-def _date(raw: dict, key: str, label: str, errors: dict) -> str | None:
+def _date(raw: dict, key: str, name: str, errors: dict) -> str | None:
     value = raw.get(key)
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -55,12 +57,12 @@ def _date(raw: dict, key: str, label: str, errors: dict) -> str | None:
     try:
         parsed = parse_date(_text(raw, key).replace("/", "-").replace(".", "-"))
     except ValueError:
-        errors[key] = f"{label}须为日期，格式 YYYY-MM-DD"
+        errors[key] = t("registry.not_a_date", field=name)
         return None
     return parsed.isoformat() if parsed else None
 
 
-def _bool(raw: dict, key: str, label: str, errors: dict, default: bool) -> bool:
+def _bool(raw: dict, key: str, name: str, errors: dict, default: bool) -> bool:
     value = raw.get(key)
     if isinstance(value, bool):
         return value
@@ -71,7 +73,7 @@ def _bool(raw: dict, key: str, label: str, errors: dict, default: bool) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    errors[key] = f"{label}须为 是 或 否"
+    errors[key] = t("registry.not_yes_no", field=name)
     return default
 
 
@@ -80,17 +82,17 @@ def clean_site(raw: dict) -> dict:
     errors: dict[str, str] = {}
     site = {key: _text(raw, key) for key in SITE_TEXT}
     if not site["name"]:
-        errors["name"] = "请填写工地名称"
+        errors["name"] = t("registry.site_name_required")
     if not site["reg_no"]:
-        errors["reg_no"] = "请填写监督注册号"
-    site["lat"], site["lon"] = _location(raw, errors)
-    site["uses_ready_mix"] = int(_bool(raw, "uses_ready_mix", "是否使用商品混凝土", errors, True))
-    site["started_on"] = _date(raw, "started_on", "开工日期", errors)
-    site["completed_on"] = _date(raw, "completed_on", "竣工验收日期", errors)
+        errors["reg_no"] = t("registry.reg_no_required")
+    site["lat"], site["lon"] = _location(raw, errors, "site_field")
+    site["uses_ready_mix"] = int(_bool(raw, "uses_ready_mix", t("registry.uses_ready_mix"), errors, True))
+    site["started_on"] = _date(raw, "started_on", label("site_field", "started_on"), errors)
+    site["completed_on"] = _date(raw, "completed_on", label("site_field", "completed_on"), errors)
     if site["completed_on"] and not site["started_on"] and "started_on" not in errors:
-        errors["started_on"] = "已填竣工验收日期时须填写开工日期"
+        errors["started_on"] = t("registry.started_on_required")
     if site["started_on"] and site["completed_on"] and site["completed_on"] < site["started_on"]:
-        errors["completed_on"] = "竣工验收日期不能早于开工日期"
+        errors["completed_on"] = t("registry.completed_before_started")
     if errors:
         raise InvalidInput(errors)
     return site
@@ -101,14 +103,14 @@ def clean_plant(raw: dict) -> dict:
     errors: dict[str, str] = {}
     plant = {key: _text(raw, key) for key in PLANT_TEXT}
     if not plant["name"]:
-        errors["name"] = "请填写企业名称"
+        errors["name"] = t("registry.plant_name_required")
     if not plant["licence_no"]:
-        errors["licence_no"] = "请填写资质证书编号"
-    plant["lat"], plant["lon"] = _location(raw, errors)
-    plant["active_from"] = _date(raw, "active_from", "生产起始日期", errors)
-    plant["active_to"] = _date(raw, "active_to", "停产日期", errors)
+        errors["licence_no"] = t("registry.licence_no_required")
+    plant["lat"], plant["lon"] = _location(raw, errors, "plant_field")
+    plant["active_from"] = _date(raw, "active_from", label("plant_field", "active_from"), errors)
+    plant["active_to"] = _date(raw, "active_to", label("plant_field", "active_to"), errors)
     if plant["active_from"] and plant["active_to"] and plant["active_to"] < plant["active_from"]:
-        errors["active_to"] = "停产日期不能早于生产起始日期"
+        errors["active_to"] = t("registry.stopped_before_started")
     if errors:
         raise InvalidInput(errors)
     return plant
@@ -118,14 +120,14 @@ def clean_pauses(rows: list[dict]) -> list[dict]:
     """Validate pause intervals (start required, end optional and not before start)."""
     errors, out = {}, []
     for i, row in enumerate(rows):
-        start = _date(row, "start_on", "停工开始日期", errors)
-        end = _date(row, "end_on", "复工日期", errors)
+        start = _date(row, "start_on", label("pause_field", "start_on"), errors)
+        end = _date(row, "end_on", label("pause_field", "end_on"), errors)
         if not start and not end:
             continue
         if not start:
-            errors[f"pauses.{i}.start_on"] = "请填写停工开始日期"
+            errors[f"pauses.{i}.start_on"] = t("registry.pause_start_required")
         elif end and end < start:
-            errors[f"pauses.{i}.end_on"] = "复工日期不能早于停工开始日期"
+            errors[f"pauses.{i}.end_on"] = t("registry.pause_end_before_start")
         out.append({"start_on": start, "end_on": end, "reason": _text(row, "reason")})
     if errors:
         raise InvalidInput({(k if "." in k else f"pauses.{k}"): v for k, v in errors.items()})
@@ -152,7 +154,7 @@ def _check_inspectors(db: Database, inspector_ids: list[int], site_id: int | Non
         found = {u["id"] for u in accounts.field_users(db, ids)}
         kept = {r["user_id"] for r in db.query("SELECT user_id FROM site_inspectors WHERE site_id = ?", [site_id])}
         if set(ids) - found - kept:
-            raise InvalidInput({"inspector_ids": "负责监督员不存在"})
+            raise InvalidInput({"inspector_ids": t("registry.inspector_unknown")})
     return ids
 
 
@@ -162,20 +164,19 @@ def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_
     site = clean_site(raw)
     pauses = clean_pauses(pauses or [])
     with db.atomic():
-        _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, "监督注册号已被其他工地使用")
+        _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, t("registry.reg_no_taken"))
         ids = _check_inspectors(db, inspector_ids or [], site_id)
         now = _now()
-        if site_id is None:
+        created = site_id is None
+        if created:
             cols = list(site)
             site_id = db.execute(
                 f"INSERT INTO sites ({', '.join(cols)}, created_at, updated_at) VALUES ({', '.join('?' * len(cols))}, ?, ?)",
                 [*site.values(), now, now]).lastrowid
-            action = "site_created"
         else:
             get_site(db, site_id)
             db.execute(f"UPDATE sites SET {', '.join(f'{c} = ?' for c in site)}, updated_at = ? WHERE id = ?",
                        [*site.values(), now, site_id])
-            action = "site_updated"
         db.execute("DELETE FROM site_inspectors WHERE site_id = ?", [site_id])
         for uid in ids:
             db.execute("INSERT INTO site_inspectors (site_id, user_id) VALUES (?, ?)", [site_id, uid])
@@ -183,7 +184,8 @@ def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_
         for p in pauses:
             db.execute("INSERT INTO site_pauses (site_id, start_on, end_on, reason) VALUES (?, ?, ?, ?)",
                        [site_id, p["start_on"], p["end_on"], p["reason"]])
-        audit.record(db, action, user=actor, target=f"site:{site_id}", detail={"reg_no": site["reg_no"], "name": site["name"]})
+        audit.record(db, "site_created" if created else "site_updated", user=actor, target=f"site:{site_id}",
+                     detail={"reg_no": site["reg_no"], "name": site["name"]})
     return site_id
 
 
@@ -191,20 +193,20 @@ def save_plant(db: Database, raw: dict, *, plant_id: int | None = None, actor: d
     """Create or update a plant; returns its id."""
     plant = clean_plant(raw)
     with db.atomic():
-        _check_unique(db, "plants", "licence_no", plant["licence_no"], plant_id, "资质证书编号已被其他企业使用")
+        _check_unique(db, "plants", "licence_no", plant["licence_no"], plant_id, t("registry.licence_no_taken"))
         now = _now()
-        if plant_id is None:
+        created = plant_id is None
+        if created:
             cols = list(plant)
             plant_id = db.execute(
                 f"INSERT INTO plants ({', '.join(cols)}, created_at, updated_at) VALUES ({', '.join('?' * len(cols))}, ?, ?)",
                 [*plant.values(), now, now]).lastrowid
-            action = "plant_created"
         else:
             get_plant(db, plant_id)
             db.execute(f"UPDATE plants SET {', '.join(f'{c} = ?' for c in plant)}, updated_at = ? WHERE id = ?",
                        [*plant.values(), now, plant_id])
-            action = "plant_updated"
-        audit.record(db, action, user=actor, target=f"plant:{plant_id}", detail={"licence_no": plant["licence_no"], "name": plant["name"]})
+        audit.record(db, "plant_created" if created else "plant_updated", user=actor, target=f"plant:{plant_id}",
+                     detail={"licence_no": plant["licence_no"], "name": plant["name"]})
     return plant_id
 
 
@@ -212,7 +214,7 @@ def get_site(db: Database, site_id: int) -> dict:
     """A site with its inspector ids/names and pauses; NotFound when missing."""
     site = one(db, "SELECT * FROM sites WHERE id = ?", [site_id])
     if not site:
-        raise NotFound("找不到该工地")
+        raise NotFound(t("registry.site_not_found"))
     site["inspectors"] = list(db.query(
         "SELECT u.id, u.display_name FROM site_inspectors si JOIN users u ON u.id = si.user_id "
         "WHERE si.site_id = ? ORDER BY u.display_name", [site_id]))
@@ -223,7 +225,7 @@ def get_site(db: Database, site_id: int) -> dict:
 def get_plant(db: Database, plant_id: int) -> dict:
     plant = one(db, "SELECT * FROM plants WHERE id = ?", [plant_id])
     if not plant:
-        raise NotFound("找不到该商品混凝土公司")
+        raise NotFound(t("registry.plant_not_found"))
     return plant
 
 
@@ -231,11 +233,11 @@ def search_sites(db: Database, q: str = "", town: str = "", limit: int = 500) ->
     """Sites whose name, registration number, address or builder contains q; optional town filter."""
     like = f"%{q.strip()}%"
     return list(db.query(
-        "SELECT s.*, (SELECT group_concat(u.display_name, '、') FROM site_inspectors si JOIN users u ON u.id = si.user_id "
+        "SELECT s.*, (SELECT group_concat(u.display_name, :sep) FROM site_inspectors si JOIN users u ON u.id = si.user_id "
         "WHERE si.site_id = s.id) AS inspector_names FROM sites s "
         "WHERE (s.name LIKE :q OR s.reg_no LIKE :q OR s.address LIKE :q OR s.builder LIKE :q OR s.contractor LIKE :q) "
         "AND (:town = '' OR s.town = :town) ORDER BY s.completed_on IS NOT NULL, s.town, s.name LIMIT :limit",
-        {"q": like, "town": town, "limit": limit}))
+        {"q": like, "town": town, "limit": limit, "sep": t("web.list_separator")}))
 
 
 def search_plants(db: Database, q: str = "", limit: int = 500) -> list[dict]:

@@ -22,10 +22,13 @@ from sqlite_utils import Database
 from fieldlog import audit
 from fieldlog.db import one, scalar
 from fieldlog.errors import Forbidden, InvalidInput, NotFound
+from fieldlog.messages import t
 
-YES, NO = "是", "否"
-SATISFACTION_LEVELS = ["很满意", "满意", "基本满意", "不满意", "很不满意"]
-RESPONDENT_TYPES = ["施工企业", "建设单位", "群众", "其他"]
+# The answer options are values, not labels: the public form posts them, survey_answers stores them
+# (answers JSON, respondent_type) and the positive rule below compares them.
+YES, NO = "是", "否"  # zh: data
+SATISFACTION_LEVELS = ["很满意", "满意", "基本满意", "不满意", "很不满意"]  # zh: data
+RESPONDENT_TYPES = ["施工企业", "建设单位", "群众", "其他"]  # zh: data
 COMMENT_MAX = 500
 NOTE_MAX = 200
 CAP_MAX = 100_000
@@ -43,53 +46,30 @@ REPEAT_WINDOW = timedelta(minutes=2)
 #    government satisfaction surveys usually count 基本满意 as satisfied.
 SURVEYS = {
     "awareness_survey": {
-        "label": "质量安全宣传知晓率",
-        "short": "知晓率",
-        "positive_label": "知晓",
-        "title": "建设工程质量安全宣传知晓情况调查",
-        "intro": "为了解质量安全宣传效果，请您花 1 分钟回答以下问题。问卷匿名，不收集姓名和电话。",
+        "label": t("surveys.awareness_label"),
+        "short": t("surveys.awareness_short"),
+        "positive_label": t("surveys.awareness_positive"),
+        "title": t("surveys.awareness_title"),
+        "intro": t("surveys.awareness_intro"),
         "questions": [
-            {"key": "complaint_channel", "options": [YES, NO],
-             "text": "您是否知道发现工程质量安全问题时，可以向县建设工程质量安全监督站或拨打 12345 热线投诉举报？"},
-            {"key": "leaflet_received", "options": [YES, NO],
-             "text": "您是否收到或看到过工程质量安全宣传资料（传单、展板、标语等）？"},
-            {"key": "safety_signs", "options": [YES, NO],
-             "text": "您是否了解施工现场安全警示标志（禁止、警告、指令、提示标志）的含义？"},
-            {"key": "acceptance_required", "options": [YES, NO],
-             "text": "您是否知道房屋建筑工程须经竣工验收合格后方可交付使用？"},
+            {"key": "complaint_channel", "options": [YES, NO], "text": t("surveys.q_complaint_channel")},
+            {"key": "leaflet_received", "options": [YES, NO], "text": t("surveys.q_leaflet_received")},
+            {"key": "safety_signs", "options": [YES, NO], "text": t("surveys.q_safety_signs")},
+            {"key": "acceptance_required", "options": [YES, NO], "text": t("surveys.q_acceptance_required")},
         ],
         "positive": {"answer": YES, "min_yes": 3},
     },
     "satisfaction_survey": {
-        "label": "服务对象满意度",
-        "short": "满意度",
-        "positive_label": "满意",
-        "title": "建设工程质量安全监督服务满意度调查",
-        "intro": "请您对我站的监督服务进行评价，您的意见将帮助我们改进工作。问卷匿名，不收集姓名和电话。",
+        "label": t("surveys.satisfaction_label"),
+        "short": t("surveys.satisfaction_short"),
+        "positive_label": t("surveys.satisfaction_positive"),
+        "title": t("surveys.satisfaction_title"),
+        "intro": t("surveys.satisfaction_intro"),
         "questions": [
-            {"key": "overall", "options": SATISFACTION_LEVELS,
-             "text": "您对我站工程质量安全监督服务（检查、宣传、办事）的总体评价是？"},
+            {"key": "overall", "options": SATISFACTION_LEVELS, "text": t("surveys.q_overall")},
         ],
-        "positive": {"question": "overall", "any_of": ["很满意", "满意", "基本满意"]},
+        "positive": {"question": "overall", "any_of": SATISFACTION_LEVELS[:3]},
     },
-}
-
-MESSAGES = {
-    "unknown": "问卷不存在，请核对链接或二维码",
-    "closed": "本问卷已结束，感谢您的关注",
-    "full": "本问卷已达到答卷上限",
-    "flood": "同一网络提交的答卷过多，请稍后再试",
-    "answer_missing": "请回答第 {n} 题",
-    "bad_option": "请从给出的选项中选择",
-    "respondent_type": "请选择您的身份",
-    "comment_long": f"意见建议请不超过 {COMMENT_MAX} 字",
-    "kind": "请选择问卷类型",
-    "site": "没有这个工地",
-    "event": "没有这条记录（或已作废）",
-    "cap": f"答卷上限须为 1–{CAP_MAX} 之间的整数，不限请留空",
-    "note_long": f"备注请不超过 {NOTE_MAX} 字",
-    "code_missing": "找不到该问卷",
-    "close_forbidden": "只有创建人或站长可以结束问卷",
 }
 
 
@@ -99,7 +79,8 @@ class Unavailable(Exception):
     REASONS = ("unknown", "closed", "full", "flood")
 
     def __init__(self, reason: str):
-        super().__init__(MESSAGES[reason])
+        super().__init__({"unknown": t("surveys.unknown"), "closed": t("surveys.closed"), "full": t("surveys.full"),
+                          "flood": t("surveys.flood")}[reason])
         self.reason = reason
 
 
@@ -139,17 +120,17 @@ def create_code(db: Database, kind: str, *, user: dict, site_id=None, event_id=N
     """Create a survey code (raw form values accepted); InvalidInput with zh messages when bad."""
     errors: dict[str, str] = {}
     if kind not in SURVEYS:
-        errors["kind"] = MESSAGES["kind"]
-    site = _int_or_none(site_id, errors, "site_id", MESSAGES["site"])
+        errors["kind"] = t("surveys.kind_required")
+    site = _int_or_none(site_id, errors, "site_id", t("surveys.site_unknown"))
     if site is not None and "site_id" not in errors and not scalar(db, "SELECT 1 FROM sites WHERE id = ?", [site]):
-        errors["site_id"] = MESSAGES["site"]
+        errors["site_id"] = t("surveys.site_unknown")
     event = str(event_id).strip() if event_id else None
     if event and not scalar(db, "SELECT 1 FROM events WHERE id = ? AND voided = 0", [event]):
-        errors["event_id"] = MESSAGES["event"]
-    cap = _int_or_none(max_answers, errors, "max_answers", MESSAGES["cap"], 1, CAP_MAX)
+        errors["event_id"] = t("surveys.event_unknown")
+    cap = _int_or_none(max_answers, errors, "max_answers", t("surveys.cap_invalid", max=CAP_MAX), 1, CAP_MAX)
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
-        errors["note"] = MESSAGES["note_long"]
+        errors["note"] = t("surveys.note_too_long", n=NOTE_MAX)
     if errors:
         raise InvalidInput(errors)
     with db.atomic():
@@ -166,7 +147,7 @@ def get_code(db: Database, code_id: int) -> dict:
     code = one(db, "SELECT c.*, s.name AS site_name, u.display_name AS creator FROM survey_codes c "
                    "LEFT JOIN sites s ON s.id = c.site_id JOIN users u ON u.id = c.created_by WHERE c.id = ?", [code_id])
     if not code:
-        raise NotFound(MESSAGES["code_missing"])
+        raise NotFound(t("surveys.code_not_found"))
     return code
 
 
@@ -205,16 +186,16 @@ def clean_answer(kind: str, form: Mapping) -> dict:
     for n, question in enumerate(SURVEYS[kind]["questions"], start=1):
         value = str(form.get(question["key"]) or "").strip()
         if not value:
-            errors[question["key"]] = MESSAGES["answer_missing"].format(n=n)
+            errors[question["key"]] = t("surveys.answer_missing", n=n)
         elif value not in question["options"]:
-            errors[question["key"]] = MESSAGES["bad_option"]
+            errors[question["key"]] = t("surveys.bad_option")
         answers[question["key"]] = value
     respondent = str(form.get("respondent_type") or "").strip()
     if respondent not in RESPONDENT_TYPES:
-        errors["respondent_type"] = MESSAGES["respondent_type"]
+        errors["respondent_type"] = t("surveys.respondent_type_required")
     comment = str(form.get("comment") or "").strip()
     if len(comment) > COMMENT_MAX:
-        errors["comment"] = MESSAGES["comment_long"]
+        errors["comment"] = t("surveys.comment_too_long", n=COMMENT_MAX)
     if errors:
         raise InvalidInput(errors)
     return {"answers": answers, "respondent_type": respondent, "comment": comment}
@@ -252,7 +233,7 @@ def close_code(db: Database, code_id: int, *, user: dict, now: datetime) -> None
     """Stop a code taking answers (its creator or a chief); closing twice keeps the first time."""
     code = get_code(db, code_id)
     if code["created_by"] != user["id"] and user["role"] != "chief":
-        raise Forbidden(MESSAGES["close_forbidden"])
+        raise Forbidden(t("surveys.close_forbidden"))
     with db.atomic():
         db.execute("UPDATE survey_codes SET closed_at = ? WHERE id = ? AND closed_at IS NULL", [_utc(now), code_id])
         audit.record(db, "survey_code_close", user=user, target=f"survey_code:{code_id}", now=now)
@@ -318,8 +299,9 @@ _DEMO_PLAN = [
 ]
 _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _DEMO_TYPES = {"awareness_survey": [10, 10, 60, 20], "satisfaction_survey": [55, 30, 10, 5]}
-_DEMO_COMMENTS = ["希望多到工地宣传", "检查很认真", "办事效率高，态度好", "建议公布投诉电话", "宣传资料通俗易懂",
-                  "希望加强对小工地的监管", "整改要求讲得很清楚"]
+# Demo answers' comments, as respondents would type them.
+_DEMO_COMMENTS = ["希望多到工地宣传", "检查很认真", "办事效率高，态度好", "建议公布投诉电话", "宣传资料通俗易懂",  # zh: data
+                  "希望加强对小工地的监管", "整改要求讲得很清楚"]  # zh: data
 
 
 def _demo_content(kind: str, positive: bool, rng: random.Random) -> dict:
@@ -328,7 +310,7 @@ def _demo_content(kind: str, positive: bool, rng: random.Random) -> dict:
         yes_count = rng.choice([3, 4, 4, 4]) if positive else rng.choice([0, 1, 2])
         yes = set(rng.sample(questions, yes_count))
         return {key: YES if key in yes else NO for key in questions}
-    levels = (["很满意", "满意", "基本满意"], [5, 4, 1]) if positive else (["不满意", "很不满意"], [4, 1])
+    levels = (SATISFACTION_LEVELS[:3], [5, 4, 1]) if positive else (SATISFACTION_LEVELS[3:], [4, 1])
     return {"overall": rng.choices(*levels)[0]}
 
 
@@ -348,7 +330,7 @@ def demo_answers(db: Database, rng: random.Random, year: int, user_id: int, tz: 
                     "INSERT INTO survey_codes (token, kind, site_id, created_by, created_at, closed_at, note) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     ["".join(rng.choices(_TOKEN_CHARS, k=16)), kind, site_ids[c % len(site_ids)], user_id,
-                     _utc(first), None if c == n_codes - 1 else _utc(last), f"演示：第 {c + 1} 批"]).lastrowid
+                     _utc(first), None if c == n_codes - 1 else _utc(last), f"演示：第 {c + 1} 批"]).lastrowid  # zh: data
                 share = positives[c * n_answers // n_codes:(c + 1) * n_answers // n_codes]
                 span_days = (last - first).days
                 for i, positive in enumerate(share):

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, audit, config as config_mod, db as db_mod, messages
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
+from fieldlog.messages import label, t
 from fieldlog.resources import resource_dir
 
 SESSION_COOKIE = "fieldlog_session"
@@ -213,7 +214,7 @@ def render(request: Request, name: str, context: dict | None = None, status: int
         "user": getattr(request.state, "user", None),
         "csrf_token": csrf_token(request),
         "station": request.app.state.config.station,
-        "roles": accounts.ROLES,
+        "roles": {role: label("role", role) for role in accounts.ROLES},
         "demo": request.app.state.config.demo,
         "demo_today": request.app.state.config.demo_today,
     }
@@ -245,25 +246,25 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         if is_api(request):
-            return JSONResponse({"detail": "需要登录或有效的访问令牌"}, status_code=401,
+            return JSONResponse({"detail": t("web.login_required")}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
-        message = "请求已过期或来源无效（CSRF 校验失败），请刷新页面后重试" if str(exc) == "csrf" else "您的角色无权进行此操作"
+        message = t("web.csrf_refused") if str(exc) == "csrf" else t("web.forbidden")
         return _error_page(request, 403, message)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound):
-        return _error_page(request, 404, str(exc) or "找不到该记录")
+        return _error_page(request, 404, str(exc) or t("common.not_found"))
 
     @app.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput):
         if is_api(request):
             return JSONResponse({"detail": api_detail(exc)}, status_code=422)
-        return _error_page(request, 422, "；".join(exc.errors.values()))
+        return _error_page(request, 422, t("web.clause_separator").join(exc.errors.values()))
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict):
@@ -277,19 +278,19 @@ def _install_handlers(app: FastAPI) -> None:
         if is_api(request):
             return JSONResponse({"detail": [{"loc": list(e["loc"]), "msg": _zh_validation(e), "type": e["type"]}
                                             for e in exc.errors()]}, status_code=422)
-        return _error_page(request, 422, "提交的内容不完整或格式不对：" + "，".join(
-            str(e["loc"][-1]) for e in exc.errors()))
+        return _error_page(request, 422, t("web.invalid_submission", fields=t("web.field_separator").join(
+            str(e["loc"][-1]) for e in exc.errors())))
 
 
 def _zh_validation(error: dict) -> str:
     kind = error.get("type", "")
     if kind == "missing":
-        return "必填"
+        return t("web.required")
     if "int" in kind or "float" in kind:
-        return "须为数字"
+        return t("web.not_a_number")
     if "json" in kind:
-        return "不是有效的 JSON"
-    return "格式不正确"
+        return t("web.not_json")
+    return t("web.bad_format")
 
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
@@ -334,7 +335,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     cfg.media_dir.mkdir(parents=True, exist_ok=True)
     db_mod.open_db(cfg.database).close()
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
-                  description="建设工程质量安全监督站现场检查记录 API。认证：浏览器会话（需 X-CSRF-Token 头）或 Bearer 令牌（`fieldlog token create`）。")
+                  description=t("api.description"))
     app.state.config = cfg
     app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")

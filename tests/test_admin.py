@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
-from fieldlog import accounts
+import fieldlog
+from fieldlog import accounts, surveys
 from fieldlog.db import scalar
+from fieldlog.messages import LABELS
 from tests.conftest import PASSWORD, Client, login
 
 
@@ -89,6 +94,44 @@ def test_audit_page_shows_recent_lines(client_for, users):
     client = client_for("dave")
     html = client.get("/admin/audit").text
     assert "登录" in html and "dave" in html
+
+
+def recorded_actions() -> set[str]:
+    """Every action an `audit.record(db, action, ...)` call in fieldlog can write (a literal, or a choice of two)."""
+    actions = set()
+    for path in Path(fieldlog.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
+                    and getattr(node.func.value, "id", None) == "audit"):
+                continue
+            arg = node.args[1]
+            for choice in ([arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]):
+                assert isinstance(choice, ast.Constant) and isinstance(choice.value, str), \
+                    f"{path.name}:{node.lineno}: write the audit action as a literal so that its label can be checked"
+                actions.add(choice.value)
+    return actions
+
+
+def test_every_action_the_code_records_has_a_label():
+    actions = recorded_actions()
+    assert {"login", "site_created", "plants_imported", "user_deactivated", "budget_saved"} <= actions  # the scan works
+    assert sorted(actions - set(LABELS["audit_action"])) == []
+
+
+def test_audit_page_names_actions_from_the_catalogue(client_for, db, users):
+    carol = dict(next(db.query("SELECT * FROM users WHERE id = ?", [users["carol"]])))
+    code_id = surveys.create_code(db, "awareness_survey", user=carol, now=datetime(2021, 6, 1, tzinfo=timezone.utc))
+    surveys.close_code(db, code_id, user=carol, now=datetime(2021, 6, 2, tzinfo=timezone.utc))
+    html = client_for("dave").get("/admin/audit").text
+    assert "新建问卷二维码" in html and "结束问卷" in html and "登录" in html
+    assert "survey_code_create" not in html and "survey_code_close" not in html
+
+
+def test_roles_are_english_values_named_by_the_catalogue(client_for, db, users):
+    assert list(accounts.ROLES) == list(LABELS["role"]) == ["inspector", "chief", "admin"]
+    assert accounts.validate_user("eve", "伊芙", "监督员", None) == {"role": "角色须为 监督员、站长 或 管理员"}
+    html = client_for("dave").get("/admin/users").text
+    assert '<option value="chief" >站长</option>' in html and '<span class="badge">管理员</span>' in html
 
 
 def test_tokens_list_and_revoke(client_for, app, db, users):

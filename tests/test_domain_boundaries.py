@@ -36,7 +36,7 @@ def day(text: str) -> Period:
 def test_every_unavailable_reason_has_a_status_in_the_web_layer():
     assert set(UNAVAILABLE_STATUS) == set(surveys.Unavailable.REASONS)
     exc = surveys.Unavailable("flood")
-    assert (exc.reason, str(exc)) == ("flood", surveys.MESSAGES["flood"]) and not hasattr(exc, "status")
+    assert (exc.reason, str(exc)) == ("flood", "同一网络提交的答卷过多，请稍后再试") and not hasattr(exc, "status")
 
 
 def test_invalid_input_knows_no_location_and_query_params_places_it():

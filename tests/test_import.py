@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from fieldlog import importer, registry
 from fieldlog.db import scalar
+from fieldlog.messages import LABELS
 
 SITE_HEADER = ["工地名称", "监督注册号", "地址", "乡镇", "纬度", "经度", "建设单位", "施工单位", "监理单位",
                "使用商品混凝土", "开工日期", "竣工验收日期", "负责监督员", "停工期间"]
@@ -171,6 +172,16 @@ def test_templates_import_cleanly(db, users, kind):
         assert parsed.error is None and len(parsed.accepted) == 1, (name, parsed.rejected and parsed.rejected[0].errors)
     headers = next(load_workbook(io.BytesIO(importer.template_xlsx(kind))).active.iter_rows(values_only=True))
     assert list(headers) == importer.headers(kind)
+
+
+def test_template_headers_are_the_catalogue_names_of_the_fields():
+    assert importer.headers("sites") == [
+        "工地名称", "监督注册号", "地址", "乡镇", "纬度", "经度", "建设单位", "施工单位", "监理单位", "使用商品混凝土",
+        "开工日期", "竣工验收日期", "负责监督员", "停工期间"]
+    assert importer.headers("plants") == ["企业名称", "资质证书编号", "地址", "乡镇", "纬度", "经度", "生产起始日期", "停产日期"]
+    for kind, group in importer.FIELD_LABELS.items():
+        assert [key for key, _ in importer.COLUMNS[kind]] == list(LABELS[group]), kind
+    assert importer.field_label("plants", "inspector_ids") == importer.field_label("sites", "inspector_ids.0") == "负责监督员"
 
 
 # --- pages -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, audit
 from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.messages import t
 from fieldlog.web import client_ip, current_time, get_db, redirect, render, require
 
 router = APIRouter()
@@ -22,9 +23,9 @@ def _users_page(request: Request, db: Database, errors: dict | None = None, valu
 
 @router.get("/admin/users")
 def users_page(request: Request, notice: str = "", db: Database = Depends(get_db), user=Depends(admin_only)):
-    messages = {"created": "已创建用户", "password": "已重设密码，该用户需重新登录", "activated": "已启用该用户",
-                "deactivated": "已停用该用户"}
-    return _users_page(request, db, notice=messages.get(notice))
+    notices = {"created": t("routes.user_created"), "password": t("routes.password_reset"),
+               "activated": t("routes.user_activated"), "deactivated": t("routes.user_deactivated")}
+    return _users_page(request, db, notice=notices.get(notice))
 
 
 @router.post("/admin/users")
@@ -46,13 +47,13 @@ def user_password(request: Request, user_id: int, password: str = Form(""), db: 
                   user=Depends(admin_only)):
     target = accounts.get_user(db, user_id)
     if not target:
-        raise NotFound("找不到该用户")
+        raise NotFound(t("accounts.user_not_found"))
     now = current_time(request)
     try:
         accounts.set_password(db, target["username"], password, now=now)
     except InvalidInput as exc:
-        return _users_page(request, db, reset_errors={user_id: exc.errors.get("password", "；".join(exc.errors.values()))},
-                           status=422)
+        message = exc.errors.get("password", t("web.clause_separator").join(exc.errors.values()))
+        return _users_page(request, db, reset_errors={user_id: message}, status=422)
     audit.record(db, "password_reset", user=user, target=f"user:{target['username']}", ip=client_ip(request), now=now)
     return redirect("/admin/users?notice=password")
 
@@ -76,13 +77,13 @@ def audit_page(request: Request, db: Database = Depends(get_db), user=Depends(ad
 @router.get("/admin/tokens")
 def tokens_page(request: Request, notice: str = "", db: Database = Depends(get_db), user=Depends(admin_only)):
     return render(request, "admin_tokens.html", {"tokens": accounts.list_tokens(db),
-                                                 "notice": "已吊销令牌" if notice == "revoked" else None})
+                                                 "notice": t("routes.token_revoked") if notice == "revoked" else None})
 
 
 @router.post("/admin/tokens/{token_id:int}/revoke")
 def token_revoke(request: Request, token_id: int, db: Database = Depends(get_db), user=Depends(admin_only)):
     now = current_time(request)
     if not accounts.revoke_token(db, token_id, now=now):
-        raise NotFound("没有这个有效令牌")
+        raise NotFound(t("accounts.token_not_live"))
     audit.record(db, "token_revoked", user=user, target=f"token:{token_id}", ip=client_ip(request), now=now)
     return redirect("/admin/tokens?notice=revoked")

@@ -7,14 +7,15 @@ from sqlite_utils import Database
 
 from fieldlog import coverage
 from fieldlog.indicators import quotas
+from fieldlog.messages import t
 from fieldlog.routes.chief import CHIEF, station_today
 from fieldlog.web import get_db, query_params
 
 router = APIRouter(prefix="/api/v1", tags=["coverage"])
 
 
-@router.get("/coverage", summary="本月（或指定月份）巡查覆盖")
-def coverage_api(request: Request, month: str = Query("", description="YYYY-MM；默认为本月（站点时区）"),
+@router.get("/coverage", summary=t("api.coverage"))
+def coverage_api(request: Request, month: str = Query("", description=t("api.coverage_month")),
                  db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Counts by kind and quota flags of every site and plant active in the month (chief only)."""
     today = station_today(request)

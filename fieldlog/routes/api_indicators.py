@@ -6,15 +6,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlite_utils import Database
 
 from fieldlog.indicators import evaluation, evidence
+from fieldlog.messages import t
 from fieldlog.web import get_db, query_params, require, station_today, with_evidence_urls
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 
 
-@router.get("/indicators", summary="年度绩效指标（实际完成值、完成情况、得分）")
+@router.get("/indicators", summary=t("api.indicators"))
 def indicators_api(request: Request,
-                   year: str = Query("", description="年度 YYYY；默认为今年（站点时区）"),
-                   as_of: str = Query("", description="截至日期 YYYY-MM-DD；默认今天，往年默认为 12 月 31 日"),
+                   year: str = Query("", description=t("api.indicators_year")),
+                   as_of: str = Query("", description=t("api.indicators_as_of")),
                    db: Database = Depends(get_db), user=Depends(require("chief", "admin"))):
     """Rows in printed order (levels, target text, parsed target, actual, met, source, points, score) and the total."""
     tz = request.app.state.config.tz

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from fieldlog import registry
 from fieldlog.errors import InvalidInput
+from fieldlog.messages import label, t
 from fieldlog.periods import Period
 from fieldlog.web import InvalidQuery, get_db, require, station_today
 
@@ -24,50 +25,50 @@ Day = Annotated[Any, WithJsonSchema({"type": "string", "format": "date"})]
 
 
 class PauseIn(BaseModel):
-    start_on: Day = Field(None, description="停工开始日期 YYYY-MM-DD")
-    end_on: Day = Field(None, description="复工日期，仍在停工则为 null")
-    reason: Text = Field("", description="停工原因")
+    start_on: Day = Field(None, description=t("api.pause_start_on"))
+    end_on: Day = Field(None, description=t("api.pause_end_on"))
+    reason: Text = Field("", description=label("pause_field", "reason"))
 
 
 class SiteIn(BaseModel):
     """A site as sent to POST /api/v1/sites."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
-        "name": "衡东县城关镇安置小区", "reg_no": "HDJ2021-001", "town": "城关镇", "lat": 27.0814, "lon": 112.948,
+        "name": "衡东县城关镇安置小区", "reg_no": "HDJ2021-001", "town": "城关镇", "lat": 27.0814, "lon": 112.948,  # zh: data
         "uses_ready_mix": True, "started_on": "2021-03-01", "completed_on": None, "inspector_ids": [5],
-        "pauses": [{"start_on": "2021-07-01", "end_on": "2021-08-15", "reason": "资金不到位"}]}]})
-    name: Text = Field(None, description="工地名称（必填）")
-    reg_no: Text = Field(None, description="监督注册号（必填，唯一）")
+        "pauses": [{"start_on": "2021-07-01", "end_on": "2021-08-15", "reason": "资金不到位"}]}]})  # zh: data
+    name: Text = Field(None, description=t("api.site_name"))
+    reg_no: Text = Field(None, description=t("api.site_reg_no"))
     address: Text = None
     town: Text = None
-    lat: Number = Field(None, description="纬度，十进制度")
-    lon: Number = Field(None, description="经度，十进制度")
-    builder: Text = Field(None, description="建设单位")
-    contractor: Text = Field(None, description="施工单位")
-    supervisor: Text = Field(None, description="监理单位")
-    uses_ready_mix: Annotated[Any, WithJsonSchema({"type": "boolean"})] = Field(None, description="使用商品混凝土，默认是")
-    started_on: Day = Field(None, description="开工/施工许可日期")
-    completed_on: Day = Field(None, description="竣工验收日期，未竣工为 null")
+    lat: Number = Field(None, description=t("api.lat"))
+    lon: Number = Field(None, description=t("api.lon"))
+    builder: Text = Field(None, description=label("site_field", "builder"))
+    contractor: Text = Field(None, description=label("site_field", "contractor"))
+    supervisor: Text = Field(None, description=label("site_field", "supervisor"))
+    uses_ready_mix: Annotated[Any, WithJsonSchema({"type": "boolean"})] = Field(None, description=t("api.uses_ready_mix"))
+    started_on: Day = Field(None, description=t("api.started_on"))
+    completed_on: Day = Field(None, description=t("api.completed_on"))
     inspector_ids: Annotated[Any, WithJsonSchema({"type": "array", "items": {"type": "integer"}})] = Field(
-        None, description="负责监督员的用户编号")
+        None, description=t("api.inspector_ids"))
     pauses: Annotated[Any, WithJsonSchema({"type": "array", "items": PauseIn.model_json_schema()})] = Field(
-        None, description="停工期间")
+        None, description=label("site_field", "pauses"))
 
 
 class PlantIn(BaseModel):
     """A ready-mix concrete plant as sent to POST /api/v1/plants."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
-        "name": "衡东县恒通商品混凝土有限公司", "licence_no": "湘建混字第0001号", "town": "城关镇",
+        "name": "衡东县恒通商品混凝土有限公司", "licence_no": "湘建混字第0001号", "town": "城关镇",  # zh: data
         "lat": 27.09, "lon": 112.94, "active_from": "2018-05-01", "active_to": None}]})
-    name: Text = Field(None, description="企业名称（必填）")
-    licence_no: Text = Field(None, description="资质证书编号（必填，唯一）")
+    name: Text = Field(None, description=t("api.plant_name"))
+    licence_no: Text = Field(None, description=t("api.plant_licence_no"))
     address: Text = None
     town: Text = None
     lat: Number = None
     lon: Number = None
-    active_from: Day = Field(None, description="生产起始日期")
-    active_to: Day = Field(None, description="停产日期")
+    active_from: Day = Field(None, description=label("plant_field", "active_from"))
+    active_to: Day = Field(None, description=label("plant_field", "active_to"))
 
 
 def _today(request: Request) -> date:
@@ -81,7 +82,7 @@ def _day(text: str | None, name: str) -> Period | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidQuery({name: "须为日期，格式 YYYY-MM-DD"}) from None
+        raise InvalidQuery({name: t("api.not_a_date")}) from None
     return Period(day, day, text)
 
 
@@ -89,7 +90,7 @@ def _ids(value, field: str = "inspector_ids") -> list[int]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
-        raise InvalidInput({field: "须为用户编号（整数）的列表"})
+        raise InvalidInput({field: t("api.inspector_ids_list")})
     return value
 
 
@@ -97,24 +98,24 @@ def _pauses(value) -> list[dict]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
-        raise InvalidInput({"pauses": "须为停工期间的列表，每项含 start_on、end_on、reason"})
+        raise InvalidInput({"pauses": t("api.pauses_list")})
     return value
 
 
-@router.get("/sites", summary="工地列表")
+@router.get("/sites", summary=t("api.sites_list"))
 def list_sites(request: Request, q: str = "", town: str = "", active_on: str | None = None,
                db: Database = Depends(get_db), user=Depends(require())):
     """Sites matching q (name, registration number, address, builder, contractor) and town; active_on=YYYY-MM-DD keeps those active that day."""
     return registry.list_sites(db, q, town, _day(active_on, "active_on"), _today(request))
 
 
-@router.get("/sites/{site_id}", summary="工地详情")
+@router.get("/sites/{site_id}", summary=t("api.site_detail"))
 def get_site(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require())):
     """One site with its inspectors and pauses."""
     return registry.site_record(db, site_id, _today(request))
 
 
-@router.post("/sites", status_code=201, summary="新增工地（管理员）")
+@router.post("/sites", status_code=201, summary=t("api.site_create"))
 def create_site(request: Request, body: SiteIn, db: Database = Depends(get_db), user=Depends(require("admin"))):
     """Create a site; 422 naming the field when a value is bad, and nothing is stored."""
     raw = body.model_dump()
@@ -123,7 +124,7 @@ def create_site(request: Request, body: SiteIn, db: Database = Depends(get_db), 
     return registry.site_record(db, site_id, _today(request))
 
 
-@router.put("/sites/{site_id}", summary="修改工地（管理员）")
+@router.put("/sites/{site_id}", summary=t("api.site_update"))
 def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Depends(get_db),
                 user=Depends(require("admin"))):
     """Replace a site's fields, inspectors and pauses."""
@@ -134,27 +135,27 @@ def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Dep
     return registry.site_record(db, site_id, _today(request))
 
 
-@router.get("/plants", summary="商品混凝土公司列表")
+@router.get("/plants", summary=t("api.plants_list"))
 def list_plants(request: Request, q: str = "", town: str = "", active_on: str | None = None,
                 db: Database = Depends(get_db), user=Depends(require())):
     """Plants matching q (name, licence number, address) and town; active_on=YYYY-MM-DD keeps those active that day."""
     return registry.list_plants(db, q, town, _day(active_on, "active_on"), _today(request))
 
 
-@router.get("/plants/{plant_id}", summary="商品混凝土公司详情")
+@router.get("/plants/{plant_id}", summary=t("api.plant_detail"))
 def get_plant(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require())):
     """One plant."""
     return registry.plant_with_status(db, plant_id, _today(request))
 
 
-@router.post("/plants", status_code=201, summary="新增商品混凝土公司（管理员）")
+@router.post("/plants", status_code=201, summary=t("api.plant_create"))
 def create_plant(request: Request, body: PlantIn, db: Database = Depends(get_db), user=Depends(require("admin"))):
     """Create a plant; 422 naming the field when a value is bad."""
     plant_id = registry.save_plant(db, body.model_dump(), actor=user)
     return registry.plant_with_status(db, plant_id, _today(request))
 
 
-@router.put("/plants/{plant_id}", summary="修改商品混凝土公司（管理员）")
+@router.put("/plants/{plant_id}", summary=t("api.plant_update"))
 def update_plant(request: Request, plant_id: int, body: PlantIn, db: Database = Depends(get_db),
                  user=Depends(require("admin"))):
     """Replace a plant's fields."""

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, evaluation, evidence, rollup, tables
+from fieldlog.messages import t
 from fieldlog.web import current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
@@ -177,14 +178,14 @@ async def tables_upload(request: Request, db: Database = Depends(get_db), user=D
     errors = {}
     data = await upload.read(MAX_TABLE_BYTES + 1) if hasattr(upload, "read") else b""
     if not data:
-        errors["file"] = "请选择目标表文件（.toml）"
+        errors["file"] = t("routes.table_file_required")
     elif len(data) > MAX_TABLE_BYTES:
-        errors["file"] = "文件过大（最大 512 KB）"
+        errors["file"] = t("routes.table_file_too_large", kb=MAX_TABLE_BYTES // 1024)
     else:
         try:
             table = tables.load_table(db, data.decode("utf-8-sig"), loaded_by=user["username"])
         except UnicodeDecodeError:
-            errors["file"] = "文件须为 UTF-8 编码的文本"
+            errors["file"] = t("routes.table_file_not_utf8")
         except InvalidInput as exc:
             errors = exc.errors
         else:

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, importer, registry
 from fieldlog.errors import InvalidInput
+from fieldlog.messages import t
 from fieldlog.web import get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
@@ -54,7 +55,7 @@ def _site_from_form(form) -> tuple[dict, list[int], list[dict], dict]:
     raw_ids = form.getlist("inspector_ids")
     errors = {}
     if not all(str(i).isdigit() for i in raw_ids):
-        errors["inspector_ids"] = "负责监督员选择有误"
+        errors["inspector_ids"] = t("routes.inspector_choice_invalid")
     ids = [int(i) for i in raw_ids if str(i).isdigit()]
     pauses = [{"start_on": s.strip(), "end_on": e.strip(), "reason": r.strip()}
               for s, e, r in zip(form.getlist("pause_start_on"), form.getlist("pause_end_on"), form.getlist("pause_reason"))]
@@ -212,7 +213,7 @@ async def import_upload(request: Request, file: UploadFile | None = File(None),
                         db: Database = Depends(get_db), user=Depends(require("admin"))):
     kind = _kind(request)
     if file is None or not file.filename:
-        return _import_page(request, kind, error="请选择要导入的 CSV 或 XLSX 文件", status=422)
+        return _import_page(request, kind, error=t("routes.import_file_required"), status=422)
     content = await file.read(importer.MAX_BYTES + 1)
     parsed = importer.preview(db, file.filename, content, kind)
     if parsed.error:
@@ -228,7 +229,7 @@ def import_confirm(request: Request, upload: str = Form(""), filename: str = For
     kind = _kind(request)
     path = _imports_dir(request) / upload
     if not UPLOAD_NAME.match(upload) or not path.is_file():
-        return _import_page(request, kind, error="上传的文件已过期或已导入，请重新上传", status=422)
+        return _import_page(request, kind, error=t("routes.import_upload_expired"), status=422)
     parsed = importer.parse_file(path.name, path.read_bytes(), kind)
     parsed.filename = filename[:200] or path.name
     importer.apply_import(db, parsed, actor=user)

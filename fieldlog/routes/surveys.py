@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from fieldlog import events, registry, surveys
 from fieldlog.errors import InvalidInput
+from fieldlog.messages import t
 from fieldlog.web import current_time, client_ip, get_db, redirect, render, require, station_today
 
 router = APIRouter()
@@ -88,7 +89,7 @@ def survey_qr(request: Request, code_id: int, db: Database = Depends(get_db), us
     buffer = io.BytesIO()
     # Level M survives a smudged print; the 4-module quiet zone is what scanners expect.
     segno.make(public_url(request, code["token"]), error="m", micro=False).save(
-        buffer, kind="svg", border=4, omitsize=True, light="#fff", xmldecl=False, title="问卷二维码")
+        buffer, kind="svg", border=4, omitsize=True, light="#fff", xmldecl=False, title=t("routes.survey_qr_title"))
     return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
