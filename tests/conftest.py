@@ -1,23 +1,37 @@
-"""Shared fixtures: a real SQLite file with the real migrations, named users, a signed-in client."""
+"""Shared fixtures: a real SQLite file with the real migrations, named users, the app's clock, a signed-in
+client, databases built once per run and copied, a real browser."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import shutil
 import socket
+import sqlite3
+import tempfile
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
 from fieldlog import accounts, config, db as db_mod
 from fieldlog.web import create_app
+from tests.factories import NOW
 
 PASSWORD = "correct-horse-battery"
+
+# The app commits with synchronous=FULL: every commit waits for the disk (about 5 ms here) and tests commit
+# thousands of times. Their files (databases, photos) go to RAM when the machine has a tmpfs, where that wait
+# is nothing; they are real SQLite files all the same. TMPDIR, when set, still decides.
+_RAM = Path("/dev/shm")
+if "TMPDIR" not in os.environ and _RAM.is_dir() and os.access(_RAM, os.W_OK):
+    tempfile.tempdir = str(_RAM)
 
 # Production hashes with pwdlib's recommended argon2 (about 150 ms a hash here); tests hash with the
 # same algorithm at the cheapest parameters, so sign-in still goes through the real verification.
@@ -27,10 +41,44 @@ from pwdlib.hashers.argon2 import Argon2Hasher  # noqa: E402
 accounts.use_hasher(PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),)))
 
 
+class FixedClock:
+    """A clock for the app under test: starts at a given instant and moves only when told."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta) -> None:
+        self.at += timedelta(**delta)
+
+
+class RealClock:
+    """The real time: the app's clock in tests where a browser's own (real) clock takes part."""
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
 @pytest.fixture
-def cfg(tmp_path: Path) -> config.Config:
-    """Settings pointing at a fresh folder."""
-    return config.load(env={}, data_dir=str(tmp_path / "data"), secret_key="test-secret-key")
+def clock(request) -> FixedClock | RealClock:
+    """The app's clock, also what a test passes as `now`: fixed at factories.NOW (a test may set `clock.at`
+    or `clock.advance(...)`), so no test depends on the date it runs.
+
+    A test that drives the live server from a browser gets the real time instead: the phone's JavaScript
+    stamps entries with the browser's real clock, and a server fixed in the past would refuse them as "in
+    the future" and leave them out of "today". Such tests take `now` from this clock too.
+    """
+    return RealClock() if "live_server" in request.fixturenames else FixedClock(NOW)
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, clock) -> config.Config:
+    """Settings pointing at a fresh folder, with the test's clock."""
+    settings = config.load(env={}, data_dir=str(tmp_path / "data"), secret_key="test-secret-key")
+    settings.clock = clock
+    return settings
 
 
 @pytest.fixture
@@ -41,8 +89,7 @@ def db(cfg):
     database.close()
 
 
-@pytest.fixture
-def users(db) -> dict[str, int]:
+def make_users(db) -> dict[str, int]:
     """alice and bob (inspectors), carol (chief), dave (admin)."""
     return {
         "alice": accounts.create_user(db, "alice", "艾丽丝", "inspector", PASSWORD),
@@ -50,6 +97,87 @@ def users(db) -> dict[str, int]:
         "carol": accounts.create_user(db, "carol", "卡罗尔", "chief", PASSWORD),
         "dave": accounts.create_user(db, "dave", "戴夫", "admin", PASSWORD),
     }
+
+
+@pytest.fixture
+def users(db) -> dict[str, int]:
+    """alice and bob (inspectors), carol (chief), dave (admin)."""
+    return make_users(db)
+
+
+# --- databases built once per run ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory) -> Callable[[str, Callable[[Path], object]], tuple[Path, object]]:
+    """built_once(name, build) -> (path, result): the database file that build(path) writes (returning
+    something JSON can hold), built once per run: the xdist workers share it, one builds while the others
+    wait on a lock. Tests copy it, never write to it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by the workers (each has its own below it)
+
+    def get(name: str, build: Callable[[Path], object]) -> tuple[Path, object]:
+        path, result = root / f"{name}.db", root / f"{name}.json"
+        with open(root / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                building = root / f"{name}.building.db"
+                for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):  # a build that failed
+                    leftover.unlink(missing_ok=True)
+                result.write_text(json.dumps(build(building)), encoding="utf-8")
+                building.rename(path)
+        return path, json.loads(result.read_text(encoding="utf-8"))
+
+    return get
+
+
+def copy_database(source: Path, target) -> None:
+    """Replace everything in the open database `target` with the content of the file `source`."""
+    conn = sqlite3.connect(source)
+    try:
+        conn.backup(target.conn)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def demo_database(built_once) -> tuple[Path, str]:
+    """The demo database as `fieldlog demo --out FILE` builds it, once per run: (the file, the command's output)."""
+    from click.testing import CliRunner
+
+    from fieldlog.cli import main
+
+    def build(path: Path) -> dict:
+        env = {"FIELDLOG_DATA_DIR": str(path.parent / "demo-data"), "FIELDLOG_SECRET_KEY": "k"}
+        result = CliRunner().invoke(main, ["demo", "--out", str(path)], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return {"output": result.output}
+
+    path, result = built_once("demo", build)
+    return path, result["output"]
+
+
+@pytest.fixture
+def prebuilt(db, users, built_once):
+    """prebuilt(build) -> what build returned: the test's database becomes what build(db) makes of a migrated
+    database holding the `users` fixture's users (same ids), built once per run and copied.
+
+    Call it before any client signs in (a copy replaces the sessions too)."""
+
+    def fill(build: Callable) -> object:
+        def make(path: Path) -> object:
+            database = db_mod.open_db(path)
+            try:
+                make_users(database)
+                return build(database)
+            finally:
+                database.close()
+
+        path, result = built_once(f"{build.__module__}.{build.__qualname__}", make)
+        copy_database(path, db)
+        return result
+
+    return fill
 
 
 @pytest.fixture
@@ -170,15 +298,3 @@ def browser_login(page, base_url: str, username: str, password: str = PASSWORD) 
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
 
-
-class FixedClock:
-    """A clock for the app under test: starts at a given instant and moves only when told."""
-
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta) -> None:
-        self.at += timedelta(**delta)

@@ -12,12 +12,12 @@ from PIL import Image
 from fieldlog import accounts, db as db_mod, events
 from fieldlog.db import scalar
 from tests.conftest import Client
-from tests.factories_events import body, plant, site
+from tests.factories import NOW, PLANT_AT, SITE_AT, TZ, plant, site, submission
 
 
 @pytest.fixture
 def reg(db, users):
-    return {"site": site(db), "plant": plant(db)}
+    return {"site": site(db, location=SITE_AT), "plant": plant(db, location=PLANT_AT)}
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def token_client(app, db, users):
 
 
 def _patrol(reg, **kw) -> dict:
-    # The API uses the real clock: 2021 is safely in the past.
-    return body("safety_patrol", site=reg["site"], **kw)
+    # The app's clock stands at factories.NOW (2022): these 2021 patrols reach it late.
+    return submission("safety_patrol", site_id=reg["site"], **kw)
 
 
 def test_create_then_resend_then_conflict(token_client, reg, db):
@@ -91,7 +91,6 @@ def test_racing_in_the_domain_with_two_connections(cfg, db, users, reg):
         conn = db_mod.connect(cfg.database)
         try:
             barrier.wait()
-            from tests.factories_events import NOW, TZ
             results.append(events.create(conn, raw, user=user, now=NOW, tz=TZ)[1])
         finally:
             conn.close()
@@ -127,7 +126,7 @@ def test_422_for_body_that_is_not_an_object(token_client):
 
 
 def test_negative_copies_refused(token_client, reg):
-    raw = body("leaflets", fields={"copies": -100})
+    raw = submission("leaflets", fields={"copies": -100})
     response = token_client("alice").post("/api/v1/events", json=raw)
     assert response.status_code == 422
     assert response.json()["detail"] == [{"loc": ["body", "fields", "copies"], "msg": "发放份数须大于 0", "type": "value_error"}]
@@ -163,8 +162,8 @@ def test_list_filters_and_visibility(token_client, reg, db, users):
     alice, bob, carol = token_client("alice"), token_client("bob"), token_client("carol")
     other = site(db, name="杨林镇敬老院")
     a1 = _patrol(reg, occurred_at="2021-03-01T09:00:00+08:00")
-    a2 = body("plant_patrol", plant=reg["plant"], occurred_at="2021-03-31T23:30:00+08:00")
-    b1 = body("safety_patrol", site=other, occurred_at="2021-04-01T00:30:00+08:00")
+    a2 = submission("plant_patrol", plant_id=reg["plant"], occurred_at="2021-03-31T23:30:00+08:00")
+    b1 = submission("safety_patrol", site_id=other, occurred_at="2021-04-01T00:30:00+08:00")
     for client, raw in ((alice, a1), (alice, a2), (bob, b1)):
         assert client.post("/api/v1/events", json=raw).status_code == 201
     ids = lambda client, q="": [e["id"] for e in client.get("/api/v1/events" + q).json()["items"]]  # noqa: E731

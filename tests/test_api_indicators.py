@@ -5,15 +5,12 @@ from __future__ import annotations
 import pytest
 
 from fieldlog import accounts
-from fieldlog.indicators import entries
 
-from tests.factories_indicators import NOW, enter_manual, perfect_year, user
+from tests.factories import met_year
 
 
-def test_every_row_with_its_figures_and_the_total(db, users, client_for):
-    perfect_year(db)
-    enter_manual(db)
-    entries.save_budget(db, 2021, {"full_year_budget": "560.61", "executed": "560.61"}, user(db, "carol"), now=NOW)
+def test_every_row_with_its_figures_and_the_total(prebuilt, client_for):
+    prebuilt(met_year)
     body = client_for("carol").get("/api/v1/indicators?year=2021&as_of=2021-12-31").json()
     assert body["year"] == 2021 and body["as_of"] == "2021-12-31" and len(body["rows"]) == 39
     row = body["rows"][3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import browser_login
-from tests.factories_chief import event, plant, site
+from tests.factories import event, plant, site
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +17,9 @@ def seeded(db, users):
     late = site(db, name="衡东县吴集镇人民医院住院楼", town="吴集镇", inspectors=[b])
     plant(db, name="衡东县恒通商品混凝土有限公司")
     for day in ("02", "09"):
-        event(db, "enforcement_patrol", f"2021-03-{day}T10:00:00+08:00", by=a, site_id=done, data={"order": "无"})
-    event(db, "safety_patrol", "2021-03-03T10:00:00+08:00", by=a, site_id=done, data={"finding": "无"})
-    event(db, "enforcement_patrol", "2021-03-04T10:00:00+08:00", by=b, site_id=late, data={"order": "无"})
+        event(db, "enforcement_patrol", f"2021-03-{day}T10:00:00+08:00", by=a, site_id=done, fields={"order": "无"})
+    event(db, "safety_patrol", "2021-03-03T10:00:00+08:00", by=a, site_id=done, fields={"finding": "无"})
+    event(db, "enforcement_patrol", "2021-03-04T10:00:00+08:00", by=b, site_id=late, fields={"order": "无"})
     return {"done": done, "late": late}
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
-from fieldlog import accounts, events, registry
+from fieldlog import accounts, events
 from fieldlog.db import scalar
 from tests.conftest import browser_login
+from tests.factories import SITE_AT, event, site
 
 pytestmark = pytest.mark.browser
 
-SITE = (27.0814, 112.9480)
+SITE = SITE_AT
 
 
 def phone_with_gps(browser, lat: float, lon: float):
@@ -25,11 +24,6 @@ def phone_with_gps(browser, lat: float, lon: float):
     return browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
                                locale="zh-CN", timezone_id="Asia/Shanghai", permissions=["geolocation"],
                                geolocation={"latitude": lat, "longitude": lon, "accuracy": 12})
-
-
-def make_site(db, name: str, reg_no: str, lat: float, lon: float) -> int:
-    return registry.save_site(db, {"name": name, "reg_no": reg_no, "town": "城关镇", "started_on": "2020-01-01",
-                                   "lat": str(lat), "lon": str(lon)})
 
 
 def photo_bytes() -> bytes:
@@ -62,8 +56,8 @@ def no_sideways_scroll(page) -> bool:
 
 def test_log_a_safety_patrol_with_a_photo(browser, live_server, users, db):
     # By name the far site comes first (一 sorts before 城): only the distance puts the near one on top.
-    far = make_site(db, "衡东县一中远处工地", "B-2", SITE[0] + 0.05, SITE[1])
-    near = make_site(db, "衡东县城关镇安置小区", "B-1", *SITE)
+    far = site(db, name="衡东县一中远处工地", reg_no="B-2", location=(SITE[0] + 0.05, SITE[1]))
+    near = site(db, name="衡东县城关镇安置小区", reg_no="B-1", location=SITE)
     context = phone_with_gps(browser, SITE[0] + 0.0005, SITE[1])
     try:
         page = context.new_page()
@@ -155,17 +149,15 @@ def test_a_refused_new_entry_shows_the_message_on_the_form_and_is_not_queued(pho
     wait_for(lambda: scalar(db, "SELECT count(*) FROM events") == 1)
 
 
-def test_a_conflict_on_resend_is_shown_and_only_discarded_explicitly(phone, live_server, users, db):
+def test_a_conflict_on_resend_is_shown_and_only_discarded_explicitly(phone, live_server, users, db, clock):
     page = phone.new_page()
     ready_for_offline(page, live_server, "alice")
     phone.set_offline(True)
     fill_leaflets(page, live_server, "城关镇集市", "120")
     [entry] = queued(page)
     # Meanwhile the same id was stored with other content (e.g. through the API from another device).
-    other = {"id": entry["id"], "kind": "leaflets", "occurred_at": "2021-03-01T09:00:00+08:00", "place": "别处",
-             "fields": {"copies": 5}}
-    events.create(db, other, user=accounts.get_user(db, users["alice"]), now=datetime.now(timezone.utc),
-                  tz=ZoneInfo("Asia/Shanghai"))
+    event(db, "leaflets", "2021-03-01T09:00:00+08:00", id=entry["id"], place="别处", fields={"copies": 5},
+          now=clock())
     phone.set_offline(False)
     page.wait_for_selector("#queue-list li.q-needs_action:has-text('需处理')", timeout=20000)
     assert "该记录编号已用于内容不同的另一条记录" in page.text_content("#queue-list")
@@ -178,12 +170,13 @@ def test_a_conflict_on_resend_is_shown_and_only_discarded_explicitly(phone, live
     assert scalar(db, "SELECT place FROM events") == "别处"
 
 
-def test_an_expired_session_keeps_the_entry_until_signed_in_again(phone, live_server, users, db):
+def test_an_expired_session_keeps_the_entry_until_signed_in_again(phone, live_server, users, db, clock):
     page = phone.new_page()
     ready_for_offline(page, live_server, "bob")
     phone.set_offline(True)
     fill_leaflets(page, live_server, "杨林镇集市", "30")
-    db.execute("UPDATE sessions SET ended_at = '2021-01-01T00:00:00+00:00'")
+    for (sid,) in db.execute("SELECT id FROM sessions WHERE ended_at IS NULL").fetchall():
+        accounts.end_session(db, sid, now=clock())
     phone.set_offline(False)
     page.wait_for_selector("#queue-list li.q-auth:has-text('重新登录')", timeout=20000)
     assert scalar(db, "SELECT count(*) FROM events") == 0
@@ -206,8 +199,8 @@ def test_logging_out_with_unsent_entries_asks_first(phone, live_server, users, d
 
 def test_offline_the_cached_list_is_sorted_by_distance_on_the_phone(browser, live_server, users, db):
     # By name 乙 (U+4E59) comes before 甲 (U+7532): only the distance puts 甲 first.
-    make_site(db, "衡东县乙工地", "C-1", SITE[0] + 0.05, SITE[1])
-    make_site(db, "衡东县甲工地", "C-2", *SITE)
+    site(db, name="衡东县乙工地", reg_no="C-1", location=(SITE[0] + 0.05, SITE[1]))
+    site(db, name="衡东县甲工地", reg_no="C-2", location=SITE)
     context = phone_with_gps(browser, SITE[0] + 0.001, SITE[1])
     try:
         page = context.new_page()
@@ -224,14 +217,12 @@ def test_offline_the_cached_list_is_sorted_by_distance_on_the_phone(browser, liv
         context.close()
 
 
-def test_choosing_a_notice_to_review_picks_its_site(phone, live_server, users, db):
-    make_site(db, "衡东县一号工地", "E-1", *SITE)
-    second = make_site(db, "衡东县二号工地", "E-2", *SITE)
-    notice = {"id": "0b9e6f0e-6b7e-4a43-9a4e-3f4f1c1d2e01", "kind": "safety_patrol", "site_id": second,
-              "occurred_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "fields": {"finding": "一般", "notice_no": "衡建安改〔2021〕9号", "notice_deadline": "2030-01-31"}}
-    events.create(db, notice, user=accounts.get_user(db, users["alice"]), now=datetime.now(timezone.utc),
-                  tz=ZoneInfo("Asia/Shanghai"))
+def test_choosing_a_notice_to_review_picks_its_site(phone, live_server, users, db, clock):
+    site(db, name="衡东县一号工地", reg_no="E-1", location=SITE)
+    second = site(db, name="衡东县二号工地", reg_no="E-2", location=SITE)
+    now = clock()
+    notice = event(db, "safety_patrol", now, site_id=second, now=now,
+                   fields={"finding": "一般", "notice_no": "衡建安改〔2021〕9号", "notice_deadline": "2030-01-31"})
     page = phone.new_page()
     browser_login(page, live_server, "alice")
     page.goto(f"{live_server}/log/rectification_review")
@@ -246,7 +237,7 @@ def test_choosing_a_notice_to_review_picks_its_site(phone, live_server, users, d
 
 
 def test_a_refused_photo_keeps_the_entry_with_the_reason(phone, live_server, users, db):
-    site_id = make_site(db, "衡东县草市镇文化中心", "F-1", *SITE)
+    site_id = site(db, name="衡东县草市镇文化中心", reg_no="F-1", location=SITE)
     page = phone.new_page()
     browser_login(page, live_server, "carol")
     page.goto(f"{live_server}/log/enforcement_patrol")

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from fieldlog import accounts, events
-from tests.factories_chief import event, plant, site
-
-TZ = ZoneInfo("Asia/Shanghai")
+from tests.factories import TZ, event, plant, site
 
 
 @pytest.fixture
@@ -21,11 +18,11 @@ def march(db, users):
     short = site(db, name="人民医院住院楼", town="吴集镇", inspectors=[b])
     p = plant(db, name="恒通商砼")
     for day in ("02", "09"):
-        event(db, "enforcement_patrol", f"2021-03-{day}T10:00:00+08:00", by=a, site_id=ok, data={"order": "无"})
-    event(db, "safety_patrol", "2021-03-03T10:00:00+08:00", by=a, site_id=ok, data={"finding": "无"})
+        event(db, "enforcement_patrol", f"2021-03-{day}T10:00:00+08:00", by=a, site_id=ok, fields={"order": "无"})
+    event(db, "safety_patrol", "2021-03-03T10:00:00+08:00", by=a, site_id=ok, fields={"finding": "无"})
     event(db, "enforcement_patrol", "2021-03-04T10:00:00+08:00", by=b, site_id=short,
-          data={"order": "整改", "notice_no": "衡建整〔2021〕7号", "notice_deadline": "2021-03-20"})
-    event(db, "enforcement_patrol", "2021-03-05T10:00:00+08:00", by=b, site_id=short, voided=True, data={"order": "无"})
+          fields={"order": "整改", "notice_no": "衡建整〔2021〕7号", "notice_deadline": "2021-03-20"})
+    event(db, "enforcement_patrol", "2021-03-05T10:00:00+08:00", by=b, site_id=short, voided=True, fields={"order": "无"})
     event(db, "plant_patrol", "2021-03-06T10:00:00+08:00", by=a, plant_id=p)
     return {"ok": ok, "short": short, "plant": p}
 
@@ -55,10 +52,11 @@ def test_coverage_page_lists_risk_first_with_links(client_for, march):
     assert f'/chief/plants/{march["plant"]}?month=2021-03&amp;kind=plant_patrol">1 / 1' in html
 
 
-def test_default_month_is_current(client_for, march):
-    now = datetime.now(TZ)
-    html = client_for("carol").get("/chief").text
-    assert f"{now.year} 年 {now.month} 月</h2>" in html
+def test_default_month_is_current(client_for, march, clock):
+    clock.at = datetime(2021, 3, 31, 23, 30, tzinfo=TZ)
+    assert "2021 年 3 月</h2>" in client_for("carol").get("/chief").text
+    clock.advance(hours=1)   # 00:30 on 1 April in the station
+    assert "2021 年 4 月</h2>" in client_for("carol").get("/chief").text
 
 
 def site_table(html: str) -> str:
@@ -102,7 +100,7 @@ def test_plant_and_event_lists(client_for, march):
 def test_late_logged_flag_on_evidence(client_for, db, users):
     s = site(db)
     event(db, "safety_patrol", "2021-03-01T10:00:00+08:00", by=users["alice"], site_id=s,
-          received_at="2021-03-10T10:00:00+08:00", data={"finding": "无"})
+          received_at="2021-03-10T10:00:00+08:00", fields={"finding": "无"})
     assert "补录" in client_for("carol").get(f"/chief/sites/{s}").text
 
 
@@ -168,7 +166,7 @@ def test_events_created_through_the_events_module_count(db, users, client_for):
     assert body["sites"][0]["counts"] == {}
 
 
-def test_evidence_shows_photo_thumbnails(client_for, db, users, cfg):
+def test_evidence_shows_photo_thumbnails(client_for, db, users, cfg, clock):
     import io
 
     from PIL import Image
@@ -177,10 +175,10 @@ def test_evidence_shows_photo_thumbnails(client_for, db, users, cfg):
 
     s = site(db)
     event_id = event(db, "safety_patrol", "2021-03-02T10:00:00+08:00", by=users["alice"], site_id=s,
-                     data={"finding": "一般"})
+                     fields={"finding": "一般"})["id"]
     buf = io.BytesIO()
     Image.new("RGB", (640, 480), (200, 120, 40)).save(buf, "JPEG")
-    photo, _ = photos.ingest(db, cfg.media_dir, event_id, buf.getvalue(), users["alice"])
+    photo, _ = photos.ingest(db, cfg.media_dir, event_id, buf.getvalue(), users["alice"], now=clock())
     client = client_for("carol")
     html = client.get(f"/chief/sites/{s}?month=2021-03").text
     assert f'src="/media/photos/{photo["id"]}/thumb"' in html

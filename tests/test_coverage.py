@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from fieldlog import coverage
+from fieldlog import coverage, events
 from fieldlog.coverage import DONE, DUE_SOON, OPEN, OVERDUE
 from fieldlog.periods import month, quarter
-from tests.factories_chief import event, plant, site
+from tests.factories import NOW, event, plant, site, user
 
 MARCH = month(2021, 3)
 
@@ -56,10 +56,10 @@ def test_quota_met_and_voided_left_out(db, users):
     a = users["alice"]
     event(db, "enforcement_patrol", "2021-03-02T09:00:00+08:00", by=a, site_id=s)
     event(db, "enforcement_patrol", "2021-03-03T09:00:00+08:00", by=a, site_id=s)
-    event(db, "safety_patrol", "2021-03-04T09:00:00+08:00", by=a, site_id=s)
+    patrol = event(db, "safety_patrol", "2021-03-04T09:00:00+08:00", by=a, site_id=s)
     assert row_of(coverage.site_coverage(db, MARCH, date(2021, 3, 5)), s).state == DONE
     event(db, "enforcement_patrol", "2021-03-05T09:00:00+08:00", by=a, site_id=s, voided=True)
-    db.execute("UPDATE events SET voided = 1 WHERE kind = 'safety_patrol'")
+    events.void(db, patrol["id"], user=user(db, a), reason="录入错误", now=NOW)
     row = row_of(coverage.site_coverage(db, MARCH, date(2021, 3, 26)), s)
     assert row.counts == {"enforcement_patrol": 2}
     assert row.met == {"enforcement_patrol": True, "safety_patrol": False}
@@ -125,7 +125,7 @@ def test_plants(db, users):
     closed = plant(db, active_to="2021-02-01")
     event(db, "plant_patrol", "2021-03-08T09:00:00+08:00", by=a, plant_id=p1)
     event(db, "plant_patrol", "2021-03-09T09:00:00+08:00", by=a, plant_id=p2, voided=True)
-    event(db, "plant_inspection", "2021-03-10T09:00:00+08:00", by=a, plant_id=p2, data={"result": "合格"})
+    event(db, "plant_inspection", "2021-03-10T09:00:00+08:00", by=a, plant_id=p2, fields={"result": "合格"})
     rows = coverage.plant_coverage(db, MARCH, date(2021, 4, 1), all_kinds=True)
     assert [r.id for r in rows] == [p2, p1]
     assert row_of(rows, p2).state == OVERDUE and row_of(rows, p2).counts == {"plant_inspection": 1}
@@ -140,9 +140,9 @@ def test_quarter_sampling_quota(db, users):
     ready = [site(db, name=f"商砼{i}") for i in range(3)]
     site(db, ready_mix=False)
     site(db, ready_mix=True, started_on="2021-04-01")  # not active in Q1
-    event(db, "concrete_sampling", "2021-01-10T09:00:00+08:00", by=a, site_id=ready[0], data={"result": "合格"})
-    event(db, "concrete_sampling", "2021-03-31T23:00:00+08:00", by=a, site_id=ready[1], data={"result": "合格"})
-    event(db, "concrete_sampling", "2021-03-31T17:00:00+00:00", by=a, site_id=ready[2], data={"result": "合格"})  # Q2
+    event(db, "concrete_sampling", "2021-01-10T09:00:00+08:00", by=a, site_id=ready[0], fields={"result": "合格"})
+    event(db, "concrete_sampling", "2021-03-31T23:00:00+08:00", by=a, site_id=ready[1], fields={"result": "合格"})
+    event(db, "concrete_sampling", "2021-03-31T17:00:00+00:00", by=a, site_id=ready[2], fields={"result": "合格"})  # Q2
     event(db, "concrete_sampling", "2021-02-10T09:00:00+08:00", by=a, site_id=ready[2], voided=True)
     q = coverage.quarter_sampling(db, month(2021, 2), date(2021, 3, 28))
     assert q.period == quarter(2021, 1)
@@ -162,7 +162,7 @@ def test_quarter_sampling_quota_capped_at_50(db, users):
 def test_inspector_month_counts_per_inspector(db, users):
     a, b = users["alice"], users["bob"]
     s = site(db)
-    event(db, "safety_patrol", "2021-03-02T09:00:00+08:00", by=a, site_id=s, inspectors=[a, b])
-    event(db, "leaflets", "2021-03-02T10:00:00+08:00", by=a, data={"copies": 30})
-    event(db, "leaflets", "2021-03-03T10:00:00+08:00", by=a, data={"copies": 30}, voided=True)
+    event(db, "safety_patrol", "2021-03-02T09:00:00+08:00", by=a, site_id=s, inspector_ids=[a, b])
+    event(db, "leaflets", "2021-03-02T10:00:00+08:00", by=a, fields={"copies": 30})
+    event(db, "leaflets", "2021-03-03T10:00:00+08:00", by=a, fields={"copies": 30}, voided=True)
     assert coverage.inspector_month(db, MARCH) == {a: {"safety_patrol": 1, "leaflets": 1}, b: {"safety_patrol": 1}}

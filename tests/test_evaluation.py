@@ -11,13 +11,18 @@ from openpyxl import load_workbook
 
 from fieldlog.indicators import entries
 
-from tests.factories_indicators import enter_manual, perfect_year
+from tests.factories import enter_manual, perfect_year
+
+
+def small_year(db) -> None:
+    """factories.perfect_year over 6 sites and 2 plants, with the manual rows entered (no budget yet)."""
+    perfect_year(db, sites=6, plants=2)
+    enter_manual(db)
 
 
 @pytest.fixture
-def year(db, users):
-    perfect_year(db, sites=6, plants=2)
-    enter_manual(db)
+def year(db, prebuilt):
+    prebuilt(small_year)
     return db
 
 

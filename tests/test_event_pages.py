@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from fieldlog import events
 from fieldlog.db import scalar
-from fieldlog.periods import to_local
 from tests.conftest import browser_login
-from tests.factories_events import TZ, body, plant, site, user
+from tests.factories import EXAMPLE, PLANT_AT, SITE_AT, TZ, event, plant, site, user
 
 
 @pytest.fixture
 def reg(db, users):
-    return {"site": site(db), "plant": plant(db, name="鑫达混凝土有限公司")}
+    return {"site": site(db, location=SITE_AT), "plant": plant(db, name="鑫达混凝土有限公司", location=PLANT_AT)}
 
 
-def _recent(days: float = 0) -> str:
-    """A station-local time `days` before the real clock (pages use the real clock)."""
-    return (datetime.now(timezone.utc) - timedelta(days=days)).astimezone(TZ).isoformat(timespec="seconds")
+def _store(db, kind: str, occurred_at, **kw) -> dict:
+    """An event of `kind` with every field filled (factories.EXAMPLE; `fields` add to them)."""
+    return event(db, kind, occurred_at, fields={**EXAMPLE[kind], **kw.pop("fields", {})}, **kw)
 
 
-def _store(db, kind, by="alice", received_days_later=0.0, **kw) -> dict:
-    raw = body(kind, **kw)
-    received = to_local(datetime.fromisoformat(raw["occurred_at"]), TZ) + timedelta(days=received_days_later)
-    return events.create(db, raw, user=user(db, by), now=datetime.now(timezone.utc), tz=TZ, received_at=received)[0]
-
-
-def test_mine_lists_own_events_newest_first_with_flags(client_for, db, reg):
-    old = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00", received_days_later=10)
-    new = _store(db, "plant_patrol", plant=reg["plant"], occurred_at="2021-05-20T09:00")
-    gone = _store(db, "leaflets", occurred_at="2021-05-10T09:00")
-    events.void(db, gone["id"], user=user(db, "alice"), reason="重复录入", now=datetime.now(timezone.utc))
-    _store(db, "safety_patrol", by="bob", site=reg["site"], occurred_at="2021-05-25T09:00")
+def test_mine_lists_own_events_newest_first_with_flags(client_for, db, reg, clock):
+    old = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"], received_at="2021-05-11T09:00")
+    new = _store(db, "plant_patrol", "2021-05-20T09:00", plant_id=reg["plant"])
+    gone = _store(db, "leaflets", "2021-05-10T09:00")
+    events.void(db, gone["id"], user=user(db, "alice"), reason="重复录入", now=clock())
+    _store(db, "safety_patrol", "2021-05-25T09:00", by="bob", site_id=reg["site"])
     page = client_for("alice").get("/events/mine")
     assert page.status_code == 200
     html = page.text
@@ -45,8 +38,8 @@ def test_mine_lists_own_events_newest_first_with_flags(client_for, db, reg):
 
 
 def test_mine_filters_and_htmx_partial(client_for, db, reg):
-    a = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
-    b = _store(db, "plant_patrol", plant=reg["plant"], occurred_at="2021-05-20T09:00")
+    a = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
+    b = _store(db, "plant_patrol", "2021-05-20T09:00", plant_id=reg["plant"])
     client = client_for("alice")
     by_kind = client.get("/events/mine?kind=plant_patrol").text
     assert b["id"] in by_kind and a["id"] not in by_kind
@@ -59,8 +52,8 @@ def test_mine_filters_and_htmx_partial(client_for, db, reg):
 
 
 def test_chief_sees_all_events_and_inspector_cannot(client_for, db, reg, users):
-    a = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
-    b = _store(db, "safety_patrol", by="bob", site=reg["site"], occurred_at="2021-06-01T09:00")
+    a = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
+    b = _store(db, "safety_patrol", "2021-06-01T09:00", by="bob", site_id=reg["site"])
     chief = client_for("carol")
     html = chief.get("/events").text
     assert a["id"] in html and b["id"] in html
@@ -71,10 +64,10 @@ def test_chief_sees_all_events_and_inspector_cannot(client_for, db, reg, users):
     assert client_for("alice").get("/events").status_code == 403
 
 
-def test_detail_shows_labels_photos_gps_and_history(client_for, db, reg):
-    event = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
+def test_detail_shows_labels_photos_gps_and_history(client_for, db, reg, clock):
+    event = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
     events.edit(db, event["id"], {"fields": {"hazards_general": 5}}, user=user(db, "carol"),
-                now=datetime.now(timezone.utc), tz=TZ, reason="复核后更正")
+                now=clock(), tz=TZ, reason="复核后更正")
     html = client_for("alice").get(f"/events/{event['id']}").text
     assert "安全日常巡查" in html and "最严重隐患" in html and "整改通知书编号" in html
     assert "27.081400" in html and "精度约 8 米" in html
@@ -85,17 +78,17 @@ def test_detail_shows_labels_photos_gps_and_history(client_for, db, reg):
 
 
 def test_notice_detail_lists_its_reviews(client_for, db, reg):
-    notice = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
+    notice = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
     client = client_for("alice")
     assert "尚未复查" in client.get(f"/events/{notice['id']}").text
-    review = _store(db, "rectification_review", site=reg["site"], occurred_at="2021-05-08T09:00",
+    review = _store(db, "rectification_review", "2021-05-08T09:00", site_id=reg["site"],
                     fields={"notice_event_id": notice["id"], "closed": True})
     html = client.get(f"/events/{notice['id']}").text
     assert f"/events/{review['id']}" in html and "已销号" in html
 
 
 def test_edit_form_is_built_from_kinds_and_saves_with_history(client_for, db, reg):
-    event = _store(db, "concrete_sampling", site=reg["site"], plant_id=reg["plant"], occurred_at="2021-05-01T09:00")
+    event = _store(db, "concrete_sampling", "2021-05-01T09:00", site_id=reg["site"], plant_id=reg["plant"])
     client = client_for("alice")
     form = client.get(f"/events/{event['id']}/edit").text
     for spec in events.KINDS["concrete_sampling"]["fields"]:
@@ -113,7 +106,7 @@ def test_edit_form_is_built_from_kinds_and_saves_with_history(client_for, db, re
 
 
 def test_edit_with_bad_input_rerenders_422_and_changes_nothing(client_for, db, reg):
-    event = _store(db, "leaflets", site=reg["site"], occurred_at="2021-05-01T09:00")
+    event = _store(db, "leaflets", "2021-05-01T09:00", site_id=reg["site"])
     client = client_for("alice")
     response = client.post_form(f"/events/{event['id']}/edit", {
         "occurred_at": "2021-05-01T09:00", "site_id": reg["site"], "copies": "-3", "topic": "防汛",
@@ -125,7 +118,7 @@ def test_edit_with_bad_input_rerenders_422_and_changes_nothing(client_for, db, r
 
 
 def test_other_inspector_cannot_edit_or_void(client_for, db, reg):
-    event = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
+    event = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
     bob = client_for("bob")
     assert bob.get(f"/events/{event['id']}/edit").status_code == 403
     assert bob.post_form(f"/events/{event['id']}/edit", {"note": "x"}).status_code == 403
@@ -134,7 +127,7 @@ def test_other_inspector_cannot_edit_or_void(client_for, db, reg):
 
 
 def test_void_needs_a_reason_then_shows_struck_through(client_for, db, reg):
-    event = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
+    event = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
     client = client_for("alice")
     assert "作废原因" in client.get(f"/events/{event['id']}/void").text
     blank = client.post_form(f"/events/{event['id']}/void", {"reason": " "})
@@ -148,7 +141,7 @@ def test_void_needs_a_reason_then_shows_struck_through(client_for, db, reg):
 
 
 def test_forms_need_the_csrf_token(client_for, db, reg):
-    event = _store(db, "safety_patrol", site=reg["site"], occurred_at="2021-05-01T09:00")
+    event = _store(db, "safety_patrol", "2021-05-01T09:00", site_id=reg["site"])
     client = client_for("alice")
     response = client.post(f"/events/{event['id']}/void", data={"reason": "x"})
     assert response.status_code == 403 and not events.load(db, event["id"])["voided"]
@@ -159,10 +152,11 @@ def test_unknown_event_is_404(client_for, reg):
 
 
 @pytest.mark.browser
-def test_history_and_detail_fit_a_phone(phone, live_server, db, reg):
-    event = _store(db, "safety_patrol", site=reg["site"], occurred_at=_recent(5), received_days_later=4)
+def test_history_and_detail_fit_a_phone(phone, live_server, db, reg, clock):
+    occurred = clock() - timedelta(days=5)
+    event = _store(db, "safety_patrol", occurred, site_id=reg["site"], received_at=occurred + timedelta(days=4))
     events.edit(db, event["id"], {"note": "很长的备注" * 30}, user=user(db, "alice"),
-                now=datetime.now(timezone.utc), tz=TZ, reason="补充")
+                now=clock(), tz=TZ, reason="补充")
     page = phone.new_page()
     browser_login(page, live_server, "alice")
     for path in ("/events/mine", f"/events/{event['id']}", f"/events/{event['id']}/edit"):

@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from fieldlog import events
 from fieldlog.db import one, scalar
 from fieldlog.errors import Conflict, Forbidden, InvalidInput
-from tests.factories_events import NOW, TZ, body, create, notice, plant, site, user
+from tests.factories import EXAMPLE, PLANT_AT, SITE_AT, TZ, event, plant, site, submission, user
+
+NOW = datetime(2021, 6, 15, 4, 0, tzinfo=timezone.utc)  # 12:00 in the station on the day of the submissions
 
 
 @pytest.fixture
 def reg(db, users):
-    """One site and one plant."""
-    return {"site": site(db), "plant": plant(db)}
+    """One site and one plant, each with a recorded location."""
+    return {"site": site(db, location=SITE_AT), "plant": plant(db, location=PLANT_AT)}
+
+
+def _notice(db, site_id: int) -> str:
+    """A safety patrol on the site that issued a rectification notice; its id."""
+    return event(db, "safety_patrol", site_id=site_id, fields=EXAMPLE["safety_patrol"], now=NOW)["id"]
 
 
 def _body(db, reg, kind: str, **kw) -> dict:
-    raw = body(kind, site=reg["site"], plant=reg["plant"], **kw)
+    """A submission of `kind` with every field filled (EXAMPLE, `fields` override), about the site or the plant
+    as the kind needs."""
+    subject = events.KINDS[kind]["subject"]
+    about = ({"site_id": reg["site"]} if subject in ("site", "site_campaign") else
+             {"plant_id": reg["plant"]} if subject == "plant" else {})
+    fields = {**EXAMPLE[kind], **kw.pop("fields", {})}
     if kind == "rectification_review":
-        raw["fields"].setdefault("notice_event_id", notice(db, reg["site"]))
-    return raw
+        fields.setdefault("notice_event_id", _notice(db, reg["site"]))
+    return submission(kind, fields=fields, **{**about, **kw})
+
+
+def stored(db, kind: str, **kw) -> dict:
+    """An event stored through events.create, received at NOW."""
+    return event(db, kind, now=NOW, **kw)
 
 
 def _errors(db, raw, by="alice", now=NOW) -> dict:
@@ -144,13 +161,13 @@ def test_leaflets_need_a_site_a_plant_or_a_place(db, reg):
 
 
 def test_concrete_sampling_may_name_the_supplying_plant(db, reg):
-    event = create(db, "concrete_sampling", site_id=reg["site"], plant_id=reg["plant"])
+    event = stored(db, "concrete_sampling", site_id=reg["site"], plant_id=reg["plant"])
     assert event["plant_id"] == reg["plant"] and event["site_id"] == reg["site"]
 
 
 def test_major_inspection_campaign_is_found_or_created_and_required(db, reg):
-    first = create(db, "major_inspection", site_id=reg["site"])
-    second = create(db, "major_inspection", site_id=reg["site"])
+    first = stored(db, "major_inspection", site_id=reg["site"])
+    second = stored(db, "major_inspection", site_id=reg["site"])
     assert first["campaign_id"] == second["campaign_id"] is not None
     assert scalar(db, "SELECT count(*) FROM campaigns") == 1
     assert "campaign_id" in _errors(db, _body(db, reg, "major_inspection", campaign=None))
@@ -161,8 +178,8 @@ def test_major_inspection_campaign_is_found_or_created_and_required(db, reg):
 
 
 def test_naive_time_is_station_local_and_offsets_are_normalized(db, reg):
-    a = create(db, "safety_patrol", site_id=reg["site"], occurred_at="2021-06-15T10:30")
-    b = create(db, "safety_patrol", site_id=reg["site"], occurred_at="2021-03-31T16:30:00Z")
+    a = stored(db, "safety_patrol", site_id=reg["site"], occurred_at="2021-06-15T10:30")
+    b = stored(db, "safety_patrol", site_id=reg["site"], occurred_at="2021-03-31T16:30:00Z")
     assert a["occurred_at"] == "2021-06-15T10:30:00+08:00"
     assert (b["occurred_at"], b["day"], b["month"]) == ("2021-04-01T00:30:00+08:00", "2021-04-01", "2021-04")
 
@@ -180,7 +197,7 @@ def test_future_beyond_ten_minutes_is_refused(db, reg, minutes, ok):
                                          (timedelta(hours=2), False), (timedelta(days=40), True)])
 def test_late_flag_after_three_days(db, reg, after, late):
     occurred = NOW - after
-    event = create(db, "safety_patrol", site_id=reg["site"], occurred_at=occurred.isoformat())
+    event = stored(db, "safety_patrol", site_id=reg["site"], occurred_at=occurred.isoformat())
     assert event["late"] is late
     assert event["received_at"] == "2021-06-15T04:00:00+00:00"
 
@@ -204,7 +221,7 @@ def test_same_id_other_content_is_a_conflict_with_the_stored_event(db, reg):
 
 
 def test_gps_warnings_never_block(db, reg):
-    poor = create(db, "safety_patrol", site_id=reg["site"], accuracy_m=120)
+    poor = stored(db, "safety_patrol", site_id=reg["site"], accuracy_m=120)
     assert poor["id"]
     raw = _body(db, reg, "safety_patrol", accuracy_m=120, lat=27.2, lon=112.948)
     event, created, warnings = events.create(db, raw, user=user(db, "alice"), now=NOW, tz=TZ)
@@ -220,7 +237,7 @@ def test_haversine_is_close_to_known_distance():
 
 
 def test_event_inspectors_are_written_and_sorted(db, reg, users):
-    event = create(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["bob"], users["alice"]])
+    event = stored(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["bob"], users["alice"]])
     assert event["inspector_ids"] == sorted([users["alice"], users["bob"]])
     assert event["recorded_by"] == users["alice"]
 
@@ -241,7 +258,7 @@ def test_edit_keeps_history_and_resend_of_the_original_still_answers_200(db, reg
 
 
 def test_edit_revalidates_and_changes_nothing_on_bad_input(db, reg):
-    event = create(db, "leaflets", site_id=None)
+    event = stored(db, "leaflets", fields={"copies": 120})
     with pytest.raises(InvalidInput) as exc:
         events.edit(db, event["id"], {"fields": {"copies": -5}}, user=user(db, "alice"), now=NOW, tz=TZ)
     assert "fields.copies" in exc.value.errors
@@ -250,29 +267,29 @@ def test_edit_revalidates_and_changes_nothing_on_bad_input(db, reg):
 
 
 def test_edit_moving_the_date_recomputes_day_month_and_late(db, reg):
-    event = create(db, "safety_patrol", site_id=reg["site"])
+    event = stored(db, "safety_patrol", site_id=reg["site"])
     edited = events.edit(db, event["id"], {"occurred_at": "2021-05-31T09:00"}, user=user(db, "alice"), now=NOW, tz=TZ)
     assert (edited["day"], edited["month"], edited["late"]) == ("2021-05-31", "2021-05", True)
 
 
 def test_edit_without_change_adds_no_revision(db, reg):
-    event = create(db, "safety_patrol", site_id=reg["site"])
+    event = stored(db, "safety_patrol", site_id=reg["site"])
     same = events.edit(db, event["id"], {"note": ""}, user=user(db, "alice"), now=NOW, tz=TZ)
     assert same["version"] == 1 and scalar(db, "SELECT count(*) FROM event_revisions") == 0
 
 
 def test_edit_keeps_an_inspector_who_has_since_left(db, reg, users):
-    event = create(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["alice"], users["bob"]])
+    event = stored(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["alice"], users["bob"]])
     db.execute("UPDATE users SET active = 0 WHERE id = ?", [users["bob"]])
     edited = events.edit(db, event["id"], {"note": "站长更正"}, user=user(db, "carol"), now=NOW, tz=TZ)
     assert edited["inspector_ids"] == sorted([users["alice"], users["bob"]])
     with pytest.raises(InvalidInput):  # but nobody can newly add an inactive user
-        events.create(db, body("safety_patrol", site=reg["site"], inspector_ids=[users["bob"]]),
+        events.create(db, submission("safety_patrol", site_id=reg["site"], inspector_ids=[users["bob"]]),
                       user=user(db, "alice"), now=NOW, tz=TZ)
 
 
 def test_kind_cannot_be_changed_by_an_edit(db, reg):
-    event = create(db, "safety_patrol", site_id=reg["site"])
+    event = stored(db, "safety_patrol", site_id=reg["site"])
     with pytest.raises(InvalidInput) as exc:
         events.edit(db, event["id"], {"kind": "leaflets"}, user=user(db, "alice"), now=NOW, tz=TZ)
     assert "kind" in exc.value.errors
@@ -280,7 +297,7 @@ def test_kind_cannot_be_changed_by_an_edit(db, reg):
 
 @pytest.mark.parametrize("who, allowed", [("alice", True), ("carol", True), ("bob", False), ("dave", False)])
 def test_who_may_edit(db, reg, who, allowed):
-    event = create(db, "safety_patrol", site_id=reg["site"])
+    event = stored(db, "safety_patrol", site_id=reg["site"])
     change = lambda: events.edit(db, event["id"], {"note": "改"}, user=user(db, who), now=NOW, tz=TZ)  # noqa: E731
     if allowed:
         assert change()["note"] == "改"
@@ -291,12 +308,12 @@ def test_who_may_edit(db, reg, who, allowed):
 
 
 def test_a_co_inspector_may_edit(db, reg, users):
-    event = create(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["alice"], users["bob"]])
+    event = stored(db, "safety_patrol", site_id=reg["site"], inspector_ids=[users["alice"], users["bob"]])
     assert events.edit(db, event["id"], {"note": "鲍勃补充"}, user=user(db, "bob"), now=NOW, tz=TZ)["version"] == 2
 
 
 def test_void_needs_a_reason_and_keeps_the_event_visible(db, reg, users):
-    event = create(db, "leaflets", site_id=reg["site"])
+    event = stored(db, "leaflets", site_id=reg["site"])
     with pytest.raises(InvalidInput) as exc:
         events.void(db, event["id"], user=user(db, "alice"), reason="  ", now=NOW)
     assert exc.value.errors == {"reason": "请填写作废原因"}
@@ -315,9 +332,9 @@ def test_void_needs_a_reason_and_keeps_the_event_visible(db, reg, users):
 
 def test_list_filters(db, reg, users):
     other = site(db, name="吴集镇幼儿园")
-    a = create(db, "safety_patrol", site_id=reg["site"], occurred_at="2021-06-01T09:00")
-    b = create(db, "safety_patrol", site_id=other, by="bob", occurred_at="2021-06-10T09:00")
-    c = create(db, "plant_patrol", plant_id=reg["plant"], occurred_at="2021-06-12T09:00")
+    a = stored(db, "safety_patrol", site_id=reg["site"], occurred_at="2021-06-01T09:00")
+    b = stored(db, "safety_patrol", site_id=other, by="bob", occurred_at="2021-06-10T09:00")
+    c = stored(db, "plant_patrol", plant_id=reg["plant"], occurred_at="2021-06-12T09:00")
     ids = lambda **kw: [e["id"] for e in events.list_events(db, **kw)]  # noqa: E731
     assert ids() == [c["id"], b["id"], a["id"]]
     assert ids(kind="safety_patrol") == [b["id"], a["id"]]
@@ -330,10 +347,10 @@ def test_list_filters(db, reg, users):
 
 
 def test_rectification_review_must_match_the_notice_site(db, reg):
-    issued = notice(db, reg["site"])
+    issued = _notice(db, reg["site"])
     other = site(db, name="另一工地")
-    raw = body("rectification_review", site_id=other, fields={"notice_event_id": issued})
+    raw = submission("rectification_review", site_id=other, fields={"notice_event_id": issued})
     assert "不属于所选工地" in _errors(db, raw)["fields.notice_event_id"]
     assert [n["id"] for n in events.open_notices(db)] == [issued]
-    create(db, "rectification_review", site_id=reg["site"], fields={"notice_event_id": issued, "closed": True})
+    stored(db, "rectification_review", site_id=reg["site"], fields={"notice_event_id": issued, "closed": True})
     assert events.open_notices(db) == []

@@ -8,7 +8,7 @@ import pytest
 
 from fieldlog import followups
 from fieldlog.followups import CLOSED, DUE_SOON, NOTICE, OVERDUE, PENDING, STOP_WORK
-from tests.factories_chief import event, site
+from tests.factories import event, site
 
 TODAY = date(2021, 6, 15)
 
@@ -38,12 +38,12 @@ def test_status(deadline, closed_on, expected):
 def notice(db, by, sid, when, deadline, kind="enforcement_patrol", order="整改", **kw):
     data = {"order": order} if kind == "enforcement_patrol" else {"finding": "一般"}
     data.update({"notice_no": f"N{when[:10]}", "notice_deadline": deadline})
-    return event(db, kind, when, by=by, site_id=sid, data=data, **kw)
+    return event(db, kind, when, by=by, site_id=sid, fields=data, **kw)["id"]
 
 
 def review(db, by, sid, when, notice_id, closed, **kw):
     return event(db, "rectification_review", when, by=by, site_id=sid,
-                 data={"notice_event_id": notice_id, "closed": closed}, **kw)
+                 fields={"notice_event_id": notice_id, "closed": closed}, **kw)["id"]
 
 
 def test_open_notices_overdue_first_and_closing(db, users):
@@ -55,7 +55,7 @@ def test_open_notices_overdue_first_and_closing(db, users):
     closed = notice(db, a, s, "2021-05-02T09:00:00+08:00", "2021-05-20")
     kept_open = notice(db, a, s, "2021-05-03T09:00:00+08:00", "2021-06-18")
     voided = notice(db, a, s, "2021-05-04T09:00:00+08:00", "2021-05-10", voided=True)
-    event(db, "enforcement_patrol", "2021-05-05T09:00:00+08:00", by=a, site_id=s, data={"order": "无"})
+    event(db, "enforcement_patrol", "2021-05-05T09:00:00+08:00", by=a, site_id=s, fields={"order": "无"})
     review(db, a, s, "2021-05-18T09:00:00+08:00", closed, True)
     review(db, a, s, "2021-06-01T09:00:00+08:00", kept_open, False)
     review(db, a, s, "2021-06-02T09:00:00+08:00", overdue_most, True, voided=True)  # a voided review closes nothing
@@ -92,7 +92,7 @@ def test_own_notices_for_an_inspector(db, users):
     a, b = users["alice"], users["bob"]
     s = site(db)
     mine = notice(db, a, s, "2021-06-01T09:00:00+08:00", "2021-06-30")
-    shared = notice(db, b, s, "2021-06-02T09:00:00+08:00", "2021-06-30", inspectors=[a, b])
+    shared = notice(db, b, s, "2021-06-02T09:00:00+08:00", "2021-06-30", inspector_ids=[a, b])
     notice(db, b, s, "2021-06-03T09:00:00+08:00", "2021-06-30")
     assert {n.event_id for n in followups.notices(db, TODAY, inspector_id=a)} == {mine, shared}
 
@@ -107,12 +107,22 @@ def test_as_of_an_earlier_day_ignores_later_reviews(db, users):
     assert followups.notices(db, date(2021, 2, 28)) == []   # not issued yet
 
 
-def test_notice_and_review_lookups_never_scan_every_event(db):
-    notices = db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM events e WHERE +e.kind IN ('enforcement_patrol', 'safety_patrol') "
-        "AND +e.voided = 0 AND e.day <= '2021-12-31' AND json_extract(e.data, '$.notice_no') IS NOT NULL").fetchall()
-    reviews = db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM events WHERE kind = 'rectification_review' AND voided = 0 "
-        "AND json_extract(data, '$.notice_event_id') IN (SELECT value FROM json_each(?))", ['["x"]']).fetchall()
-    assert "USING INDEX events_notice_no" in str(notices)
-    assert "SEARCH events USING INDEX" in str(reviews) and "SCAN events" not in str(reviews)
+def test_notice_and_review_lookups_never_scan_every_event(db, users):
+    a = users["alice"]
+    s = site(db)
+    n = notice(db, a, s, "2021-06-01T09:00:00+08:00", "2021-06-05")
+    review(db, a, s, "2021-06-06T09:00:00+08:00", n, True)
+    # The statements followups.notices really runs, with their values, through SQLite's query planner.
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        assert followups.notices(db, TODAY, include_closed=True)[0].status == CLOSED
+    finally:
+        db.conn.set_trace_callback(None)
+    plans = {sql: " | ".join(row[-1] for row in db.conn.execute("EXPLAIN QUERY PLAN " + sql))
+             for sql in statements if "FROM events" in sql}
+    notices = [p for sql, p in plans.items() if "notice_no" in sql]
+    reviews = [p for sql, p in plans.items() if "rectification_review" in sql]
+    assert len(notices) == 1 and len(reviews) == 1, plans
+    assert "USING INDEX events_notice_no" in notices[0]
+    assert "SEARCH events USING INDEX" in reviews[0] and "SCAN events" not in reviews[0]

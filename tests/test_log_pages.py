@@ -7,39 +7,23 @@ import io
 import json
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 from PIL import Image
 
-from fieldlog import accounts, events, registry
+from fieldlog import events, registry
 from fieldlog.db import scalar
 from fieldlog.resources import resource_dir
 from fieldlog.routes.log import subject_choices
+from tests.factories import SITE_AT, TZ, event, site
 
-TZ = ZoneInfo("Asia/Shanghai")
-# Hengdong county town centre, and points about 300 m and 5 km away.
-CENTRE = (27.0814, 112.9480)
-
-
-def site(db, name: str, reg_no: str, lat: float | None = None, lon: float | None = None, **extra) -> int:
-    """A site started last year (lat/lon optional)."""
-    raw = {"name": name, "reg_no": reg_no, "town": "城关镇", "started_on": "2020-01-01",
-           "lat": "" if lat is None else str(lat), "lon": "" if lon is None else str(lon), **extra}
-    return registry.save_site(db, raw)
+CENTRE = SITE_AT  # Hengdong county town centre; the sites below lie about 300 m and 5 km away
 
 
-def now_local() -> datetime:
-    return datetime.now(timezone.utc).astimezone(TZ)
-
-
-def log_event(db, user_id: int, kind: str, site_id: int, when: datetime, fields: dict | None = None) -> str:
-    """Store an event through the domain (as the API would)."""
-    raw = {"id": str(uuid.uuid4()), "kind": kind, "occurred_at": when.isoformat(timespec="seconds"), "site_id": site_id,
-           "fields": fields or {"finding": "无"}}
-    event, created, _ = events.create(db, raw, user=accounts.get_user(db, user_id), now=datetime.now(timezone.utc), tz=TZ)
-    return event["id"]
+def now_local(clock) -> datetime:
+    """The app's present in station time."""
+    return clock().astimezone(TZ)
 
 
 def form_defaults(html: str) -> dict:
@@ -93,12 +77,12 @@ def test_unknown_kind_is_404(client_for):
     assert client_for("alice").get("/log/picnic").status_code == 404
 
 
-def test_form_defaults_to_now_and_me(client_for, users):
+def test_form_defaults_to_now_and_me(client_for, users, clock):
+    clock.at = datetime(2021, 6, 15, 1, 41, 27, tzinfo=TZ)   # late at night
     page = client_for("bob").get("/log/safety_patrol").text
     values = form_defaults(page)
     uuid.UUID(values["id"])
-    occurred = datetime.fromisoformat(values["occurred_at"]).replace(tzinfo=TZ)
-    assert abs((occurred - now_local()).total_seconds()) < 120
+    assert values["occurred_at"] == "2021-06-15T01:41"
     assert f'name="inspector_ids" value="{users["bob"]}" checked' in page
     assert f'name="inspector_ids" value="{users["alice"]}" checked' not in page
 
@@ -106,7 +90,7 @@ def test_form_defaults_to_now_and_me(client_for, users):
 # --- the no-JS form post -------------------------------------------------------------------------
 
 def test_form_post_creates_the_event_and_shows_it_under_today(client_for, db, users):
-    site_id = site(db, "城关镇安置小区", "HD-1", *CENTRE)
+    site_id = site(db, name="城关镇安置小区", reg_no="HD-1", location=CENTRE)
     client = client_for("alice")
     values = form_defaults(client.get("/log/safety_patrol").text)
     response = client.post_form("/log/safety_patrol", {
@@ -115,11 +99,11 @@ def test_form_post_creates_the_event_and_shows_it_under_today(client_for, db, us
         "accuracy_m": "8"}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == f"/log?saved={values['id']}"
-    event = events.load(db, values["id"])
-    assert (event["kind"], event["site_id"], event["recorded_by"]) == ("safety_patrol", site_id, users["alice"])
-    assert event["fields"] == {"finding": "一般", "hazards_general": 2, "hazards_major": 0}
-    assert event["inspector_ids"] == [users["alice"]] and event["accuracy_m"] == 8
-    assert event["occurred_at"].endswith("+08:00") and event["occurred_at"][:16] == values["occurred_at"]
+    stored = events.load(db, values["id"])
+    assert (stored["kind"], stored["site_id"], stored["recorded_by"]) == ("safety_patrol", site_id, users["alice"])
+    assert stored["fields"] == {"finding": "一般", "hazards_general": 2, "hazards_major": 0}
+    assert stored["inspector_ids"] == [users["alice"]] and stored["accuracy_m"] == 8
+    assert stored["occurred_at"].endswith("+08:00") and stored["occurred_at"][:16] == values["occurred_at"]
     home = client.get(response.headers["location"]).text
     assert "已保存" in home
     today = home.split("今日记录", 1)[1]
@@ -127,7 +111,7 @@ def test_form_post_creates_the_event_and_shows_it_under_today(client_for, db, us
 
 
 def test_resubmitting_the_same_form_stores_it_once(client_for, db):
-    site_id = site(db, "吴集镇商住楼", "HD-2")
+    site_id = site(db, name="吴集镇商住楼", reg_no="HD-2")
     client = client_for("alice")
     data = {**form_defaults(client.get("/log/enforcement_patrol").text), "subject": f"site:{site_id}",
             "finding": "无", "order": "无"}
@@ -138,7 +122,7 @@ def test_resubmitting_the_same_form_stores_it_once(client_for, db):
 
 
 def test_server_warnings_are_shown_after_saving(client_for, db):
-    site_id = site(db, "杨林镇幼儿园", "HD-3", *CENTRE)
+    site_id = site(db, name="杨林镇幼儿园", reg_no="HD-3", location=CENTRE)
     client = client_for("alice")
     data = {**form_defaults(client.get("/log/enforcement_patrol").text), "subject": f"site:{site_id}",
             "finding": "无", "order": "无", "lat": "27.1314", "lon": "112.9480", "accuracy_m": "120"}
@@ -155,7 +139,7 @@ def test_server_warnings_are_shown_after_saving(client_for, db):
     ("completion_filing", {"accepted_on": "2021-05-10", "filed_on": "2021-05-01", "result": "合格"}, "备案日期不能早于竣工验收日期"),
 ])
 def test_bad_input_rerenders_with_the_message_and_stores_nothing(client_for, db, kind, fields, message):
-    site_id = site(db, "霞流镇污水处理厂", "HD-4")
+    site_id = site(db, name="霞流镇污水处理厂", reg_no="HD-4")
     client = client_for("alice")
     data = form_defaults(client.get(f"/log/{kind}").text)
     if kind == "completion_filing":
@@ -166,11 +150,11 @@ def test_bad_input_rerenders_with_the_message_and_stores_nothing(client_for, db,
     assert scalar(db, "SELECT count(*) FROM events") == 0
 
 
-def test_future_time_is_refused_and_typed_values_are_kept(client_for, db):
-    site_id = site(db, "石湾镇文化中心", "HD-5")
+def test_future_time_is_refused_and_typed_values_are_kept(client_for, db, clock):
+    site_id = site(db, name="石湾镇文化中心", reg_no="HD-5")
     client = client_for("alice")
     data = form_defaults(client.get("/log/concrete_sampling").text)
-    data["occurred_at"] = (now_local() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    data["occurred_at"] = (now_local(clock) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     response = client.post_form("/log/concrete_sampling", {**data, "subject": f"site:{site_id}", "result": "合格",
                                                            "strength_grade": "C30", "fee_yuan": "800"})
     assert response.status_code == 422 and "发生时间不能晚于现在" in response.text
@@ -178,35 +162,37 @@ def test_future_time_is_refused_and_typed_values_are_kept(client_for, db):
     assert scalar(db, "SELECT count(*) FROM events") == 0
 
 
-def test_major_inspection_creates_its_campaign_by_name_and_dates(client_for, db):
-    site_id = site(db, "荣桓镇敬老院", "HD-6")
+def test_major_inspection_creates_its_campaign_by_name_and_dates(client_for, db, clock):
+    site_id = site(db, name="荣桓镇敬老院", reg_no="HD-6")
     client = client_for("carol")
     page = client.get("/log/major_inspection").text
     assert 'name="campaign_name"' in page and 'value="new"' in page
-    today = now_local().date()
+    today = now_local(clock).date()
     data = {**form_defaults(page), "subject": f"site:{site_id}", "finding": "无", "score": "92", "grade": "优良",
             "campaign_id": "new", "campaign_name": "第四季度质量安全大检查",
             "campaign_start_on": (today - timedelta(days=3)).isoformat(), "campaign_end_on": (today + timedelta(days=10)).isoformat()}
     assert client.post_form("/log/major_inspection", data, follow_redirects=False).status_code == 303
-    event = events.load(db, data["id"])
-    assert event["campaign"]["name"] == "第四季度质量安全大检查"
+    stored = events.load(db, data["id"])
+    assert stored["campaign"]["name"] == "第四季度质量安全大检查"
     # The next form lists that campaign first and has it selected, since its dates contain today.
     page = client.get("/log/major_inspection").text
-    assert re.search(rf'<option value="{event["campaign_id"]}" selected>第四季度质量安全大检查', page)
+    assert re.search(rf'<option value="{stored["campaign_id"]}" selected>第四季度质量安全大检查', page)
 
 
-def test_campaigns_containing_today_come_first(client_for, db):
-    today = now_local().date()
+def test_campaigns_containing_today_come_first(client_for, db, clock):
+    now = now_local(clock)
+    today, site_id = now.date(), site(db)
     for name, start, end in [("上季度大检查", -100, -60), ("本季度大检查", -5, 20), ("年初大检查", -300, -280)]:
-        db.execute("INSERT INTO campaigns (name, start_on, end_on, created_at) VALUES (?, ?, ?, ?)",
-                   [name, (today + timedelta(days=start)).isoformat(), (today + timedelta(days=end)).isoformat(), "x"])
+        # Each campaign starts with an inspection logged on its first day.
+        event(db, "major_inspection", now + timedelta(days=start), site_id=site_id,
+              campaign=(name, (today + timedelta(days=start)).isoformat(), (today + timedelta(days=end)).isoformat()))
     page = client_for("alice").get("/log/major_inspection").text
     names = re.findall(r'<option value="\d+"[^>]*>([^（]+)（', page)
     assert names == ["本季度大检查", "上季度大检查", "年初大检查"]
 
 
 def test_form_post_with_photos_stores_them(client_for, db, cfg):
-    site_id = site(db, "大浦镇供水厂扩建", "HD-7")
+    site_id = site(db, name="大浦镇供水厂扩建", reg_no="HD-7")
     client = client_for("alice")
     data = {**form_defaults(client.get("/log/safety_patrol").text), "subject": f"site:{site_id}", "finding": "无",
             "csrf_token": client.csrf}
@@ -217,7 +203,7 @@ def test_form_post_with_photos_stores_them(client_for, db, cfg):
 
 
 def test_a_file_that_is_not_an_image_stores_nothing(client_for, db):
-    site_id = site(db, "高湖镇标准厂房", "HD-8")
+    site_id = site(db, name="高湖镇标准厂房", reg_no="HD-8")
     client = client_for("alice")
     data = {**form_defaults(client.get("/log/safety_patrol").text), "subject": f"site:{site_id}", "finding": "无",
             "csrf_token": client.csrf}
@@ -227,7 +213,7 @@ def test_a_file_that_is_not_an_image_stores_nothing(client_for, db):
 
 
 def test_form_post_without_csrf_token_is_refused(client_for, db):
-    site_id = site(db, "新塘镇农贸市场", "HD-9")
+    site_id = site(db, name="新塘镇农贸市场", reg_no="HD-9")
     client = client_for("alice")
     data = {**form_defaults(client.get("/log/safety_patrol").text), "subject": f"site:{site_id}", "finding": "无"}
     assert client.post("/log/safety_patrol", data=data).status_code == 403
@@ -237,22 +223,22 @@ def test_form_post_without_csrf_token_is_refused(client_for, db):
 # --- the subject picker ---------------------------------------------------------------------------
 
 def test_subjects_sorted_by_distance_when_position_known(db, users):
-    far = site(db, "远处工地", "D-1", 27.1314, 112.9480)        # ~5.6 km north
-    near = site(db, "近处工地", "D-2", 27.0841, 112.9480)       # ~300 m north
-    unknown = site(db, "无坐标工地", "D-3")
+    far = site(db, name="远处工地", reg_no="D-1", location=(27.1314, 112.9480))        # ~5.6 km north
+    near = site(db, name="近处工地", reg_no="D-2", location=(27.0841, 112.9480))       # ~300 m north
+    unknown = site(db, name="无坐标工地", reg_no="D-3")
     choices = subject_choices(db, "site", users["alice"], today=date(2021, 3, 15), lat=CENTRE[0], lon=CENTRE[1])
     assert [c["id"] for c in choices] == [near, far, unknown]
     assert 250 < choices[0]["distance_m"] < 350 and choices[2]["distance_m"] is None
 
 
-def test_subjects_recently_used_first_without_position(db, users):
-    a = site(db, "甲工地", "R-1", *CENTRE)
-    b = site(db, "乙工地", "R-2", *CENTRE)
-    c = site(db, "丙工地", "R-3", *CENTRE)
-    now = now_local()
-    log_event(db, users["alice"], "safety_patrol", c, now - timedelta(days=2))
-    log_event(db, users["alice"], "safety_patrol", b, now - timedelta(hours=1))
-    log_event(db, users["bob"], "safety_patrol", a, now - timedelta(minutes=5))  # bob's, not alice's
+def test_subjects_recently_used_first_without_position(db, users, clock):
+    a = site(db, name="甲工地", reg_no="R-1", location=CENTRE)
+    b = site(db, name="乙工地", reg_no="R-2", location=CENTRE)
+    c = site(db, name="丙工地", reg_no="R-3", location=CENTRE)
+    now = now_local(clock)
+    event(db, "safety_patrol", now - timedelta(days=2), by=users["alice"], site_id=c, now=now)
+    event(db, "safety_patrol", now - timedelta(hours=1), by=users["alice"], site_id=b, now=now)
+    event(db, "safety_patrol", now - timedelta(minutes=5), by=users["bob"], site_id=a, now=now)  # bob's, not alice's
     choices = subject_choices(db, "site", users["alice"], today=now.date())
     assert [x["id"] for x in choices] == [b, c, a]
     assert [x["recent"] for x in choices] == [True, True, False]
@@ -261,9 +247,9 @@ def test_subjects_recently_used_first_without_position(db, users):
 
 
 def test_subject_partial_orders_by_distance_and_searches(client_for, db):
-    site(db, "远处商住楼", "P-1", 27.1314, 112.9480)
-    site(db, "近处商住楼", "P-2", 27.0841, 112.9480)
-    site(db, "城南医院住院楼", "P-3", 27.0700, 112.9480)
+    site(db, name="远处商住楼", reg_no="P-1", location=(27.1314, 112.9480))
+    site(db, name="近处商住楼", reg_no="P-2", location=(27.0841, 112.9480))
+    site(db, name="城南医院住院楼", reg_no="P-3", location=(27.0700, 112.9480))
     client = client_for("alice")
     html = client.get("/log/safety_patrol/subjects", params={"lat": CENTRE[0], "lon": CENTRE[1]},
                       headers={"HX-Request": "true"}).text
@@ -275,7 +261,7 @@ def test_subject_partial_orders_by_distance_and_searches(client_for, db):
 
 
 def test_plant_kinds_list_plants_and_leaflets_list_both(client_for, db):
-    site(db, "城关镇安置小区", "S-1")
+    site(db, name="城关镇安置小区", reg_no="S-1")
     registry.save_plant(db, {"name": "衡东县恒通商品混凝土有限公司", "licence_no": "L-1"})
     client = client_for("alice")
     plant_page = client.get("/log/plant_patrol").text
@@ -285,16 +271,16 @@ def test_plant_kinds_list_plants_and_leaflets_list_both(client_for, db):
 
 
 def test_search_without_js_filters_the_list(client_for, db):
-    site(db, "甘溪镇实验小学综合楼", "Q-1")
-    site(db, "草市镇职业中专实训楼", "Q-2")
+    site(db, name="甘溪镇实验小学综合楼", reg_no="Q-1")
+    site(db, name="草市镇职业中专实训楼", reg_no="Q-2")
     page = client_for("alice").get("/log/safety_patrol", params={"q": "甘溪"}).text
     assert "甘溪镇实验小学综合楼" in page and "草市镇职业中专实训楼" not in page
 
 
-def test_rectification_review_lists_open_notices(client_for, db, users):
-    site_id = site(db, "杨桥镇保障性住房", "N-1")
-    notice = log_event(db, users["alice"], "safety_patrol", site_id, now_local() - timedelta(days=1),
-                       {"finding": "一般", "notice_no": "衡建安改〔2021〕7号", "notice_deadline": "2021-12-31"})
+def test_rectification_review_lists_open_notices(client_for, db, users, clock):
+    site_id = site(db, name="杨桥镇保障性住房", reg_no="N-1")
+    notice = event(db, "safety_patrol", now_local(clock) - timedelta(days=1), site_id=site_id, now=clock(),
+                   fields={"finding": "一般", "notice_no": "衡建安改〔2021〕7号", "notice_deadline": "2021-12-31"})["id"]
     page = client_for("alice").get("/log/rectification_review").text
     assert f'<option value="{notice}" data-subject="site:{site_id}">杨桥镇保障性住房 · 衡建安改〔2021〕7号' in page
 
@@ -335,7 +321,7 @@ def test_no_inline_scripts_on_logging_pages(client_for):
 def test_logging_page_transfer_fits_40_kb_gzipped(client_for, db):
     # A county's worth of sites: the picker lists them all so that it works offline.
     for n in range(60):
-        site(db, f"衡东县城关镇第{n}号安置小区二期工程", f"W-{n}", 27.0 + n / 1000, 112.9 + n / 1000)
+        site(db, name=f"衡东县城关镇第{n}号安置小区二期工程", reg_no=f"W-{n}", location=(27.0 + n / 1000, 112.9 + n / 1000))
     client = client_for("alice")
     static = resource_dir("static")
     assets = ["app.css", "log.css", "htmx-2.0.11.min.js", "app.js", "queue.js", "log.js"]

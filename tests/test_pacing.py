@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from fieldlog import pacing
-from tests.factories_chief import event, site
-
-TZ = ZoneInfo("Asia/Shanghai")
+from tests.factories import TZ, event, site
 
 
 @pytest.mark.parametrize("as_of, expected", [
@@ -53,9 +50,9 @@ def test_for_year_uses_the_rollup_actuals(db, users):
     a = users["alice"]
     s = site(db)
     for day in range(1, 11):
-        event(db, "safety_patrol", f"2021-01-{day:02d}T10:00:00+08:00", by=a, site_id=s, data={"finding": "无"})
-    event(db, "safety_patrol", "2021-01-11T10:00:00+08:00", by=a, site_id=s, data={"finding": "无"}, voided=True)
-    event(db, "leaflets", "2021-01-05T10:00:00+08:00", by=a, data={"copies": 200})
+        event(db, "safety_patrol", f"2021-01-{day:02d}T10:00:00+08:00", by=a, site_id=s, fields={"finding": "无"})
+    event(db, "safety_patrol", "2021-01-11T10:00:00+08:00", by=a, site_id=s, fields={"finding": "无"}, voided=True)
+    event(db, "leaflets", "2021-01-05T10:00:00+08:00", by=a, fields={"copies": 200})
     result = pacing.for_year(db, 2021, date(2021, 1, 31), TZ)
     rows = {r.key: r for r in result.rows}
     assert {"safety_patrols", "leaflets", "permits", "completion_filings", "campaigns", "plants_inspected"} <= set(rows)
@@ -71,7 +68,7 @@ def test_for_year_uses_the_rollup_actuals(db, users):
 
 def test_pacing_page_renders_svg_and_highlights(client_for, db, users):
     s = site(db)
-    event(db, "safety_patrol", "2021-03-01T10:00:00+08:00", by=users["alice"], site_id=s, data={"finding": "无"})
+    event(db, "safety_patrol", "2021-03-01T10:00:00+08:00", by=users["alice"], site_id=s, fields={"finding": "无"})
     client = client_for("carol")
     html = client.get("/chief/pacing?year=2021").text
     assert "<svg" in html and "class=\"tick\"" in html and "<script" not in html.split("<main>")[1]

@@ -17,9 +17,10 @@ from PIL import Image
 from fieldlog import accounts, db as db_mod, photos
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.web import photo_url
-from tests.factories_photos import gps_exif, jpeg, make_event
+from tests.factories import event as store_event, gps_exif, jpeg
 
 NOW = datetime(2021, 3, 15, 2, 0, tzinfo=timezone.utc)
+AT_THE_FAIR = "2021-03-15T10:00:00+08:00"   # leaflets handed out at a town fair, photographed at NOW
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
 
@@ -52,7 +53,7 @@ def stored_files(media_dir: Path) -> list[Path]:
 
 @pytest.fixture
 def event(db, users):
-    return make_event(db, users["alice"])
+    return store_event(db, "leaflets", AT_THE_FAIR, by=users["alice"], place="镇集市", fields={"copies": 10})["id"]
 
 
 # --- process: pure ------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_resend_of_the_same_bytes_is_stored_once(db, cfg, users, event):
 
 
 def test_same_photo_on_another_event_and_other_photos_are_stored_separately(db, cfg, users, event):
-    other = make_event(db, users["bob"])
+    other = store_event(db, "leaflets", AT_THE_FAIR, by=users["bob"], place="镇集市", fields={"copies": 10})["id"]
     data = jpeg()
     a, _ = photos.ingest(db, cfg.media_dir, event, data, users["alice"], now=NOW)
     b, created = photos.ingest(db, cfg.media_dir, other, data, users["bob"], now=NOW)

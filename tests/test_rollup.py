@@ -12,18 +12,15 @@ from click.testing import CliRunner
 from fieldlog import cli
 from fieldlog.indicators import entries, rollup, tables
 
-from tests.factories_indicators import MANUAL_MET, NOW, TZ, ev, enter_manual, perfect_year, user
+from tests.factories import MANUAL_MET, NOW, TZ, enter_manual, event, met_year, site, user
 
 P = 50 / 34  # points of each 产出 row
 
 
 @pytest.fixture
-def year(db, users):
-    made = perfect_year(db)
-    enter_manual(db)
-    entries.save_budget(db, 2021, {"initial_budget": "560.61", "full_year_budget": "560.61", "executed": "560.61"},
-                        user(db, "carol"), now=NOW)
-    return made
+def year(prebuilt):
+    """factories.met_year: a 2021 that meets every row, manual rows and budget entered (built once, copied)."""
+    return prebuilt(met_year)
 
 
 def compute(db, as_of: str):
@@ -55,7 +52,7 @@ def test_a_year_that_meets_every_row_scores_100(db, year):
 
 
 def test_misses_are_scored_by_the_rules(db, year):
-    ev(db, "accident", "2021-08-01", site_id=year["sites"][0])                 # 1 / 50 sites = 20‰
+    event(db, "accident", "2021-08-01", site_id=year["sites"][0])                 # 1 / 50 sites = 20‰
     enter_manual(db, {"staff_costs": {"value": "400"}, "operations": {"value": "基本保障", "grade": "部分达成"}})
     entries.save_budget(db, 2021, {"full_year_budget": "560.61", "executed": "500"}, user(db, "carol"), now=NOW)
     rows, totals, _ = compute(db, "2021-12-31")
@@ -156,19 +153,18 @@ def _recount(db) -> list[tuple]:
 
 def test_tallies_follow_edits_and_voids(db, users):
     from fieldlog import events
-    from tests.factories_indicators import site, void
 
     s1, s2 = site(db), site(db)
-    a = ev(db, "safety_patrol", "2021-01-10", site_id=s1)
-    ev(db, "safety_patrol", "2021-01-11", site_id=s1)
-    b = ev(db, "leaflets", "2021-02-01", fields={"copies": 300})
-    ev(db, "concrete_sampling", "2021-03-03", site_id=s2, fields={"result": "不合格"})
+    a = event(db, "safety_patrol", "2021-01-10", site_id=s1)["id"]
+    event(db, "safety_patrol", "2021-01-11", site_id=s1)
+    b = event(db, "leaflets", "2021-02-01", fields={"copies": 300})["id"]
+    event(db, "concrete_sampling", "2021-03-03", site_id=s2, fields={"result": "不合格"})
     assert _tallies(db) == _recount(db)
     # A correction moves the patrol to February, another site and a 重大 finding.
     events.edit(db, a, {"occurred_at": "2021-02-02T09:00:00+08:00", "site_id": s2, "fields": {"finding": "重大"}},
                 user=user(db, "alice"), now=NOW, tz=TZ, reason="日期和工地填错")
     events.edit(db, b, {"fields": {"copies": 120}}, user=user(db, "alice"), now=NOW, tz=TZ, reason="份数")
-    void(db, ev(db, "safety_patrol", "2021-03-01", site_id=s1))
+    event(db, "safety_patrol", "2021-03-01", site_id=s1, voided=True)
     assert _tallies(db) == _recount(db)
     rows, _, _ = compute(db, "2021-12-31")
     assert rows["leaflets"].actual == 120 and rows["construction_quality_rate"].actual_text == "50.0%"
@@ -177,12 +173,10 @@ def test_tallies_follow_edits_and_voids(db, users):
 
 
 def test_month_under_way_is_read_from_the_events(db, users):
-    from tests.factories_indicators import site
-
     s = site(db)
-    ev(db, "concrete_sampling", "2021-05-31", site_id=s, fields={"result": "合格"})
-    ev(db, "concrete_sampling", "2021-06-10", site_id=s, fields={"result": "不合格"})
-    ev(db, "concrete_sampling", "2021-06-20", site_id=s, fields={"result": "合格"})
+    event(db, "concrete_sampling", "2021-05-31", site_id=s, fields={"result": "合格"})
+    event(db, "concrete_sampling", "2021-06-10", site_id=s, fields={"result": "不合格"})
+    event(db, "concrete_sampling", "2021-06-20", site_id=s, fields={"result": "合格"})
     # As of 15 June: May from the tallies, 1–15 June from the events.
     rows, _, _ = compute(db, "2021-06-15")
     assert (rows["concrete_pass_rate"].actual_text, rows["concrete_pass_rate"].detail) == ("50.0%", "1/2")

@@ -10,7 +10,7 @@ from fieldlog.indicators import rules
 from fieldlog.indicators.rules import Context
 from fieldlog.indicators.tables import Target
 
-from tests.factories_indicators import TZ, ev, late, plant, site, survey_answers, void
+from tests.factories import TZ, event, plant, site, survey_answers
 
 AT_LEAST = Target(">=", 2, "次")
 
@@ -29,15 +29,15 @@ def run(db, rule: str, as_of: str, target: Target | None = None, **params) -> ru
 ])
 def test_count_cuts_days_in_station_time(db, users, as_of, expected):
     s = site(db)
-    ev(db, "safety_patrol", "2021-03-31T23:59:00+08:00", site_id=s)
-    ev(db, "safety_patrol", "2021-03-31T16:30:00Z", site_id=s)
+    event(db, "safety_patrol", "2021-03-31T23:59:00+08:00", site_id=s)
+    event(db, "safety_patrol", "2021-03-31T16:30:00Z", site_id=s)
     assert run(db, "count", as_of, kind="safety_patrol").actual == expected
 
 
 def test_quarter_edge_events_land_in_their_local_quarter(db, users):
     a, b = site(db), site(db)
-    ev(db, "concrete_sampling", "2021-03-31T23:59:00+08:00", site_id=a)   # Q1
-    ev(db, "concrete_sampling", "2021-03-31T16:30:00Z", site_id=b)        # 2021-04-01 00:30 local: Q2
+    event(db, "concrete_sampling", "2021-03-31T23:59:00+08:00", site_id=a)   # Q1
+    event(db, "concrete_sampling", "2021-03-31T16:30:00Z", site_id=b)        # 2021-04-01 00:30 local: Q2
     out = run(db, "quota_per_subject_period", "2021-06-30", kind="concrete_sampling", subject="site",
               period="quarter", per="period")
     assert [(r["label"], r["count"]) for r in out.periods] == [("2021-Q1", 1), ("2021-Q2", 1)]
@@ -55,20 +55,19 @@ def test_quarter_edge_events_land_in_their_local_quarter(db, users):
 ])
 def test_count_excludes_voided_other_years_and_future(db, users, as_of, expected):
     s = site(db)
-    ev(db, "safety_patrol", "2020-12-31T23:00:00+08:00", site_id=s)
-    ev(db, "safety_patrol", "2021-01-05", site_id=s)
-    ev(db, "safety_patrol", "2021-02-15", site_id=s)
-    void(db, ev(db, "safety_patrol", "2021-02-01", site_id=s))
-    ev(db, "safety_patrol", "2021-07-01", site_id=s)
-    ev(db, "enforcement_patrol", "2021-01-06", site_id=s)  # another kind
+    event(db, "safety_patrol", "2020-12-31T23:00:00+08:00", site_id=s)
+    event(db, "safety_patrol", "2021-01-05", site_id=s)
+    event(db, "safety_patrol", "2021-02-15", site_id=s)
+    event(db, "safety_patrol", "2021-02-01", site_id=s, voided=True)
+    event(db, "safety_patrol", "2021-07-01", site_id=s)
+    event(db, "enforcement_patrol", "2021-01-06", site_id=s)  # another kind
     assert run(db, "count", as_of, kind="safety_patrol").actual == expected
 
 
 def test_late_logged_event_counts_when_it_occurred(db, users):
     s = site(db)
-    eid = ev(db, "safety_patrol", "2021-03-10", site_id=s, received=late("2021-03-10", 40))
-    from fieldlog.db import one
-    assert one(db, "SELECT late, month FROM events WHERE id = ?", [eid]) == {"late": 1, "month": "2021-03"}
+    logged = event(db, "safety_patrol", "2021-03-10", site_id=s, received_at="2021-04-19T10:00:00+08:00")  # 40 days on
+    assert (logged["late"], logged["month"]) == (True, "2021-03")
     # Counted as of the end of March although it reached the server in April.
     assert run(db, "count", "2021-03-31", kind="safety_patrol").actual == 1
     assert run(db, "coverage", "2021-03-31", kind="safety_patrol", subject="site", period="month",
@@ -81,9 +80,9 @@ def test_late_logged_event_counts_when_it_occurred(db, users):
     (0.0001, 2, Target("<=", 50, "万元"), "2021-12-31", 0.0350, "0.04"),     # 350 元 = 0.035 万元, shown rounded up for ≤
 ])
 def test_sum(db, users, scale, decimals, target, as_of, value, text):
-    ev(db, "leaflets", "2021-03-01", fields={"copies": 100})
-    ev(db, "leaflets", "2021-05-01", fields={"copies": 250})
-    void(db, ev(db, "leaflets", "2021-05-02", fields={"copies": 1000}))
+    event(db, "leaflets", "2021-03-01", fields={"copies": 100})
+    event(db, "leaflets", "2021-05-01", fields={"copies": 250})
+    event(db, "leaflets", "2021-05-02", fields={"copies": 1000}, voided=True)
     out = run(db, "sum", as_of, target, kind="leaflets", field="copies", scale=scale, decimals=decimals)
     assert out.actual == pytest.approx(value) and out.actual_text == text
 
@@ -93,12 +92,12 @@ def test_distinct_sites_plants_campaigns(db, users):
     p1, p2 = plant(db), plant(db)
     c1 = ("一季度大检查", "2021-03-01", "2021-03-20")
     c2 = ("二季度大检查", "2021-06-01", "2021-06-20")
-    ev(db, "major_inspection", "2021-03-05", site_id=s1, campaign=c1)
-    ev(db, "major_inspection", "2021-03-06", site_id=s2, campaign=c1)
-    void(db, ev(db, "major_inspection", "2021-06-05", site_id=s1, campaign=c2))
-    ev(db, "plant_inspection", "2021-04-01", plant_id=p1)
-    ev(db, "plant_inspection", "2021-05-01", plant_id=p1)
-    ev(db, "plant_inspection", "2021-08-01", plant_id=p2)
+    event(db, "major_inspection", "2021-03-05", site_id=s1, campaign=c1)
+    event(db, "major_inspection", "2021-03-06", site_id=s2, campaign=c1)
+    event(db, "major_inspection", "2021-06-05", site_id=s1, campaign=c2, voided=True)
+    event(db, "plant_inspection", "2021-04-01", plant_id=p1)
+    event(db, "plant_inspection", "2021-05-01", plant_id=p1)
+    event(db, "plant_inspection", "2021-08-01", plant_id=p2)
     assert run(db, "distinct", "2021-12-31", kind="major_inspection", subject="campaign").actual == 1
     assert run(db, "distinct", "2021-12-31", kind="major_inspection", subject="site").actual == 2
     assert run(db, "distinct", "2021-06-30", kind="plant_inspection", subject="plant").actual == 1
@@ -116,15 +115,15 @@ def enforcement(db, users):
     a voided Feb patrol on S3; a March patrol on S1 (March not elapsed as of 28 Feb).
     """
     s1 = site(db)
-    s2 = site(db, started="2021-02-10")
-    s3 = site(db, completed="2021-01-20")
+    s2 = site(db, started_on="2021-02-10")
+    s3 = site(db, completed_on="2021-01-20")
     s4 = site(db, pauses=[("2021-02-01", "2021-02-28")])
     plan = {("2021-01", s1): 2, ("2021-01", s3): 1, ("2021-01", s4): 2, ("2021-02", s1): 3, ("2021-02", s2): 2,
             ("2021-02", s4): 1, ("2021-03", s1): 1}
     for (month, sid), n in plan.items():
         for i in range(n):
-            ev(db, "enforcement_patrol", f"{month}-{12 + i:02d}", site_id=sid)
-    void(db, ev(db, "enforcement_patrol", "2021-02-20", site_id=s2))
+            event(db, "enforcement_patrol", f"{month}-{12 + i:02d}", site_id=sid)
+    event(db, "enforcement_patrol", "2021-02-20", site_id=s2, voided=True)
     return {"s1": s1, "s2": s2, "s3": s3, "s4": s4}
 
 
@@ -178,14 +177,12 @@ def test_timeliness_every_active_site(db, enforcement):
     (["feb_s2"], "100.0%", True),            # a February patrol of S2 makes every month
 ])
 def test_timeliness_count_and_cover(db, users, extra_march, expected_rate, expected_met):
-    s1, s2 = site(db), site(db, started="2021-02-15")
+    s1, s2 = site(db), site(db, started_on="2021-02-15")
     for day in ("2021-01-04", "2021-01-20", "2021-02-03", "2021-02-04", "2021-02-05", "2021-03-09"):
-        ev(db, "safety_patrol", day, site_id=s1)
-    s2_march = ev(db, "safety_patrol", "2021-03-10", site_id=s2)
-    if "voided_s2" in extra_march:
-        void(db, s2_march)
+        event(db, "safety_patrol", day, site_id=s1)
+    event(db, "safety_patrol", "2021-03-10", site_id=s2, voided="voided_s2" in extra_march)
     if "feb_s2" in extra_march:
-        ev(db, "safety_patrol", "2021-02-25", site_id=s2)
+        event(db, "safety_patrol", "2021-02-25", site_id=s2)
     # annual 24 -> at least 2 patrols a month, and every active site at least once
     out = run(db, "timeliness", "2021-03-31", period="month", test="count_and_cover", kind="safety_patrol",
               subject="site", annual=24)
@@ -195,7 +192,7 @@ def test_timeliness_count_and_cover(db, users, extra_march, expected_rate, expec
 def test_timeliness_ceil_of_annual_over_twelve(db, users):
     s = site(db)
     for day in range(1, 43):  # 42 patrols in January = ⌈500 / 12⌉
-        ev(db, "safety_patrol", f"2021-01-{(day % 28) + 1:02d}", site_id=s)
+        event(db, "safety_patrol", f"2021-01-{(day % 28) + 1:02d}", site_id=s)
     out = run(db, "timeliness", "2021-02-28", period="month", test="count_and_cover", kind="safety_patrol",
               subject="site", annual=500)
     assert [(r["label"], r["count"], r["need"], r["ok"]) for r in out.periods] == [
@@ -206,8 +203,8 @@ def test_timeliness_ceil_of_annual_over_twelve(db, users):
 def plants(db, users):
     """P1 all year; P2 closes 31 Jan. Patrols: P1 in Jan and Feb, P2 never."""
     p1, p2 = plant(db), plant(db, active_to="2021-01-31")
-    ev(db, "plant_patrol", "2021-01-10", plant_id=p1)
-    ev(db, "plant_patrol", "2021-02-10", plant_id=p1)
+    event(db, "plant_patrol", "2021-01-10", plant_id=p1)
+    event(db, "plant_patrol", "2021-02-10", plant_id=p1)
     return p1, p2
 
 
@@ -229,11 +226,11 @@ def sampling(db, users):
     """Three ready-mix sites and one without; Q1 sampled R1 and N1, Q2 sampled R1 twice, Q3 none."""
     r1, r2, r3 = site(db), site(db), site(db)
     n1 = site(db, ready_mix=False)
-    ev(db, "concrete_sampling", "2021-02-01", site_id=r1)
-    ev(db, "concrete_sampling", "2021-03-01", site_id=n1)
-    ev(db, "concrete_sampling", "2021-04-01", site_id=r1)
-    ev(db, "concrete_sampling", "2021-05-01", site_id=r1)
-    void(db, ev(db, "concrete_sampling", "2021-05-02", site_id=r2))
+    event(db, "concrete_sampling", "2021-02-01", site_id=r1)
+    event(db, "concrete_sampling", "2021-03-01", site_id=n1)
+    event(db, "concrete_sampling", "2021-04-01", site_id=r1)
+    event(db, "concrete_sampling", "2021-05-01", site_id=r1)
+    event(db, "concrete_sampling", "2021-05-02", site_id=r2, voided=True)
     return r1, r2, r3, n1
 
 
@@ -265,13 +262,13 @@ def test_sampling_timeliness_and_mean(db, sampling):
 @pytest.fixture
 def campaigns(db, users):
     """C1 1-20 Mar (Q1), C2 10 Jun - 5 Jul (Q3). S1 all year; S2 starts 25 Mar; S3 completed 1 Jun."""
-    s1, s2, s3 = site(db), site(db, started="2021-03-25"), site(db, completed="2021-06-01")
+    s1, s2, s3 = site(db), site(db, started_on="2021-03-25"), site(db, completed_on="2021-06-01")
     c1 = ("一季度大检查", "2021-03-01", "2021-03-20")
     c2 = ("年中大检查", "2021-06-10", "2021-07-05")
-    ev(db, "major_inspection", "2021-03-05", site_id=s1, campaign=c1)
-    void(db, ev(db, "major_inspection", "2021-03-06", site_id=s3, campaign=c1))
-    ev(db, "major_inspection", "2021-06-15", site_id=s1, campaign=c2)
-    ev(db, "major_inspection", "2021-07-02", site_id=s2, campaign=c2)
+    event(db, "major_inspection", "2021-03-05", site_id=s1, campaign=c1)
+    event(db, "major_inspection", "2021-03-06", site_id=s3, campaign=c1, voided=True)
+    event(db, "major_inspection", "2021-06-15", site_id=s1, campaign=c2)
+    event(db, "major_inspection", "2021-07-02", site_id=s2, campaign=c2)
     return s1, s2, s3
 
 
@@ -303,15 +300,15 @@ def test_campaign_timeliness(db, campaigns):
 def test_ratio_pooled(db, users, params, text, detail):
     s, p = site(db), plant(db)
     for result in ("合格", "合格", "合格", "不合格"):
-        ev(db, "concrete_sampling", "2021-04-01", site_id=s, fields={"result": result})
-    ev(db, "plant_inspection", "2021-04-02", plant_id=p)
-    void(db, ev(db, "plant_inspection", "2021-04-03", plant_id=p, fields={"result": "不合格"}))
+        event(db, "concrete_sampling", "2021-04-01", site_id=s, fields={"result": result})
+    event(db, "plant_inspection", "2021-04-02", plant_id=p)
+    event(db, "plant_inspection", "2021-04-03", plant_id=p, fields={"result": "不合格"}, voided=True)
     for kind, finding in (("safety_patrol", "无"), ("safety_patrol", "一般"), ("safety_patrol", "重大"),
                           ("enforcement_patrol", "无"), ("major_inspection", "重大")):
-        ev(db, kind, "2021-05-01", site_id=s, fields={"finding": finding},
+        event(db, kind, "2021-05-01", site_id=s, fields={"finding": finding},
            campaign=("大检查", "2021-05-01", "2021-05-10") if kind == "major_inspection" else None)
     for met in ("符合", "符合", "不符合"):
-        ev(db, "construction_permit", "2021-06-08", site_id=s, fields={"conditions_met": met})
+        event(db, "construction_permit", "2021-06-08", site_id=s, fields={"conditions_met": met})
     out = run(db, "ratio", "2021-12-31", **params)
     if text is None:
         assert out.actual is None and out.actual_text.startswith("—")
@@ -332,7 +329,7 @@ def test_survey_ratio(db, users):
 def test_deadline_within_days(db, users):
     s = site(db)
     for filed in ("2021-06-10", "2021-06-16", "2021-06-17"):   # 9, 15 and 16 days after acceptance
-        ev(db, "completion_filing", filed, site_id=s, fields={"accepted_on": "2021-06-01", "filed_on": filed})
+        event(db, "completion_filing", filed, site_id=s, fields={"accepted_on": "2021-06-01", "filed_on": filed})
     out = run(db, "deadline", "2021-12-31", kind="completion_filing", from_field="accepted_on", to_field="filed_on",
               days=15)
     assert (out.actual_text, out.met, out.detail) == ("66.6%", False, "2/3 在 15 日内")
@@ -343,10 +340,10 @@ def test_deadline_within_days(db, users):
     ("2021-12-31", "2021-08-08", "2021-08-08 累计达到 6000", True, 1.0),
 ])
 def test_reached_by(db, users, as_of, actual, text, met, progress):
-    ev(db, "leaflets", "2021-03-01", fields={"copies": 2000})
-    ev(db, "leaflets", "2021-05-10", fields={"copies": 3000})
-    void(db, ev(db, "leaflets", "2021-05-20", fields={"copies": 5000}))
-    ev(db, "leaflets", "2021-08-08", fields={"copies": 1500})
+    event(db, "leaflets", "2021-03-01", fields={"copies": 2000})
+    event(db, "leaflets", "2021-05-10", fields={"copies": 3000})
+    event(db, "leaflets", "2021-05-20", fields={"copies": 5000}, voided=True)
+    event(db, "leaflets", "2021-08-08", fields={"copies": 1500})
     out = run(db, "reached_by", as_of, kind="leaflets", field="copies", threshold=6000)
     assert (out.actual, out.actual_text, out.met) == (actual, text, met)
     assert out.progress == pytest.approx(progress)
@@ -360,7 +357,7 @@ def test_reached_by(db, users, as_of, actual, text, met, progress):
 def test_threshold(db, users, results, actual, met):
     s = site(db)
     for r in results:
-        ev(db, "concrete_sampling", "2021-04-01", site_id=s, fields={"result": r})
+        event(db, "concrete_sampling", "2021-04-01", site_id=s, fields={"result": r})
     out = run(db, "threshold", "2021-12-31", kinds=["concrete_sampling", "plant_inspection"], field="result",
               pass_values=["合格"])
     assert (out.actual, out.met) == (actual, met)
@@ -368,11 +365,11 @@ def test_threshold(db, users, results, actual, met):
 
 def test_per_mille_over_sites_active_in_the_year(db, users):
     s = site(db)
-    site(db, started="2021-11-01")                     # active from November
-    site(db, completed="2020-12-31")                   # finished before the year: not counted
-    site(db, started="2022-02-01")                     # not yet started: not counted
-    ev(db, "accident", "2021-05-05", site_id=s)
-    void(db, ev(db, "accident", "2021-06-05", site_id=s))
+    site(db, started_on="2021-11-01")                     # active from November
+    site(db, completed_on="2020-12-31")                   # finished before the year: not counted
+    site(db, started_on="2022-02-01")                     # not yet started: not counted
+    event(db, "accident", "2021-05-05", site_id=s)
+    event(db, "accident", "2021-06-05", site_id=s, voided=True)
     ytd = run(db, "per_mille", "2021-06-30", Target("<=", 1.5, "‰"), kind="accident", subject="site")
     assert (ytd.actual, ytd.actual_text) == (1000.0, "1000.00‰")   # 1 accident / 1 site active by June
     year = run(db, "per_mille", "2021-12-31", Target("<=", 1.5, "‰"), kind="accident", subject="site")
