@@ -346,7 +346,8 @@ def preview(db: Database, filename: str, content: bytes, kind: str) -> ParsedImp
     return check(db, parse_file(filename, content, kind))
 
 
-def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None) -> ParsedImport:
+def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None,
+                 now: datetime | None = None) -> ParsedImport:
     """Re-check against the current database and write the accepted rows in one transaction; rejected rows are skipped."""
     if parsed.error:
         return parsed
@@ -354,13 +355,14 @@ def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None) 
         check(db, parsed)
         for row in parsed.accepted:
             if parsed.kind == "sites":
-                registry.save_site(db, row.record, inspector_ids=row.inspector_ids, pauses=row.pauses, actor=actor)
+                registry.save_site(db, row.record, inspector_ids=row.inspector_ids, pauses=row.pauses, actor=actor,
+                                   now=now)
             else:
-                registry.save_plant(db, row.record, actor=actor)
+                registry.save_plant(db, row.record, actor=actor, now=now)
         parsed.written = len(parsed.accepted)
         audit.record(db, "sites_imported" if parsed.kind == "sites" else "plants_imported", user=actor,
                      target=parsed.filename,
-                     detail={"written": parsed.written, "rejected": [r.number for r in parsed.rejected]})
+                     detail={"written": parsed.written, "rejected": [r.number for r in parsed.rejected]}, now=now)
     return parsed
 
 

@@ -134,8 +134,9 @@ def clean_pauses(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _stamp(now: datetime | None) -> str:
+    """A stored timestamp: `now` (the caller's clock) in UTC, or the real time when none is given."""
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _check_unique(db: Database, table: str, column: str, value: str, own_id: int | None, message: str) -> None:
@@ -159,24 +160,24 @@ def _check_inspectors(db: Database, inspector_ids: list[int], site_id: int | Non
 
 
 def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_ids: list[int] | None = None,
-              pauses: list[dict] | None = None, actor: dict | None = None) -> int:
+              pauses: list[dict] | None = None, actor: dict | None = None, now: datetime | None = None) -> int:
     """Create (site_id None) or update a site with its inspectors and pauses; returns its id."""
     site = clean_site(raw)
     pauses = clean_pauses(pauses or [])
     with db.atomic():
         _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, t("registry.reg_no_taken"))
         ids = _check_inspectors(db, inspector_ids or [], site_id)
-        now = _now()
+        stamp = _stamp(now)
         created = site_id is None
         if created:
             cols = list(site)
             site_id = db.execute(
                 f"INSERT INTO sites ({', '.join(cols)}, created_at, updated_at) VALUES ({', '.join('?' * len(cols))}, ?, ?)",
-                [*site.values(), now, now]).lastrowid
+                [*site.values(), stamp, stamp]).lastrowid
         else:
             get_site(db, site_id)
             db.execute(f"UPDATE sites SET {', '.join(f'{c} = ?' for c in site)}, updated_at = ? WHERE id = ?",
-                       [*site.values(), now, site_id])
+                       [*site.values(), stamp, site_id])
         db.execute("DELETE FROM site_inspectors WHERE site_id = ?", [site_id])
         for uid in ids:
             db.execute("INSERT INTO site_inspectors (site_id, user_id) VALUES (?, ?)", [site_id, uid])
@@ -185,28 +186,29 @@ def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_
             db.execute("INSERT INTO site_pauses (site_id, start_on, end_on, reason) VALUES (?, ?, ?, ?)",
                        [site_id, p["start_on"], p["end_on"], p["reason"]])
         audit.record(db, "site_created" if created else "site_updated", user=actor, target=f"site:{site_id}",
-                     detail={"reg_no": site["reg_no"], "name": site["name"]})
+                     detail={"reg_no": site["reg_no"], "name": site["name"]}, now=now)
     return site_id
 
 
-def save_plant(db: Database, raw: dict, *, plant_id: int | None = None, actor: dict | None = None) -> int:
+def save_plant(db: Database, raw: dict, *, plant_id: int | None = None, actor: dict | None = None,
+               now: datetime | None = None) -> int:
     """Create or update a plant; returns its id."""
     plant = clean_plant(raw)
     with db.atomic():
         _check_unique(db, "plants", "licence_no", plant["licence_no"], plant_id, t("registry.licence_no_taken"))
-        now = _now()
+        stamp = _stamp(now)
         created = plant_id is None
         if created:
             cols = list(plant)
             plant_id = db.execute(
                 f"INSERT INTO plants ({', '.join(cols)}, created_at, updated_at) VALUES ({', '.join('?' * len(cols))}, ?, ?)",
-                [*plant.values(), now, now]).lastrowid
+                [*plant.values(), stamp, stamp]).lastrowid
         else:
             get_plant(db, plant_id)
             db.execute(f"UPDATE plants SET {', '.join(f'{c} = ?' for c in plant)}, updated_at = ? WHERE id = ?",
-                       [*plant.values(), now, plant_id])
+                       [*plant.values(), stamp, plant_id])
         audit.record(db, "plant_created" if created else "plant_updated", user=actor, target=f"plant:{plant_id}",
-                     detail={"licence_no": plant["licence_no"], "name": plant["name"]})
+                     detail={"licence_no": plant["licence_no"], "name": plant["name"]}, now=now)
     return plant_id
 
 

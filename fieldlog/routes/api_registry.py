@@ -13,7 +13,7 @@ from fieldlog import registry
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import label, t
 from fieldlog.periods import Period
-from fieldlog.web import InvalidQuery, get_db, require, station_today
+from fieldlog.web import InvalidQuery, current_time, get_db, require, station_today
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -120,7 +120,7 @@ def create_site(request: Request, body: SiteIn, db: Database = Depends(get_db), 
     """Create a site; 422 naming the field when a value is bad, and nothing is stored."""
     raw = body.model_dump()
     site_id = registry.save_site(db, raw, inspector_ids=_ids(raw.pop("inspector_ids")),
-                                 pauses=_pauses(raw.pop("pauses")), actor=user)
+                                 pauses=_pauses(raw.pop("pauses")), actor=user, now=current_time(request))
     return registry.site_record(db, site_id, _today(request))
 
 
@@ -131,7 +131,7 @@ def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Dep
     registry.get_site(db, site_id)
     raw = body.model_dump()
     registry.save_site(db, raw, site_id=site_id, inspector_ids=_ids(raw.pop("inspector_ids")),
-                       pauses=_pauses(raw.pop("pauses")), actor=user)
+                       pauses=_pauses(raw.pop("pauses")), actor=user, now=current_time(request))
     return registry.site_record(db, site_id, _today(request))
 
 
@@ -151,7 +151,7 @@ def get_plant(request: Request, plant_id: int, db: Database = Depends(get_db), u
 @router.post("/plants", status_code=201, summary=t("api.plant_create"))
 def create_plant(request: Request, body: PlantIn, db: Database = Depends(get_db), user=Depends(require("admin"))):
     """Create a plant; 422 naming the field when a value is bad."""
-    plant_id = registry.save_plant(db, body.model_dump(), actor=user)
+    plant_id = registry.save_plant(db, body.model_dump(), actor=user, now=current_time(request))
     return registry.plant_with_status(db, plant_id, _today(request))
 
 
@@ -160,5 +160,6 @@ def update_plant(request: Request, plant_id: int, body: PlantIn, db: Database = 
                  user=Depends(require("admin"))):
     """Replace a plant's fields."""
     registry.get_plant(db, plant_id)
-    registry.save_plant(db, body.model_dump(), plant_id=plant_id, actor=user)
+    registry.save_plant(db, body.model_dump(), plant_id=plant_id, actor=user,
+                       now=current_time(request))
     return registry.plant_with_status(db, plant_id, _today(request))

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from fieldlog import accounts, importer, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -69,7 +69,8 @@ async def _save_site_form(request: Request, db: Database, user: dict, site_id: i
     try:
         if errors:
             raise InvalidInput(errors)
-        site_id = registry.save_site(db, values, site_id=site_id, inspector_ids=ids, pauses=pauses, actor=user)
+        site_id = registry.save_site(db, values, site_id=site_id, inspector_ids=ids, pauses=pauses, actor=user,
+                                     now=current_time(request))
     except InvalidInput as exc:
         kept = [p for p in pauses if any(p.values())]
         return render(request, "site_form.html", _site_form_context(db, values, ids, kept, exc.errors, site_id), 422)
@@ -120,7 +121,7 @@ async def _save_plant_form(request: Request, db: Database, user: dict, plant_id:
     form = await request.form()
     values = {k: str(form.get(k, "")).strip() for k in PLANT_FORM_FIELDS}
     try:
-        plant_id = registry.save_plant(db, values, plant_id=plant_id, actor=user)
+        plant_id = registry.save_plant(db, values, plant_id=plant_id, actor=user, now=current_time(request))
     except InvalidInput as exc:
         return render(request, "plant_form.html", {"values": values, "errors": exc.errors, "plant_id": plant_id}, 422)
     return redirect(f"/plants/{plant_id}")
@@ -232,6 +233,6 @@ def import_confirm(request: Request, upload: str = Form(""), filename: str = For
         return _import_page(request, kind, error=t("routes.import_upload_expired"), status=422)
     parsed = importer.parse_file(path.name, path.read_bytes(), kind)
     parsed.filename = filename[:200] or path.name
-    importer.apply_import(db, parsed, actor=user)
+    importer.apply_import(db, parsed, actor=user, now=current_time(request))
     path.unlink(missing_ok=True)
     return _import_page(request, kind, parsed, done=True, status=422 if parsed.error else 200)
