@@ -12,7 +12,6 @@ from fieldlog.coverage import DUE_SOON_DAYS
 from fieldlog.events import queries
 # The notice rule itself lives in events.notices (the phone's picker reads it too); its names stay importable here.
 from fieldlog.events.notices import NOTICE as NOTICE, STOP_WORK as STOP_WORK, closing_review, order_of, reviews_since
-from fieldlog.messages import label
 
 # A notice's status: English values, labels in LABELS["followup_status"] (逾期, 临期, 未到期, 已销号).
 OVERDUE, DUE_SOON, PENDING, CLOSED = "overdue", "due_soon", "pending", "closed"
@@ -21,19 +20,13 @@ RANK = {OVERDUE: 0, DUE_SOON: 1, PENDING: 2, CLOSED: 3}
 STATUS_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", PENDING: "open", CLOSED: "done"}
 
 
-def status_label(value: str) -> str:
-    """The Chinese label of a notice status."""
-    return label("followup_status", value)
-
-
-def order_label(value: str) -> str:
-    """The Chinese label of what a patrol issued (整改通知书 or 停工整改)."""
-    return label("notice_order", value)
-
-
 @dataclass
 class Notice:
-    """A notice with its deadline, the latest review and the derived status (order and status: English values)."""
+    """A notice with its deadline, the latest review and the derived status.
+
+    `order` (NOTICE, STOP_WORK) and `status` are English values; pages show label("notice_order", ...) and
+    label("followup_status", ...).
+    """
 
     event_id: str
     kind: str
@@ -48,21 +41,6 @@ class Notice:
     closed_on: date | None
     status: str
     days_over: int
-
-    @property
-    def status_key(self) -> str:
-        """The CSS key of the status (shared with the coverage states)."""
-        return STATUS_KEY[self.status]
-
-    @property
-    def status_label(self) -> str:
-        """The status as a person reads it."""
-        return status_label(self.status)
-
-    @property
-    def order_label(self) -> str:
-        """What the patrol issued, as a person reads it."""
-        return order_label(self.order)
 
 
 def status(deadline: date | None, closed_on: date | None, today: date) -> str:
