@@ -12,11 +12,13 @@ from fieldlog import events, registry
 from fieldlog.events import queries
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators.quotas import Quotas, for_year as year_quotas
+from fieldlog.messages import label, t
 from fieldlog.periods import Period, month as month_period, parse_month, quarter_of
 
-# A month (or quarter) with this many days left or fewer, and its quota not met, is 临期.
+# A month (or quarter) with this many days left or fewer, and its quota not met, is due soon (临期).
 DUE_SOON_DAYS = 5
-DONE, OPEN, DUE_SOON, OVERDUE = "已完成", "待巡查", "临期", "逾期"
+# The states: English values (CSS classes, the API's state_key, filters), labels in LABELS["coverage_state"].
+DONE, OPEN, DUE_SOON, OVERDUE = "done", "open", "due_soon", "overdue"
 STATES = (OVERDUE, DUE_SOON, OPEN, DONE)
 STATE_RANK = {s: i for i, s in enumerate(STATES)}
 
@@ -27,8 +29,6 @@ PLANT_KINDS = events.kinds_about("plant")
 SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
 PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
 
-# English keys of the states, for CSS classes and the API.
-STATE_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", OPEN: "open", DONE: "done"}
 TIMELINE_LIMIT = 300
 
 
@@ -55,13 +55,23 @@ class Row:
 
     @property
     def state_key(self) -> str:
-        """English key of the state (CSS class, API)."""
-        return STATE_KEY[self.state]
+        """English key of the state (CSS class, API): the state itself."""
+        return self.state
+
+    @property
+    def state_label(self) -> str:
+        """The state as a person reads it (已完成, 待巡查, 临期, 逾期)."""
+        return state_label(self.state)
 
     @property
     def patrols(self) -> int:
         """Patrols of the quota kinds this month, summed (the sort key within a state)."""
         return sum(self.counts.get(k, 0) for k in self.quota)
+
+
+def state_label(value: str) -> str:
+    """The Chinese label of a coverage state."""
+    return label("coverage_state", value)
 
 
 def days_left(period: Period, today: date) -> int:
@@ -70,7 +80,7 @@ def days_left(period: Period, today: date) -> int:
 
 
 def state(met: bool, period: Period, today: date) -> str:
-    """已完成 when met; else 逾期 once the period ended, 临期 within DUE_SOON_DAYS of its end, else 待巡查."""
+    """DONE when met; else OVERDUE once the period ended, DUE_SOON within DUE_SOON_DAYS of its end, else OPEN."""
     if met:
         return DONE
     left = days_left(period, today)
@@ -98,9 +108,9 @@ def month_or_current(text: str | None, today: date) -> Period:
     try:
         found = parse_month(text)
     except ValueError:
-        raise InvalidInput({"month": "月份格式应为 YYYY-MM，例如 2021-03"}) from None
+        raise InvalidInput({"month": t("coverage.month_malformed")}) from None
     if not 2000 <= found.start.year <= 2100:
-        raise InvalidInput({"month": "月份超出范围"})
+        raise InvalidInput({"month": t("coverage.month_out_of_range")})
     return found
 
 
@@ -109,10 +119,9 @@ def parse_state(text: str | None) -> str | None:
     text = (text or "").strip()
     if not text:
         return None
-    found = next((s for s, key in STATE_KEY.items() if key == text), None)
-    if found is None:
-        raise InvalidInput({"state": "状态筛选条件无效"})
-    return found
+    if text not in STATES:
+        raise InvalidInput({"state": t("coverage.state_unknown")})
+    return text
 
 
 def shift(month: Period, step: int) -> Period:
@@ -183,6 +192,11 @@ def tally(rows: list[Row]) -> dict[str, int]:
     return {s: sum(1 for r in rows if r.state == s) for s in STATES}
 
 
+def summary(rows: list[Row]) -> dict[str, int]:
+    """{state label: number of rows} in display order: the coverage API's `summary`, keyed 逾期, 临期, 待巡查, 已完成."""
+    return {state_label(s): n for s, n in tally(rows).items()}
+
+
 @dataclass
 class QuarterSampling:
     """Concrete sampling of a quarter: distinct sites sampled against min(cap, ready-mix sites active)."""
@@ -231,7 +245,7 @@ def by_inspector(people: list[dict], rows: list[Row], kinds_by_user: dict[int, d
 def as_json(row: Row) -> dict:
     """The API shape of a row."""
     return {"subject": row.subject, "id": row.id, "name": row.name, "town": row.town, "counts": row.counts,
-            "quota": row.quota, "met": row.met, "all_met": all(row.met.values()), "state": row.state,
+            "quota": row.quota, "met": row.met, "all_met": all(row.met.values()), "state": row.state_label,
             "state_key": row.state_key,
             "last_visit": row.last_visit.isoformat() if row.last_visit else None, "days_since": row.days_since,
             "inspectors": [p["display_name"] for p in row.inspectors]}
@@ -243,7 +257,7 @@ def kind_label(kind: str) -> str:
 
 
 def key_fields(kind: str, raw: str) -> list[tuple[str, str]]:
-    """[(zh label, shown value)] of an event's kind-specific fields, in the catalogue's order."""
+    """[(zh label, shown value)] of an event's kind-specific fields, in the catalogue's order (choices by label)."""
     data = json.loads(raw or "{}")
     names = [f["name"] for f in events.KINDS.get(kind, {}).get("fields", [])]
     out = []
@@ -251,8 +265,7 @@ def key_fields(kind: str, raw: str) -> list[tuple[str, str]]:
         value = data.get(name)
         if value in (None, "") or name == "notice_event_id":
             continue
-        shown = ("是" if value else "否") if isinstance(value, bool) else str(value)
-        out.append((events.field_label(kind, name), shown))
+        out.append((events.field_label(kind, name), events.shown(kind, name, value)))
     return out
 
 

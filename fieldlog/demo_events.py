@@ -149,15 +149,16 @@ def _enforcement_patrols(g: _Gen) -> None:
             days = g.site_days(site_id, month.start, month.end)
             for day in sorted(g.rng.sample(days, k=min(visits, len(days)))):
                 by = g.inspector_for(site_id)
-                order = g.rng.choices(["无", "整改", "停工整改"], [88, 10, 2])[0]
-                fields = {"finding": "一般" if order != "无" else g.finding(), "order": order,
-                          "violations": 0 if order == "无" else g.rng.randint(1, 3),
-                          "findings_text": "未发现违法违规行为" if order == "无" else g.rng.choice(HAZARD_NOTES)}
-                if order != "无":
+                order = g.rng.choices([events.ORDER_NONE, events.ORDER_RECTIFY, events.ORDER_STOP_WORK], [88, 10, 2])[0]
+                issued = order != events.ORDER_NONE
+                fields = {"finding": "一般" if issued else g.finding(), "order": order,
+                          "violations": g.rng.randint(1, 3) if issued else 0,
+                          "findings_text": g.rng.choice(HAZARD_NOTES) if issued else "未发现违法违规行为"}
+                if issued:
                     fields.update(notice_no=f"衡建执改〔{g.year}〕{len(g.notices) + 1:03d}号",
                                   notice_deadline=(day + timedelta(days=g.rng.choice([10, 15, 20]))).isoformat())
                 event = g.store("enforcement_patrol", g.at(day), by, fields, site_id=site_id, others=[g.colleague(by)])
-                if order != "无":
+                if issued:
                     g.notices.append(event)
 
 

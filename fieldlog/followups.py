@@ -13,7 +13,8 @@ from fieldlog.events import queries
 # The notice rule itself lives in events.notices (the phone's picker reads it too); its names stay importable here.
 from fieldlog.events.notices import NOTICE as NOTICE, STOP_WORK as STOP_WORK, closing_review, order_of, reviews_since
 
-OVERDUE, DUE_SOON, PENDING, CLOSED = "逾期", "临期", "未到期", "已销号"
+# A notice's status: English values, labels in LABELS["followup_status"] (逾期, 临期, 未到期, 已销号).
+OVERDUE, DUE_SOON, PENDING, CLOSED = "overdue", "due_soon", "pending", "closed"
 RANK = {OVERDUE: 0, DUE_SOON: 1, PENDING: 2, CLOSED: 3}
 # Same CSS keys as the coverage states.
 STATUS_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", PENDING: "open", CLOSED: "done"}
@@ -21,7 +22,11 @@ STATUS_KEY = {OVERDUE: "overdue", DUE_SOON: "due_soon", PENDING: "open", CLOSED:
 
 @dataclass
 class Notice:
-    """A notice with its deadline, the latest review and the derived status."""
+    """A notice with its deadline, the latest review and the derived status.
+
+    `order` (NOTICE, STOP_WORK) and `status` are English values; pages show label("notice_order", ...) and
+    label("followup_status", ...).
+    """
 
     event_id: str
     kind: str
@@ -39,7 +44,7 @@ class Notice:
 
 
 def status(deadline: date | None, closed_on: date | None, today: date) -> str:
-    """已销号 once closed; else 逾期 past its deadline, 临期 within DUE_SOON_DAYS of it, else 未到期."""
+    """CLOSED once closed; else OVERDUE past its deadline, DUE_SOON within DUE_SOON_DAYS of it, else PENDING."""
     if closed_on:
         return CLOSED
     if deadline is None:

@@ -21,6 +21,7 @@ from fieldlog.db import one
 from fieldlog.errors import InvalidInput, NotFound
 # Photos belong to events, and events.get_event lists them: this import is circular, read only at call time.
 from fieldlog.events import queries as event_queries
+from fieldlog.messages import t
 
 pillow_heif.register_heif_opener()
 Image.init()  # load every plugin now, so the allow-list below names registered formats
@@ -34,9 +35,9 @@ THUMB_QUALITY = 80
 # Only formats a phone camera or a screenshot produces; Pillow can open many more (EPS, PSD...) we do not want.
 FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF")  # JPEG covers MPO (multi-picture JPEG)
 
-MSG_NOT_IMAGE = "文件不是图片（支持 JPEG、PNG、HEIC、WebP、AVIF）"
-MSG_EMPTY = "照片文件为空"
-MSG_BROKEN = "照片文件不完整或已损坏"
+MSG_NOT_IMAGE = t("photos.not_image")
+MSG_EMPTY = t("photos.empty")
+MSG_BROKEN = t("photos.broken")
 
 
 @dataclass
@@ -59,8 +60,8 @@ def _megabytes(n: int) -> str:
 
 
 def _too_many_pixels(pixels: int | None) -> InvalidInput:
-    counted = f"（{round(pixels / 10_000)} 万像素）" if pixels else ""
-    return _bad(f"照片像素过多{counted}，上限 {MAX_PIXELS // 10_000} 万像素")
+    counted = t("photos.pixels_counted", n=round(pixels / 10_000)) if pixels else ""
+    return _bad(t("photos.too_many_pixels", counted=counted, limit=MAX_PIXELS // 10_000))
 
 
 def _bomb_pixels(error: Exception) -> int | None:
@@ -121,7 +122,7 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
     if not data:
         raise _bad(MSG_EMPTY)
     if len(data) > MAX_BYTES:
-        raise _bad(f"照片文件过大（{_megabytes(len(data))} MB），上限 {MAX_BYTES // (1024 * 1024)} MB")
+        raise _bad(t("photos.too_large", size=_megabytes(len(data)), limit=MAX_BYTES // (1024 * 1024)))
     probe = _open(data)
     _check_pixels(probe.size)
     try:
@@ -180,7 +181,7 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
            now: datetime | None = None, draft: bool = True) -> tuple[dict, bool]:
     """Store a photo for an event: (photo, True) when stored now, (the stored photo, False) for a resend."""
     if not event_queries.exists(db, event_id):
-        raise NotFound("找不到该记录")
+        raise NotFound(t("common.not_found"))
     digest = hashlib.sha256(data).hexdigest()
     stored = _stored(db, event_id, digest)
     if stored:

@@ -5,9 +5,10 @@ events SQL); notices: the open-notice rule; detail: an event in full; picker: th
 This module re-exports the names callers use, so `events.create(...)` keeps working.
 """
 
-from fieldlog.events.kinds import (FINDINGS, KINDS, LABELS, NOTICE_KINDS, PASS_FAIL, STRENGTH_GRADES, SUBJECT_TYPES,
-                                   SUBJECTS, TOP_LEVEL, TYPES, field_label, kind_list, kinds_about, pickable,
-                                   subject_fields)
+from fieldlog.events.kinds import (FINDINGS, KINDS, LABELS, NOTICE_KINDS, ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK,
+                                   PASS_FAIL, STRENGTH_GRADES, SUBJECT_TYPES, SUBJECTS, TOP_LEVEL, TYPES, as_labels,
+                                   choice_label, choice_value, field_label, field_spec, kind_list, kinds_about,
+                                   normalized, pickable, shown, subject_fields)
 from fieldlog.events.queries import (EVENT_SELECT, campaign_choices, campaigns, can_see, count_events, exists,
                                      list_events, load, recent_leaflets, reviews_of, took_part, viewer_id, visible_to,
                                      where)
@@ -20,8 +21,9 @@ from fieldlog.events.detail import get_event, revisions
 from fieldlog.events.notices import open_notices, order_of
 
 __all__ = [
-    "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "PASS_FAIL", "STRENGTH_GRADES", "SUBJECT_TYPES", "SUBJECTS",
-    "TOP_LEVEL", "TYPES", "field_label", "kind_list", "kinds_about", "pickable", "subject_fields",
+    "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "ORDER_NONE", "ORDER_RECTIFY", "ORDER_STOP_WORK", "PASS_FAIL",
+    "STRENGTH_GRADES", "SUBJECT_TYPES", "SUBJECTS", "TOP_LEVEL", "TYPES", "as_labels", "choice_label", "choice_value",
+    "field_label", "field_spec", "kind_list", "kinds_about", "normalized", "pickable", "shown", "subject_fields",
     "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "exists", "list_events", "load",
     "recent_leaflets", "reviews_of", "took_part", "viewer_id", "visible_to", "where",
     "EARLIEST", "FAR_FROM_SUBJECT_M", "FUTURE_ALLOWANCE", "MAX_TEXT", "POOR_ACCURACY_M", "clean", "clean_fields",

@@ -2,142 +2,136 @@
 
 from __future__ import annotations
 
-FINDINGS = ["无", "一般", "重大"]
-PASS_FAIL = ["合格", "不合格"]
+from fieldlog.messages import LABELS as CATALOGUE_LABELS, label, t
+
+# Choice values that are stored and sent by API clients as they are: their label is the value itself.
+FINDINGS = ["无", "一般", "重大"]  # zh: data
+PASS_FAIL = ["合格", "不合格"]  # zh: data
+GRADES = ["优良", "合格", "不合格"]  # zh: data
+METHODS = ["试块", "回弹", "钻芯"]  # zh: data
+CONDITIONS = ["符合", "不符合"]  # zh: data
+SEVERITIES = ["一般", "较大", "重大", "特别重大"]  # zh: data
 STRENGTH_GRADES = [f"C{n}" for n in range(10, 101, 5)]
+# The order of an enforcement patrol: English stored values, Chinese labels (LABELS["order"]).
+ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK = "none", "rectify", "stop_work"
 
 # Subject types: what an event of a kind is about.
-SUBJECTS = {
-    "site": "工地",
-    "plant": "商品混凝土公司",
-    "any": "工地、搅拌站或地点",
-    "site_campaign": "工地（属于一次大检查）",
-}
-TYPES = {"int": "整数", "number": "数字", "text": "文字", "date": "日期", "choice": "选项", "bool": "是/否"}
+SUBJECTS = {s: t(f"kinds.subject.{s}") for s in ("site", "plant", "any", "site_campaign")}
+TYPES = {ty: t(f"fields.type.{ty}") for ty in ("int", "number", "text", "date", "choice", "bool")}
 
 
-def _f(name: str, label: str, type: str, *, choices: list[str] | None = None, min: float | None = None,
-       max: float | None = None, required: bool = False, default=None, hint: str = "",
-       required_with: str | None = None, required_unless: tuple[str, str] | None = None,
-       not_before: str | None = None) -> dict:
-    """One kind-specific field, described as data (the phone form is rendered from it)."""
-    return {"name": name, "label": label, "type": type, "choices": choices, "min": min, "max": max,
-            "required": required, "default": default, "hint": hint, "required_with": required_with,
+def _options(choices: list | None) -> list[dict] | None:
+    """[{value, label}] of a choice field: a plain item is a value that is its own label, a pair is (value, label)."""
+    if choices is None:
+        return None
+    return [{"value": c[0], "label": c[1]} if isinstance(c, tuple) else {"value": c, "label": c} for c in choices]
+
+
+def _labelled(group: str) -> list[tuple[str, str]]:
+    """(value, label) pairs of a LABELS group, in the group's order."""
+    return [(value, label(group, value)) for value in CATALOGUE_LABELS[group]]
+
+
+def _f(name: str, type: str, *, label_key: str | None = None, choices: list | None = None,
+       min: float | None = None, max: float | None = None, required: bool = False, default=None,
+       hint_key: str | None = None, required_with: str | None = None,
+       required_unless: tuple[str, str] | None = None, not_before: str | None = None) -> dict:
+    """One kind-specific field, described as data (the phone form is rendered from it).
+
+    Its label is the catalogue's `fields.<name>.label` unless `label_key` names another; `choices` are
+    values (each its own label) or (value, label) pairs: `choices` keeps the values, `options` both.
+    """
+    options = _options(choices)
+    return {"name": name, "label": t(label_key or f"fields.{name}.label"), "type": type,
+            "choices": [o["value"] for o in options] if options else None, "options": options,
+            "min": min, "max": max, "required": required, "default": default,
+            "hint": t(hint_key) if hint_key else "", "required_with": required_with,
             "required_unless": list(required_unless) if required_unless else None, "not_before": not_before}
 
 
 def _finding(required: bool = True, default: str | None = None) -> dict:
-    return _f("finding", "最严重隐患", "choice", choices=FINDINGS, required=required, default=default,
-              hint="重大事故隐患按国家判定标准认定")
+    return _f("finding", "choice", choices=FINDINGS, required=required, default=default,
+              hint_key="fields.finding.hint")
 
 
 def _notice(required_unless: tuple[str, str] | None = None) -> list[dict]:
     return [
-        _f("notice_no", "整改通知书编号", "text", required_unless=required_unless),
-        _f("notice_deadline", "整改期限", "date", required_with="notice_no", required_unless=required_unless),
+        _f("notice_no", "text", required_unless=required_unless),
+        _f("notice_deadline", "date", required_with="notice_no", required_unless=required_unless),
     ]
 
 
+def _kind(kind: str, subject: str, fields: list[dict], **extra) -> dict:
+    """A kind of the catalogue: its label and hint from `kinds.<kind>.*`, its subject type and fields."""
+    return {"label": t(f"kinds.{kind}.label"), "subject": subject, **extra, "hint": t(f"kinds.{kind}.hint"),
+            "fields": fields}
+
+
 KINDS: dict[str, dict] = {
-    "safety_patrol": {
-        "label": "安全日常巡查", "subject": "site", "hint": "记录本次巡查发现的隐患；下发整改通知书时填写编号和期限",
-        "fields": [
-            _finding(),
-            _f("hazards_general", "一般隐患数", "int", min=0, default=0),
-            _f("hazards_major", "重大隐患数", "int", min=0, default=0),
-            *_notice(),
-        ],
-    },
-    "enforcement_patrol": {
-        "label": "执法检查巡查工地", "subject": "site", "hint": "每个在建工地每月至少巡查 2 次",
-        "fields": [
-            _finding(default="无"),
-            _f("findings_text", "检查发现", "text"),
-            _f("violations", "违法违规行为数", "int", min=0, default=0),
-            _f("order", "处理措施", "choice", choices=["无", "整改", "停工整改"], default="无", required=True),
-            *_notice(required_unless=("order", "无")),
-        ],
-    },
-    "major_inspection": {
-        "label": "质量安全生产大检查及季度考评", "subject": "site_campaign", "hint": "选择所属的大检查（按结束日期计入季度）",
-        "fields": [
-            _finding(default="无"),
-            _f("score", "考评得分", "number", min=0, max=100),
-            _f("grade", "考评等级", "choice", choices=["优良", "合格", "不合格"]),
-            _f("findings_text", "检查发现", "text"),
-        ],
-    },
-    "concrete_sampling": {
-        "label": "商品混凝土监督抽测", "subject": "site", "plant_optional": True,
-        "hint": "记录抽测结果；可选择供应混凝土的搅拌站",
-        "fields": [
-            _f("strength_grade", "强度等级", "choice", choices=STRENGTH_GRADES),
-            _f("specimens", "试件组数", "int", min=1),
-            _f("method", "检测方法", "choice", choices=["试块", "回弹", "钻芯"]),
-            _f("measured_mpa", "实测强度（MPa）", "number", min=0),
-            _f("result", "检测结果", "choice", choices=PASS_FAIL, required=True),
-            _f("fee_yuan", "检测费用（元）", "number", min=0),
-        ],
-    },
-    "plant_patrol": {
-        "label": "执法检查巡查商品混凝土公司", "subject": "plant", "hint": "每家搅拌站每月至少巡查 1 次",
-        "fields": [_f("findings_text", "检查发现", "text")],
-    },
-    "plant_inspection": {
-        "label": "检查商品混凝土公司", "subject": "plant", "hint": "记录检查项目和结论",
-        "fields": [
-            _f("items_checked", "检查项目", "text"),
-            _f("result", "检查结论", "choice", choices=PASS_FAIL, required=True),
-        ],
-    },
-    "leaflets": {
-        "label": "发放质量安全宣传资料", "subject": "any", "hint": "在工地、搅拌站或集市等地点发放，填写份数",
-        "fields": [
-            _f("copies", "发放份数", "int", min=1, required=True),
-            _f("topic", "宣传主题", "text"),
-        ],
-    },
-    "completion_filing": {
-        "label": "竣工验收备案", "subject": "site", "hint": "应在竣工验收合格后 15 日内备案",
-        "fields": [
-            _f("accepted_on", "竣工验收日期", "date", required=True),
-            _f("filed_on", "备案日期", "date", required=True, not_before="accepted_on"),
-            _f("result", "验收结论", "choice", choices=PASS_FAIL, required=True),
-        ],
-    },
-    "construction_permit": {
-        "label": "办理施工许可证", "subject": "site", "hint": "记录申请、发证日期和是否符合办证条件",
-        "fields": [
-            _f("applied_on", "申请日期", "date"),
-            _f("issued_on", "发证日期", "date", required=True, not_before="applied_on"),
-            _f("permit_no", "施工许可证编号", "text"),
-            _f("conditions_met", "办证条件", "choice", choices=["符合", "不符合"], required=True),
-        ],
-    },
-    "accident": {
-        "label": "安全事故", "subject": "site", "hint": "事故发生时间填在“发生时间”",
-        "fields": [
-            _f("severity", "事故等级", "choice", choices=["一般", "较大", "重大", "特别重大"], required=True),
-            _f("deaths", "死亡人数", "int", min=0, default=0),
-            _f("injuries", "受伤人数", "int", min=0, default=0),
-        ],
-    },
-    "rectification_review": {
-        "label": "整改复查", "subject": "site", "hint": "选择要复查的整改通知书；整改到位则销号",
-        "fields": [
-            _f("notice_event_id", "复查的整改通知书", "text", required=True),
-            _f("closed", "已整改到位（销号）", "bool", default=False),
-        ],
-    },
+    "safety_patrol": _kind("safety_patrol", "site", [
+        _finding(),
+        _f("hazards_general", "int", min=0, default=0),
+        _f("hazards_major", "int", min=0, default=0),
+        *_notice(),
+    ]),
+    "enforcement_patrol": _kind("enforcement_patrol", "site", [
+        _finding(default=FINDINGS[0]),
+        _f("findings_text", "text"),
+        _f("violations", "int", min=0, default=0),
+        _f("order", "choice", choices=_labelled("order"), default=ORDER_NONE, required=True),
+        *_notice(required_unless=("order", ORDER_NONE)),
+    ]),
+    "major_inspection": _kind("major_inspection", "site_campaign", [
+        _finding(default=FINDINGS[0]),
+        _f("score", "number", min=0, max=100),
+        _f("grade", "choice", choices=GRADES),
+        _f("findings_text", "text"),
+    ]),
+    "concrete_sampling": _kind("concrete_sampling", "site", [
+        _f("strength_grade", "choice", choices=STRENGTH_GRADES),
+        _f("specimens", "int", min=1),
+        _f("method", "choice", choices=METHODS),
+        _f("measured_mpa", "number", min=0),
+        _f("result", "choice", choices=PASS_FAIL, required=True),
+        _f("fee_yuan", "number", min=0),
+    ], plant_optional=True),
+    "plant_patrol": _kind("plant_patrol", "plant", [_f("findings_text", "text")]),
+    "plant_inspection": _kind("plant_inspection", "plant", [
+        _f("items_checked", "text"),
+        _f("result", "choice", label_key="fields.result.plant_inspection_label", choices=PASS_FAIL, required=True),
+    ]),
+    "leaflets": _kind("leaflets", "any", [
+        _f("copies", "int", min=1, required=True),
+        _f("topic", "text"),
+    ]),
+    "completion_filing": _kind("completion_filing", "site", [
+        _f("accepted_on", "date", required=True),
+        _f("filed_on", "date", required=True, not_before="accepted_on"),
+        _f("result", "choice", label_key="fields.result.completion_filing_label", choices=PASS_FAIL, required=True),
+    ]),
+    "construction_permit": _kind("construction_permit", "site", [
+        _f("applied_on", "date"),
+        _f("issued_on", "date", required=True, not_before="applied_on"),
+        _f("permit_no", "text"),
+        _f("conditions_met", "choice", choices=CONDITIONS, required=True),
+    ]),
+    "accident": _kind("accident", "site", [
+        _f("severity", "choice", choices=SEVERITIES, required=True),
+        _f("deaths", "int", min=0, default=0),
+        _f("injuries", "int", min=0, default=0),
+    ]),
+    "rectification_review": _kind("rectification_review", "site", [
+        _f("notice_event_id", "text", required=True),
+        _f("closed", "bool", default=False),
+    ]),
 }
 
 # Kinds whose events can issue a rectification notice that a review later closes.
 NOTICE_KINDS = ("safety_patrol", "enforcement_patrol")
 TOP_LEVEL = ["id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "campaign", "place",
              "inspector_ids", "lat", "lon", "accuracy_m", "note", "fields"]
-LABELS = {"occurred_at": "发生时间", "site_id": "工地", "plant_id": "商品混凝土公司", "campaign_id": "大检查",
-          "place": "地点", "inspector_ids": "监督员", "lat": "纬度", "lon": "经度", "accuracy_m": "定位精度（米）",
-          "note": "备注"}
+LABELS = {name: t(f"fields.{name}.label") for name in (
+    "occurred_at", "site_id", "plant_id", "campaign_id", "place", "inspector_ids", "lat", "lon", "accuracy_m", "note")}
 
 
 # Per subject type: the subjects its events are about (picked from the phone's subject list), and the
@@ -180,3 +174,51 @@ def field_label(kind: str, name: str) -> str:
             return f["label"]
     return LABELS.get(name, name)
 
+
+def field_spec(kind: str, name: str) -> dict | None:
+    """The description of a kind-specific field, or None when the kind has no such field."""
+    return next((f for f in KINDS.get(kind, {}).get("fields", []) if f["name"] == name), None)
+
+
+def choice_value(spec: dict, given) -> str | None:
+    """The stored value a choice field's input stands for: a value, or its label (old phones, API clients), else None."""
+    text = str(given).strip()
+    for option in spec["options"] or ():
+        if text == option["value"]:
+            return option["value"]
+    return next((o["value"] for o in spec["options"] or () if text == o["label"]), None)
+
+
+def normalized(kind: str, name: str, value):
+    """A stored field value as its current value: an old Chinese choice label becomes its English value."""
+    spec = field_spec(kind, name)
+    if spec is None or spec["type"] != "choice" or value is None:
+        return value
+    found = choice_value(spec, value)
+    return value if found is None else found
+
+
+def choice_label(spec: dict, value) -> str:
+    """The label of a choice field's value (old Chinese labels as stored before 009 included)."""
+    found = choice_value(spec, value)
+    return next((o["label"] for o in spec["options"] if o["value"] == found), str(value))
+
+
+def shown(kind: str, name: str, value) -> str:
+    """A field's stored value as a person reads it: the label of a choice, 是/否 for a yes/no field."""
+    if isinstance(value, bool):
+        return t("events.yes") if value else t("events.no")
+    spec = field_spec(kind, name)
+    if spec is not None and spec["type"] == "choice" and value is not None:
+        return choice_label(spec, value)
+    return str(value)
+
+
+def as_labels(kind: str, fields: dict) -> dict:
+    """Kind-specific fields with every choice given by its label (what content_hash hashes)."""
+    out = dict(fields)
+    for name, value in fields.items():
+        spec = field_spec(kind, name)
+        if spec is not None and spec["type"] == "choice" and value is not None:
+            out[name] = choice_label(spec, value)
+    return out

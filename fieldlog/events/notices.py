@@ -10,17 +10,22 @@ from datetime import date, datetime
 from sqlite_utils import Database
 
 from fieldlog.events import queries
+from fieldlog.events.kinds import ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK, normalized
 
-NOTICE, STOP_WORK = "整改通知书", "停工整改"
+# What a patrol issued: English values, labels in LABELS["notice_order"] (整改通知书, 停工整改).
+NOTICE, STOP_WORK = "notice", "stop_work"
 
 
 def order_of(kind: str, data: dict) -> str | None:
-    """The order a patrol issued (整改通知书 or 停工整改), or None when it issued none."""
+    """The order a patrol issued (NOTICE or STOP_WORK), or None when it issued none.
+
+    An enforcement patrol's `order` is read as stored before migration 009 (无/整改/停工整改) too.
+    """
     if kind == "enforcement_patrol":
-        order = data.get("order") or "无"
-        if order == "停工整改":
+        order = normalized(kind, "order", data.get("order")) or ORDER_NONE
+        if order == ORDER_STOP_WORK:
             return STOP_WORK
-        return NOTICE if order == "整改" or (order != "无" and data.get("notice_no")) else None
+        return NOTICE if order == ORDER_RECTIFY or (order != ORDER_NONE and data.get("notice_no")) else None
     return NOTICE if kind == "safety_patrol" and data.get("notice_no") else None
 
 

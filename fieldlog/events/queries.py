@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from fieldlog.db import one
 from fieldlog.errors import NotFound
 from fieldlog.events.kinds import KINDS
+from fieldlog.messages import t
 
 
 def _marks(values) -> str:
@@ -93,10 +94,13 @@ def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: i
 
 # --- one event -----------------------------------------------------------------------------------
 
+# How the lists join inspectors' names (a catalogue text, quoted as an SQL literal).
+NAMES_JOINED = "'" + t("events.list_separator").replace("'", "''") + "'"
+
 EVENT_SELECT = (
     "SELECT e.*, s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, c.start_on AS campaign_start_on, "
     "c.end_on AS campaign_end_on, u.display_name AS recorded_by_name, "
-    "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei JOIN users iu ON iu.id = ei.user_id "
+    f"(SELECT group_concat(iu.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users iu ON iu.id = ei.user_id "
     " WHERE ei.event_id = e.id) AS inspector_names "
     "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
     "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by ")
@@ -118,7 +122,7 @@ def load(db: Database, event_id: str) -> dict:
     """An event as the API returns it (with inspector ids); NotFound when missing."""
     row = one(db, EVENT_SELECT + "WHERE e.id = ?", [event_id])
     if not row:
-        raise NotFound("找不到该记录")
+        raise NotFound(t("common.not_found"))
     event = _shape(row)
     event["inspector_ids"] = [r["user_id"] for r in db.query(
         "SELECT user_id FROM event_inspectors WHERE event_id = ? ORDER BY user_id", [event_id])]
@@ -178,7 +182,7 @@ def timeline(db: Database, limit: int, **filters) -> list[dict]:
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.voided, e.void_reason, e.data, e.note, e.version, "
         "e.site_id, e.plant_id, e.place, s.name AS site_name, p.name AS plant_name, "
         "u.display_name AS recorded_by_name, "
-        "(SELECT group_concat(iu.display_name, '、') FROM event_inspectors ei "
+        f"(SELECT group_concat(iu.display_name, {NAMES_JOINED}) FROM event_inspectors ei "
         "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
         "FROM events e LEFT JOIN users u ON u.id = e.recorded_by LEFT JOIN sites s ON s.id = e.site_id "
         f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {cond} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit]))
@@ -224,7 +228,7 @@ def reviews_of(db: Database, notice_id: str) -> list[dict]:
 
 def _notice_where(today: date | None, viewer: int | None, site_id: int | None) -> tuple[str, list]:
     """Non-voided patrols carrying a notice_no, issued up to today (None: any day), optionally one user's or site's."""
-    # Blank fields are not stored and an order other than 无 requires notice_no (docs/contracts.md), so
+    # Blank fields are not stored and an order other than none (无) requires notice_no (docs/contracts.md), so
     # notice_no finds every notice. The unary + keeps the planner off the month indexes: a plain scan
     # reads each row once instead of through an index; the partial index on
     # json_extract(data, '$.notice_no') (migration 006) is picked up by this same condition.
@@ -249,7 +253,7 @@ def notice_rows(db: Database, today: date | None, viewer: int | None = None, sit
     cond, params = _notice_where(today, viewer, site_id)
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
-        "(SELECT group_concat(u.display_name, '、') FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
+        f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
         f" WHERE ei.event_id = e.id) AS inspectors FROM events e LEFT JOIN sites s ON s.id = e.site_id WHERE {cond}",
         params))
 

@@ -13,17 +13,23 @@ from sqlite_utils import Database
 from fieldlog.db import WRITE_LOCK
 from fieldlog.errors import Conflict, Forbidden, InvalidInput
 from fieldlog.events import queries
-from fieldlog.events.kinds import KINDS, TOP_LEVEL, field_label
+from fieldlog.events.kinds import KINDS, TOP_LEVEL, as_labels, field_label, normalized
 from fieldlog.events.queries import load
 from fieldlog.events.validation import MAX_TEXT, _check_references, _clean, validate, warnings_for
+from fieldlog.messages import t
 
 LATE_AFTER = timedelta(days=3)             # received later than this after it occurred: 补录
 
 
 def content_hash(sub: dict, default_inspectors: list[int]) -> str:
-    """SHA-256 of the normalized submission: the same content resent hashes the same."""
+    """SHA-256 of the normalized submission: the same content resent hashes the same.
+
+    Choice fields are hashed by their label, so a submission acknowledged before a choice got an English
+    stored value (an order of 整改, now `rectify`; migration 009) hashes the same when the phone resends it.
+    """
     content = {k: sub[k] for k in ("kind", "occurred_at", "site_id", "plant_id", "campaign", "place", "lat", "lon",
-                                   "accuracy_m", "note", "fields")}
+                                   "accuracy_m", "note")}
+    content["fields"] = as_labels(sub["kind"], sub["fields"])
     content["inspector_ids"] = sub["inspector_ids"] or sorted(default_inspectors)
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -93,7 +99,7 @@ def _resend(db: Database, event_id: str, digest: str) -> tuple[dict, bool, list[
         return None
     event = load(db, event_id)
     if stored != digest:
-        raise Conflict("该记录编号已用于内容不同的另一条记录", stored=event)
+        raise Conflict(t("events.id_conflict"), stored=event)
     return event, False, warnings_for(db, event)
 
 
@@ -136,7 +142,10 @@ def snapshot(event: dict) -> dict:
 
 
 def diff(kind: str, before: dict, after: dict) -> list[dict]:
-    """What changed between two snapshots: [{field, label, before, after}]."""
+    """What changed between two snapshots: [{field, label, before, after}].
+
+    A choice stored under its old Chinese label and the same choice's English value are no change.
+    """
     out = []
     for key in ("occurred_at", "site_id", "plant_id", "campaign_id", "place", "inspector_ids", "lat", "lon",
                 "accuracy_m", "note"):
@@ -145,7 +154,7 @@ def diff(kind: str, before: dict, after: dict) -> list[dict]:
     old, new = before.get("fields") or {}, after.get("fields") or {}
     for spec in KINDS.get(kind, {}).get("fields", []):
         name = spec["name"]
-        if old.get(name) != new.get(name):
+        if normalized(kind, name, old.get(name)) != normalized(kind, name, new.get(name)):
             out.append({"field": f"fields.{name}", "label": spec["label"], "before": old.get(name), "after": new.get(name)})
     return out
 
@@ -162,7 +171,7 @@ def _changeable(db: Database, event_id: str, user: dict) -> dict:
     if not can_change(event, user):
         raise Forbidden()
     if event["voided"]:
-        raise InvalidInput({"voided": "该记录已作废，不能再修改"})
+        raise InvalidInput({"voided": t("events.voided_no_change")})
     return event
 
 
@@ -197,13 +206,13 @@ def edit(db: Database, event_id: str, changes: dict, *, user: dict, now: datetim
     """Apply a correction; the previous state goes to event_revisions and the version goes up."""
     event = _changeable(db, event_id, user)
     if changes.get("kind") not in (None, event["kind"]):
-        raise InvalidInput({"kind": "记录类型不能修改；如类型选错，请作废后重新记录"})
+        raise InvalidInput({"kind": t("events.kind_unchangeable")})
     sub = validate(db, merge(event, changes), user={"id": event["recorded_by"]}, now=now, tz=tz,
                    kept=frozenset(event["inspector_ids"]))
     with _write(db):
         current = load(db, event_id)
         if current["version"] != event["version"]:
-            raise Conflict("该记录刚被其他人修改，请刷新后重试", stored=current)
+            raise Conflict(t("events.edited_meanwhile"), stored=current)
         if sub.get("campaign_row"):
             sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
         after = {**snapshot(event), **{k: sub[k] for k in ("occurred_at", "site_id", "plant_id", "campaign_id", "place",
@@ -231,9 +240,9 @@ def void(db: Database, event_id: str, *, user: dict, reason: str, now: datetime)
     """Void an event with a reason; it stays visible, kept in the history, and counts nowhere."""
     reason = str(reason or "").strip()
     if not reason:
-        raise InvalidInput({"reason": "请填写作废原因"})
+        raise InvalidInput({"reason": t("events.void_reason_required")})
     if len(reason) > MAX_TEXT:
-        raise InvalidInput({"reason": f"作废原因不能超过 {MAX_TEXT} 字"})
+        raise InvalidInput({"reason": t("events.void_reason_too_long", max=MAX_TEXT)})
     event = _changeable(db, event_id, user)
     with _write(db):
         _revise(db, event, "void", user, reason, now)

@@ -13,7 +13,8 @@ from sqlite_utils import Database
 from fieldlog import accounts, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
-from fieldlog.events.kinds import KINDS, NOTICE_KINDS, pickable, subject_fields
+from fieldlog.events.kinds import KINDS, NOTICE_KINDS, choice_value, pickable, subject_fields
+from fieldlog.messages import t
 from fieldlog.periods import to_local
 
 FUTURE_ALLOWANCE = timedelta(minutes=10)   # phone clocks drift; beyond this an event "in the future" is a typo
@@ -47,8 +48,9 @@ def _number(value) -> float:
     return number
 
 
-TRUE = {"1", "true", "yes", "on", "是", "y"}
-FALSE = {"0", "false", "no", "off", "否", "n", ""}
+# What a yes/no field accepts (API clients and forms send 是/否 too).
+TRUE = {"1", "true", "yes", "on", "是", "y"}  # zh: data
+FALSE = {"0", "false", "no", "off", "否", "n", ""}  # zh: data
 
 
 def _bool(value) -> bool:
@@ -63,7 +65,7 @@ def _bool(value) -> bool:
 
 
 def _parse_value(spec: dict, value):
-    """The typed value of one field; ValueError with a zh message when it does not fit."""
+    """The typed value of one field (a choice given by its value or its label); ValueError with a zh message."""
     kind, label = spec["type"], spec["label"]
     try:
         if kind == "int":
@@ -77,17 +79,27 @@ def _parse_value(spec: dict, value):
         else:
             parsed = str(value).strip()
     except (ValueError, TypeError):
-        raise ValueError({"int": f"{label}须为整数", "number": f"{label}须为数字", "date": f"{label}须为日期，格式 YYYY-MM-DD",
-                          "bool": f"{label}须为 是 或 否"}[kind]) from None
-    if kind == "choice" and parsed not in spec["choices"]:
-        raise ValueError(f"{label}须为 {'、'.join(spec['choices'])} 之一")
+        raise ValueError(_not_of_type(kind, label)) from None
+    if kind == "choice":
+        found = choice_value(spec, parsed)
+        if found is None:
+            choices = t("events.list_separator").join(o["label"] for o in spec["options"])
+            raise ValueError(t("events.not_a_choice", label=label, choices=choices))
+        parsed = found
     if kind == "text" and len(parsed) > MAX_TEXT:
-        raise ValueError(f"{label}不能超过 {MAX_TEXT} 字")
+        raise ValueError(t("events.text_too_long", label=label, max=MAX_TEXT))
     if spec["min"] is not None and parsed < spec["min"]:
-        raise ValueError(f"{label}不能小于 {_fmt(spec['min'])}" if spec["min"] != 1 or kind != "int" else f"{label}须大于 0")
+        raise ValueError(t("events.below_min", label=label, min=_fmt(spec["min"])) if spec["min"] != 1 or kind != "int"
+                         else t("events.not_positive", label=label))
     if spec["max"] is not None and parsed > spec["max"]:
-        raise ValueError(f"{label}不能大于 {_fmt(spec['max'])}")
+        raise ValueError(t("events.above_max", label=label, max=_fmt(spec["max"])))
     return parsed
+
+
+def _not_of_type(kind: str, label: str) -> str:
+    """The message for a value that is not of its field's type."""
+    return {"int": t("events.not_int", label=label), "number": t("events.not_number", label=label),
+            "date": t("events.not_date", label=label), "bool": t("events.not_bool", label=label)}[kind]
 
 
 def _fmt(number: float) -> str:
@@ -101,7 +113,7 @@ def clean_fields(kind: str, raw: dict | None) -> tuple[dict, dict]:
     out, errors = {}, {}
     for name in raw:
         if name not in specs:
-            errors[f"fields.{name}"] = "不是该类型记录的字段"
+            errors[f"fields.{name}"] = t("events.unknown_field")
     for name, spec in specs.items():
         value = raw.get(name)
         if _blank(value) and not (spec["type"] == "bool" and value == ""):
@@ -119,11 +131,11 @@ def clean_fields(kind: str, raw: dict | None) -> tuple[dict, dict]:
         unless = spec["required_unless"]
         if spec["required"] or (spec["required_with"] and spec["required_with"] in out) \
                 or (unless and out.get(unless[0], unless[1]) != unless[1]):
-            errors[key] = f"请填写{spec['label']}"
+            errors[key] = t("events.field_required", label=spec["label"])
     for name, spec in specs.items():
         other = spec["not_before"]
         if other and name in out and other in out and out[name] < out[other]:
-            errors[f"fields.{name}"] = f"{spec['label']}不能早于{specs[other]['label']}"
+            errors[f"fields.{name}"] = t("events.not_before", label=spec["label"], other=specs[other]["label"])
     return out, errors
 
 
@@ -136,18 +148,18 @@ def parse_occurred(value, *, now: datetime, tz) -> tuple[datetime | None, str | 
     else:
         text = "" if value is None else str(value).strip()
         if not text:
-            return None, "请填写发生时间"
+            return None, t("events.occurred_required")
         try:
             dt = datetime.fromisoformat(text.replace(" ", "T", 1))
         except ValueError:
-            return None, "发生时间格式不对，应为 2021-03-31T09:30（可带时区）"
+            return None, t("events.occurred_malformed")
         if "T" not in text.replace(" ", "T", 1):
-            return None, "发生时间须包含时刻，如 2021-03-31T09:30"
+            return None, t("events.occurred_needs_time")
     local = to_local(dt, tz)
     if local > now + FUTURE_ALLOWANCE:
-        return None, "发生时间不能晚于现在（允许 10 分钟误差），请检查手机时间"
+        return None, t("events.occurred_in_future")
     if local < EARLIEST:
-        return None, "发生时间过早，请检查日期"
+        return None, t("events.occurred_too_early")
     return local, None
 
 
@@ -157,7 +169,7 @@ def _optional_int(raw: dict, key: str, label: str, errors: dict) -> int | None:
     try:
         return _int(raw[key])
     except (ValueError, TypeError):
-        errors[key] = f"{label}编号须为整数"
+        errors[key] = t("events.ref_not_int", label=label)
         return None
 
 
@@ -179,32 +191,32 @@ def _clean_id(value, errors: dict) -> str | None:
     try:
         return str(uuid.UUID(str(value).strip()))
     except (ValueError, TypeError, AttributeError):
-        errors["id"] = "记录编号（id）须为 UUID" if not _blank(value) else "缺少记录编号（id）"
+        errors["id"] = t("events.id_not_uuid") if not _blank(value) else t("events.id_missing")
         return None
 
 
 def _clean_campaign(raw: dict, errors: dict) -> dict | None:
     """{'id': n} or {'name', 'start_on', 'end_on'} from campaign_id or a campaign object."""
-    cid = _optional_int(raw, "campaign_id", "大检查", errors)
+    cid = _optional_int(raw, "campaign_id", t("events.word_campaign"), errors)
     if cid is not None:
         return {"id": cid}
     obj = raw.get("campaign")
     if not obj:
         return None
     if not isinstance(obj, dict):
-        errors["campaign"] = "大检查须包含名称、开始和结束日期"
+        errors["campaign"] = t("events.campaign_malformed")
         return None
     name = str(obj.get("name") or "").strip()
     if not name:
-        errors["campaign.name"] = "请填写大检查名称"
+        errors["campaign.name"] = t("events.campaign_name_required")
     dates = {}
-    for key, label in (("start_on", "开始日期"), ("end_on", "结束日期")):
+    for key, label in (("start_on", t("events.campaign_start_on")), ("end_on", t("events.campaign_end_on"))):
         try:
             dates[key] = date.fromisoformat(str(obj.get(key) or "").strip()).isoformat()
         except ValueError:
-            errors[f"campaign.{key}"] = f"请填写大检查{label}，格式 YYYY-MM-DD"
+            errors[f"campaign.{key}"] = t("events.campaign_date_required", label=label)
     if len(dates) == 2 and dates["end_on"] < dates["start_on"]:
-        errors["campaign.end_on"] = "大检查结束日期不能早于开始日期"
+        errors["campaign.end_on"] = t("events.campaign_ends_before_start")
     return {"name": name, **dates}
 
 
@@ -215,14 +227,14 @@ def _clean_inspectors(value, errors: dict) -> list[int] | None:
     try:
         return sorted({_int(i) for i in items if not _blank(i)}) or None
     except (ValueError, TypeError):
-        errors["inspector_ids"] = "监督员编号须为整数"
+        errors["inspector_ids"] = t("events.inspector_ids_not_int")
         return None
 
 
 # What a kind refuses, by subject field, when the submission carries it anyway.
-NOT_FOR_KIND = {"site_id": "该类型记录针对商品混凝土公司，不关联工地", "plant_id": "该类型记录针对工地，不关联商品混凝土公司",
-                "place": "只有宣传资料发放可以填写地点", "campaign_id": "只有大检查记录属于大检查"}
-PICK_ONE = {"site_id": "请选择工地", "plant_id": "请选择商品混凝土公司"}
+NOT_FOR_KIND = {"site_id": t("events.site_id_not_for_kind"), "plant_id": t("events.plant_id_not_for_kind"),
+                "place": t("events.place_not_for_kind"), "campaign_id": t("events.campaign_id_not_for_kind")}
+PICK_ONE = {"site_id": t("events.site_required"), "plant_id": t("events.plant_required")}
 
 
 def _clean_subject(kind: str, sub: dict, errors: dict) -> None:
@@ -234,14 +246,14 @@ def _clean_subject(kind: str, sub: dict, errors: dict) -> None:
         if key not in fields and sub[key] is not None:
             errors[key] = NOT_FOR_KIND[key]
     if len(picked) > 1 and all(sub[k] is None for k in picked) and not sub["place"]:
-        errors["place"] = "请选择工地或搅拌站，或填写发放地点"
+        errors["place"] = t("events.subject_or_place_required")
     if len(picked) > 1 and all(sub[k] is not None for k in picked):
-        errors["plant_id"] = "工地和搅拌站只能选一个"
+        errors["plant_id"] = t("events.site_and_plant")
     if "place" not in fields and sub["place"]:
         errors["place"] = NOT_FOR_KIND["place"]
     # A campaign is what a campaign kind is about: required there, refused elsewhere.
     if "campaign_id" in fields and sub["campaign"] is None and not any(k.startswith("campaign") for k in errors):
-        errors["campaign_id"] = "请选择所属的大检查"
+        errors["campaign_id"] = t("events.campaign_required")
     if "campaign_id" not in fields and sub["campaign"] is not None:
         errors["campaign_id"] = NOT_FOR_KIND["campaign_id"]
 
@@ -257,29 +269,29 @@ def clean(raw: dict, *, now: datetime, tz) -> dict:
 def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
     """(normalized submission, errors): what clean checks, without raising, so database checks can add theirs."""
     if not isinstance(raw, dict):
-        raise InvalidInput({"body": "提交内容须为 JSON 对象"})
+        raise InvalidInput({"body": t("events.body_not_object")})
     errors: dict[str, str] = {}
     kind = raw.get("kind")
     if kind not in KINDS:
-        errors["kind"] = "未知的记录类型" if kind else "请选择记录类型"
+        errors["kind"] = t("events.kind_unknown") if kind else t("events.kind_required")
     sub = {"id": _clean_id(raw.get("id"), errors), "kind": kind}
     occurred, message = parse_occurred(raw.get("occurred_at"), now=now, tz=tz)
     if message:
         errors["occurred_at"] = message
     sub["occurred_at"] = occurred.isoformat(timespec="seconds") if occurred else None
-    sub["site_id"] = _optional_int(raw, "site_id", "工地", errors)
-    sub["plant_id"] = _optional_int(raw, "plant_id", "搅拌站", errors)
+    sub["site_id"] = _optional_int(raw, "site_id", t("events.word_site"), errors)
+    sub["plant_id"] = _optional_int(raw, "plant_id", t("events.word_plant"), errors)
     sub["campaign"] = _clean_campaign(raw, errors)
     sub["place"] = str(raw.get("place") or "").strip()[:200] or None
     sub["inspector_ids"] = _clean_inspectors(raw.get("inspector_ids"), errors)
-    sub["lat"] = _optional_number(raw, "lat", -90, 90, "纬度须为 -90 到 90 之间的数字", errors)
-    sub["lon"] = _optional_number(raw, "lon", -180, 180, "经度须为 -180 到 180 之间的数字", errors)
-    sub["accuracy_m"] = _optional_number(raw, "accuracy_m", 0, 1e7, "定位精度须为不小于 0 的数字（米）", errors)
+    sub["lat"] = _optional_number(raw, "lat", -90, 90, t("events.lat_range"), errors)
+    sub["lon"] = _optional_number(raw, "lon", -180, 180, t("events.lon_range"), errors)
+    sub["accuracy_m"] = _optional_number(raw, "accuracy_m", 0, 1e7, t("events.accuracy_range"), errors)
     if (sub["lat"] is None) != (sub["lon"] is None) and not {"lat", "lon"} & errors.keys():
-        errors["lon" if sub["lon"] is None else "lat"] = "经度和纬度须同时提供"
+        errors["lon" if sub["lon"] is None else "lat"] = t("events.lat_lon_together")
     note = "" if raw.get("note") is None else str(raw.get("note")).strip()
     if len(note) > MAX_TEXT:
-        errors["note"] = f"备注不能超过 {MAX_TEXT} 字"
+        errors["note"] = t("events.note_too_long", max=MAX_TEXT)
     sub["note"] = note
     if kind in KINDS:
         sub["fields"], field_errors = clean_fields(kind, raw.get("fields"))
@@ -297,15 +309,15 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
     """
     errors = dict(errors or {})
     if sub["site_id"] is not None and "site_id" not in errors and not registry.exists(db, "site", sub["site_id"]):
-        errors["site_id"] = "工地不存在"
+        errors["site_id"] = t("events.site_not_found")
     if sub["plant_id"] is not None and "plant_id" not in errors and not registry.exists(db, "plant", sub["plant_id"]):
-        errors["plant_id"] = "商品混凝土公司不存在"
+        errors["plant_id"] = t("events.plant_not_found")
     campaign = sub["campaign"] if not any(k.startswith("campaign") for k in errors) else None
     sub["campaign_id"] = None
     if campaign and "id" in campaign:
         row = queries.campaign(db, campaign["id"])
         if not row:
-            errors["campaign_id"] = "大检查不存在"
+            errors["campaign_id"] = t("events.campaign_not_found")
         sub["campaign_id"] = campaign["id"]
         sub["campaign_row"] = row
     elif campaign:
@@ -315,7 +327,7 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
     ids = sub["inspector_ids"] or [user["id"]]
     found = {u["id"] for u in accounts.field_users(db, ids)}
     if set(ids) - found - kept and "inspector_ids" not in errors:
-        errors["inspector_ids"] = "监督员不存在或已停用"
+        errors["inspector_ids"] = t("events.inspector_not_found")
     sub["inspector_ids"] = sorted(ids)
     if sub["kind"] == "rectification_review" and "fields.notice_event_id" not in errors:
         _check_notice(db, sub, errors)
@@ -327,9 +339,9 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
 def _check_notice(db: Database, sub: dict, errors: dict) -> None:
     row = queries.notice_target(db, sub.get("fields", {}).get("notice_event_id", ""))
     if not row or row["kind"] not in NOTICE_KINDS or not json.loads(row["data"]).get("notice_no"):
-        errors["fields.notice_event_id"] = "找不到该整改通知书"
+        errors["fields.notice_event_id"] = t("events.notice_not_found")
     elif sub["site_id"] is not None and row["site_id"] != sub["site_id"]:
-        errors["fields.notice_event_id"] = "该整改通知书不属于所选工地"
+        errors["fields.notice_event_id"] = t("events.notice_other_site")
 
 
 def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset()) -> dict:
@@ -350,7 +362,7 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def _subject_location(db: Database, event: dict) -> dict | None:
     """{lat, lon, what} of the site (or else the plant) an event is about, or None."""
-    for subject, what in (("site", "工地"), ("plant", "搅拌站")):
+    for subject, what in (("site", t("events.word_site")), ("plant", t("events.word_plant"))):
         if event.get(f"{subject}_id"):
             found = registry.location(db, subject, event[f"{subject}_id"])
             return {**found, "what": what} if found else None
@@ -361,15 +373,16 @@ def warnings_for(db: Database, event: dict) -> list[str]:
     """Soft checks (never a block): poor GPS accuracy, far from the subject's recorded location, outside the campaign."""
     out = []
     if event.get("accuracy_m") is not None and event["accuracy_m"] > POOR_ACCURACY_M:
-        out.append(f"定位精度较差（约 {event['accuracy_m']:.0f} 米），位置仅供参考")
+        out.append(t("events.poor_accuracy", metres=event["accuracy_m"]))
     subject = _subject_location(db, event)
     if subject and subject["lat"] is not None and event.get("lat") is not None:
         distance = haversine_m(event["lat"], event["lon"], subject["lat"], subject["lon"])
         if distance > FAR_FROM_SUBJECT_M:
-            out.append(f"记录位置距{subject['what']}登记位置约 {distance / 1000:.1f} 公里，请确认是否选对了{subject['what']}")
+            out.append(t("events.far_from_subject", what=subject["what"], km=distance / 1000))
     campaign = event.get("campaign")
     if campaign and campaign.get("start_on") and not campaign["start_on"] <= event["day"] <= campaign["end_on"]:
-        out.append(f"检查日期不在大检查“{campaign['name']}”期间（{campaign['start_on']} 至 {campaign['end_on']}）内")
+        out.append(t("events.outside_campaign", name=campaign["name"], start_on=campaign["start_on"],
+                     end_on=campaign["end_on"]))
     return out
 
 

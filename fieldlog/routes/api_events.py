@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from fieldlog import events
 from fieldlog.errors import Forbidden, InvalidInput
+from fieldlog.messages import t
 from fieldlog.web import current_time, get_db, require, with_photo_urls
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -103,12 +104,12 @@ async def json_body(request: Request) -> Any:
     try:
         return await request.json()
     except ValueError:
-        raise InvalidInput({"body": "提交内容不是有效的 JSON"}) from None
+        raise InvalidInput({"body": t("events.body_not_json")}) from None
 
 
 def _object(body: Any) -> dict:
     if not isinstance(body, dict):
-        raise InvalidInput({"body": "提交内容须为 JSON 对象"})
+        raise InvalidInput({"body": t("events.body_not_object")})
     return body
 
 
@@ -126,15 +127,14 @@ def _date_param(value: str | None, name: str) -> str | None:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        raise InvalidInput({name: "日期格式应为 YYYY-MM-DD"}) from None
+        raise InvalidInput({name: t("events.date_malformed")}) from None
 
 
-ERRORS = {409: {"description": "同一 id 已存储了不同内容（返回已存储的记录）"},
-          422: {"description": "输入有误：detail 中的 loc 指出字段，msg 为中文说明"}}
+ERRORS = {409: {"description": t("events.api_conflict")}, 422: {"description": t("events.api_invalid")}}
 
 
 @router.post("/events", status_code=201, response_model=EventOut, openapi_extra=_body_schema(EventIn),
-             responses={200: {"description": "同一 id、同一内容已存储：返回已存储的记录", "model": EventOut}, **ERRORS})
+             responses={200: {"description": t("events.api_resent"), "model": EventOut}, **ERRORS})
 def post_event(request: Request, body: Any = Depends(json_body), db: Database = Depends(get_db),
                user: dict = Depends(field_worker)):
     """Create an event; resending the same id and content answers 200 with the stored event."""
@@ -150,9 +150,9 @@ def get_events(request: Request, kind: str | None = None, site_id: int | None = 
     """Events, newest first (inspectors: their own; the chief: all). `from`/`to` are inclusive local dates."""
     params = request.query_params
     if kind and kind not in events.KINDS:
-        raise InvalidInput({"kind": "未知的记录类型"})
+        raise InvalidInput({"kind": t("events.kind_unknown")})
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise InvalidInput({"limit": f"limit 须在 1 到 {MAX_LIMIT} 之间，offset 不能为负"})
+        raise InvalidInput({"limit": t("events.limit_range", max=MAX_LIMIT)})
     viewer = events.viewer_id(user)
     filters = {"kind": kind, "site_id": site_id, "plant_id": plant_id, "include_voided": include_voided,
                "date_from": _date_param(params.get("from"), "from"), "date_to": _date_param(params.get("to"), "to"),
@@ -186,7 +186,7 @@ def void_event(request: Request, event_id: str, body: Any = Depends(json_body), 
 
 
 @router.post("/events/{event_id}/photos", status_code=201,
-             responses={200: {"description": "同一照片已存储（只存一次）"}, **ERRORS})
+             responses={200: {"description": t("photos.api_resent")}, **ERRORS})
 def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(None),
                      db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Attach a photo (multipart field `photo`); resending the same photo stores it once."""
@@ -194,7 +194,7 @@ def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(
     if not events.can_change(event, user):
         raise Forbidden()
     if photo is None or isinstance(photo, str):
-        raise InvalidInput({"photo": "请选择照片"})
+        raise InvalidInput({"photo": t("photos.required")})
     from fieldlog import photos
 
     # One byte past the limit is enough for fieldlog.photos to refuse with its own message.

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from fieldlog import accounts, coverage, followups, pacing, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
+from fieldlog.messages import t
 from fieldlog.web import get_db, render, render_page, require, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
@@ -25,7 +26,7 @@ def parse_inspector(text: str | None) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise InvalidInput({"inspector": "监督员筛选条件无效"})
+        raise InvalidInput({"inspector": t("coverage.inspector_filter_invalid")})
     return int(text)
 
 
@@ -35,7 +36,7 @@ def parse_year(text: str | None) -> int | None:
     if not text:
         return None
     if not (text.isdigit() and len(text) == 4):
-        raise InvalidInput({"year": "年份格式应为 YYYY，例如 2021"})
+        raise InvalidInput({"year": t("coverage.year_malformed")})
     return int(text)
 
 

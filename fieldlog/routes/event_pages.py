@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, events, registry
 from fieldlog.errors import Forbidden, InvalidInput
+from fieldlog.messages import t
 from fieldlog.periods import parse_month
 from fieldlog.web import current_time, get_db, redirect, render, render_page, require
 
@@ -30,12 +31,12 @@ def _clean_filters(params, keys: tuple[str, ...]) -> tuple[dict, dict]:
             try:
                 filters[target] = date.fromisoformat(values[key]).isoformat()
             except ValueError:
-                problems[key] = "日期格式应为 YYYY-MM-DD"
+                problems[key] = t("events.date_malformed")
     if "month" in keys and values["month"]:
         try:
             filters["month"] = parse_month(values["month"]).label
         except ValueError:
-            problems["month"] = "月份格式应为 YYYY-MM"
+            problems["month"] = t("events.month_malformed")
     for key, target in (("inspector", "user_id"), ("site", "site_id")):
         if key in keys and values[key].isdigit():
             filters[target] = int(values[key])
@@ -89,17 +90,16 @@ def _names(db: Database) -> dict:
     }
 
 
-def readable(value, field: str, names: dict) -> str:
-    """A stored value as text for the history table."""
+def readable(value, field: str, names: dict, kind: str = "") -> str:
+    """A stored value as text for the history table (a choice by its label, old or new stored value alike)."""
     if value is None or value == "":
-        return "（空）"
-    if isinstance(value, bool):
-        return "是" if value else "否"
+        return t("events.empty_value")
     if field == "inspector_ids":
-        return "、".join(names[field].get(i, str(i)) for i in value) or "（空）"
+        return t("events.list_separator").join(names[field].get(i, str(i)) for i in value) or t("events.empty_value")
     if field in names:
         return names[field].get(value, str(value))
-    return str(value)
+    # A kind-specific field ("fields.order") is shown by its spec; a top-level one as it is (是/否 for a bool).
+    return events.shown(kind if field.startswith("fields.") else "", field.removeprefix("fields."), value)
 
 
 def local_text(iso: str | None, tz) -> str:
@@ -117,12 +117,13 @@ def event_detail(request: Request, event_id: str, db: Database = Depends(get_db)
         rev["changed_local"] = local_text(rev["changed_at"], tz)
         for change in rev["changes"]:
             key = change["field"]
-            change["before_text"] = readable(change["before"], key, names)
-            change["after_text"] = readable(change["after"], key, names)
+            change["before_text"] = readable(change["before"], key, names, event["kind"])
+            change["after_text"] = readable(change["after"], key, names, event["kind"])
     return render(request, "event_detail.html", {
         "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(event, user),
         "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"]),
-        "reviews": events.reviews_of(db, event_id) if event["fields"].get("notice_no") else []})
+        "reviews": events.reviews_of(db, event_id) if event["fields"].get("notice_no") else [],
+        "shown": events.shown})
 
 
 # --- edit ---------------------------------------------------------------------------------------------
@@ -134,7 +135,8 @@ def _local_input(occurred_at: str, tz) -> str:
 def _form_values(event: dict, tz) -> dict:
     values = {k: "" if v is None else v for k, v in events.as_raw(event).items() if k != "fields"}
     values["occurred_at"] = _local_input(event["occurred_at"], tz)
-    values.update({k: "1" if v is True else ("0" if v is False else v) for k, v in event["fields"].items()})
+    values.update({k: "1" if v is True else ("0" if v is False else events.normalized(event["kind"], k, v))
+                   for k, v in event["fields"].items()})
     values["inspector_ids"] = event["inspector_ids"]
     return values
 
@@ -178,7 +180,7 @@ def _changeable(db: Database, event_id: str, user: dict) -> dict:
 def event_edit_form(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """The correction form, built from KINDS."""
     event = _changeable(db, event_id, user)
-    errors = {"voided": "该记录已作废，不能再修改"} if event["voided"] else {}
+    errors = {"voided": t("events.voided_no_change")} if event["voided"] else {}
     values = _form_values(event, request.app.state.config.tz)
     return render(request, "event_edit.html", _edit_context(request, db, event, values, errors), 422 if errors else 200)
 
@@ -202,7 +204,7 @@ async def event_edit(request: Request, event_id: str, db: Database = Depends(get
 def event_void_form(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Ask for the reason before voiding."""
     event = _changeable(db, event_id, user)
-    errors = {"voided": "该记录已作废"} if event["voided"] else {}
+    errors = {"voided": t("events.already_voided")} if event["voided"] else {}
     return render(request, "event_void.html", {"event": event, "errors": errors, "reason": ""}, 422 if errors else 200)
 
 

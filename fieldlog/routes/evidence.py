@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from fieldlog import coverage, events, photos, registry
 from fieldlog.errors import InvalidInput
+from fieldlog.messages import t
 from fieldlog.periods import Period, quarter
 from fieldlog.routes.chief import CHIEF, parse_inspector, parse_year, station_today
 from fieldlog.web import get_db, render
@@ -22,7 +23,7 @@ def parse_kind(text: str | None) -> str | None:
     if not text:
         return None
     if text not in events.KINDS:
-        raise InvalidInput({"kind": "未知的记录类型"})
+        raise InvalidInput({"kind": t("events.kind_unknown")})
     return text
 
 
@@ -33,7 +34,7 @@ def parse_span(month: str = "", quarter_label: str = "", year: str = "", today: 
     if quarter_label.strip():
         y, _, q = quarter_label.strip().partition("-Q")
         if not (y.isdigit() and len(y) == 4 and q in {"1", "2", "3", "4"}):
-            raise InvalidInput({"quarter": "季度格式应为 YYYY-Qn，例如 2021-Q1"})
+            raise InvalidInput({"quarter": t("events.quarter_malformed")})
         return quarter(int(y), int(q))
     y = parse_year(year)
     return Period(date(y, 1, 1), date(y, 12, 31), str(y)) if y else None
@@ -82,5 +83,5 @@ def event_evidence(request: Request, kind: str = "", month: str = "", quarter: s
     """Events of one kind, period or inspector across subjects."""
     period = parse_span(month, quarter, year, station_today(request))
     chosen = parse_kind(kind)
-    title = (coverage.kind_label(chosen) if chosen else "全部记录") + (f" · {period.label}" if period else "")
+    title = (coverage.kind_label(chosen) if chosen else t("events.all_events")) + (f" · {period.label}" if period else "")
     return _page(request, db, title, None, "/chief", period, chosen, inspector_id=parse_inspector(inspector))

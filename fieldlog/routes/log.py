@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from fieldlog import accounts, events, photos, registry
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
+from fieldlog.messages import t
 from fieldlog.resources import resource_dir
 from fieldlog.web import current_time, csrf_token, current_user, get_db, redirect, render, render_page, require
 
@@ -36,7 +37,7 @@ def _today(request: Request, now: datetime | None = None) -> date:
 
 def _kind(kind: str) -> dict:
     if kind not in events.KINDS:
-        raise NotFound("没有这种记录类型")
+        raise NotFound(t("events.kind_not_found"))
     return events.KINDS[kind]
 
 
@@ -46,7 +47,7 @@ def distance_text(metres: float | None) -> str:
     """'350 米' or '2.4 公里'."""
     if metres is None:
         return ""
-    return f"{metres:.0f} 米" if metres < 1000 else f"{metres / 1000:.1f} 公里"
+    return t("events.distance_m", m=metres) if metres < 1000 else t("events.distance_km", km=metres / 1000)
 
 
 def _coordinate(text: str | None, low: float, high: float) -> float | None:
@@ -144,7 +145,7 @@ def service_worker() -> Response:
 def token(request: Request, user=Depends(current_user)) -> JSONResponse:
     """The session's current CSRF token, for a queue resending from a page cached with an older one."""
     if user is None:
-        return JSONResponse({"detail": "需要登录"}, status_code=401)
+        return JSONResponse({"detail": t("events.login_required")}, status_code=401)
     return JSONResponse({"csrf_token": csrf_token(request)}, headers={"Cache-Control": "no-store"})
 
 
@@ -195,7 +196,7 @@ def _read_photos(files: list) -> tuple[list[bytes], dict]:
         try:
             photos.process(data)
         except InvalidInput as exc:
-            errors["photos"] = "；".join(exc.errors.values())
+            errors["photos"] = t("events.message_separator").join(exc.errors.values())
             break
         datas.append(data)
     return datas, errors
@@ -218,7 +219,7 @@ async def log_submit(request: Request, kind: str, db: Database = Depends(get_db)
     except InvalidInput as exc:
         errors = {**exc.errors, **errors}
     except Conflict:
-        errors = {"id": "这条记录已经保存过，内容与现在不同。如需更正请到“我的记录”中修改；要另记一条，请再次点击保存。"}
+        errors = {"id": t("events.saved_with_other_content")}
     if errors:
         values = form_values(form)
         if "id" in errors:

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from fieldlog import photos
 from fieldlog.errors import NotFound
+from fieldlog.messages import t
 from fieldlog.web import get_db, require
 
 router = APIRouter()
@@ -21,7 +22,7 @@ def _serve(request: Request, db: Database, photo_id: str, thumb: bool) -> FileRe
     photo = photos.get(db, photo_id) if PHOTO_ID.match(photo_id) else None
     path = photos.file_path(request.app.state.config.media_dir, photo, thumb) if photo else None
     if path is None:
-        raise NotFound("找不到该照片")
+        raise NotFound(t("photos.not_found"))
     return FileResponse(path, media_type=photo["content_type"],
                         headers={"Cache-Control": CACHE, "X-Content-Type-Options": "nosniff"})
 
