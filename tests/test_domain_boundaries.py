@@ -18,8 +18,7 @@ from fieldlog.periods import Period
 from fieldlog.routes.surveys import UNAVAILABLE_STATUS
 from fieldlog.web import InvalidQuery, api_detail, query_params
 from tests.conftest import FixedClock
-from tests.factories_indicators import TZ, ev, site, user
-from tests.factories_photos import jpeg, make_event
+from tests.factories import NOW, TZ, event, jpeg, site, user
 
 FIXED = datetime(2021, 3, 15, 2, 0, tzinfo=timezone.utc)
 FIXED_ISO = "2021-03-15T02:00:00+00:00"
@@ -54,7 +53,9 @@ def test_invalid_input_knows_no_location_and_query_params_places_it():
 # --- links are built by the web layer --------------------------------------------------------------
 
 def test_photo_rows_carry_no_links_but_the_api_and_page_do(db, cfg, users, client_for):
-    event_id = make_event(db, users["alice"])
+    # Leaflets handed out at a town fair, received an hour later.
+    event_id = event(db, "leaflets", "2021-03-15T10:00:00+08:00", by=users["alice"], place="镇集市",
+                     fields={"copies": 10}, now=datetime(2021, 3, 15, 3, 0, tzinfo=timezone.utc))["id"]
     photo, _ = photos.ingest(db, cfg.media_dir, event_id, jpeg(), users["alice"])
     assert "url" not in photo and "thumb_url" not in photos.get(db, photo["id"])
     assert all("url" not in p for p in photos.for_event(db, event_id))
@@ -181,7 +182,7 @@ def test_check_enterable_refuses_computed_rows(db):
 
 def test_explain_row_shows_the_events_behind_an_override(db, users):
     s = site(db)
-    ev(db, "concrete_sampling", "2021-03-10", site_id=s, fields={"fee_yuan": 3000})
+    event(db, "concrete_sampling", "2021-03-10", site_id=s, fields={"fee_yuan": 3000}, now=NOW)  # logged late
     row = tables.table_for_year(db, 2021).row("testing_fees")
     ctx = Context(db, 2021, date(2021, 12, 31), TZ)
     computed = rollup.compute_row(ctx, row, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,24 @@ import pytest
 from fieldlog import accounts, events, followups, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.events import kinds, queries
-from tests.factories_events import NOW, TZ, body, create, site, user
+from tests.factories import EXAMPLE, SITE_AT, TZ, event, site, submission, user
 
+NOW = datetime(2021, 6, 15, 4, 0, tzinfo=timezone.utc)  # 12:00 in the station on TODAY: when events reach the server
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2021, 6, 15)
 # The routes of the events side: they call the domain and hold no SQL at all.
 EVENT_ROUTES = ["log", "event_pages", "api_events", "media", "evidence", "chief", "surveys"]
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b|db\.query|db\.execute")
+
+
+def _site(db, name: str = "城关镇安置小区", **kw) -> int:
+    """A site under construction since March 2020, with a recorded location."""
+    return site(db, name=name, location=SITE_AT, started_on="2020-03-01", **kw)
+
+
+def create(db, kind: str, *, fields: dict | None = None, **kw) -> dict:
+    """An event of `kind` with every field filled (EXAMPLE; `fields` override), received at NOW."""
+    return event(db, kind, now=NOW, fields={**EXAMPLE[kind], **(fields or {})}, **kw)
 
 
 @pytest.mark.parametrize("route", EVENT_ROUTES)
@@ -51,7 +62,7 @@ def test_subject_fields_is_the_one_table_of_subjects():
 @pytest.fixture
 def shared(db, users):
     """Three events: alice's own, bob's with alice taking part, and bob's alone."""
-    s = site(db)
+    s = _site(db)
     own = create(db, "safety_patrol", site_id=s)
     with_alice = create(db, "safety_patrol", by="bob", site_id=s, inspector_ids=[users["bob"], users["alice"]])
     bobs = create(db, "safety_patrol", by="bob", site_id=s)
@@ -136,7 +147,7 @@ def _review(db, s, notice_id, when, closed=True) -> dict:
 
 
 def test_phone_picker_and_chief_list_agree_on_open_notices(db, users, client_for):
-    s = site(db, name="蓬源镇卫生院")
+    s = _site(db, name="蓬源镇卫生院")
     reviewed_before = _notice(db, s, when="2021-06-10T09:00")
     _review(db, s, reviewed_before, "2021-06-09T09:00")          # before the notice: closes nothing
     no_order = _notice(db, s, kind="enforcement_patrol", when="2021-06-11T09:00", order="无")
@@ -155,7 +166,7 @@ def test_phone_picker_and_chief_list_agree_on_open_notices(db, users, client_for
 
 
 def test_a_review_after_the_day_asked_about_leaves_the_notice_open(db, users):
-    s = site(db)
+    s = _site(db)
     issued = _notice(db, s, when="2021-06-01T09:00")
     _review(db, s, issued, "2021-06-14T09:00")
     assert [e["id"] for e in events.open_notices(db, today=date(2021, 6, 13))] == [issued]
@@ -173,24 +184,24 @@ def test_field_users_are_the_active_inspectors_and_the_chief(db, users):
 
 def test_a_deactivated_inspector_cannot_be_newly_made_responsible_for_a_site(db, users):
     """The one intended behaviour change: registry's check now asks for active users, as events always did."""
-    kept = site(db, name="已分配工地", inspectors=[users["bob"]])
+    kept = _site(db, name="已分配工地", inspectors=[users["bob"]])
     db.execute("UPDATE users SET active = 0 WHERE id = ?", [users["bob"]])
     with pytest.raises(InvalidInput) as exc:
-        site(db, name="新工地", inspectors=[users["bob"]])
+        _site(db, name="新工地", inspectors=[users["bob"]])
     assert exc.value.errors == {"inspector_ids": "负责监督员不存在"}
     # A site that already had bob can still be saved with him kept.
     raw = {**registry.get_site(db, kept), "name": "已分配工地（改名）"}
     registry.save_site(db, raw, site_id=kept, inspector_ids=[users["bob"], users["alice"]])
     assert {p["id"] for p in registry.get_site(db, kept)["inspectors"]} == {users["bob"], users["alice"]}
     with pytest.raises(InvalidInput):
-        registry.save_site(db, raw, site_id=site(db, name="第三个工地"), inspector_ids=[users["bob"]])
+        registry.save_site(db, raw, site_id=_site(db, name="第三个工地"), inspector_ids=[users["bob"]])
 
 
 def test_events_still_refuse_a_deactivated_inspector(db, users):
-    s = site(db)
+    s = _site(db)
     db.execute("UPDATE users SET active = 0 WHERE id = ?", [users["bob"]])
     with pytest.raises(InvalidInput) as exc:
-        events.create(db, body("safety_patrol", site=s, inspector_ids=[users["bob"]]), user=user(db, "alice"), now=NOW,
-                      tz=TZ)
+        events.create(db, submission("safety_patrol", fields=EXAMPLE["safety_patrol"], site_id=s,
+                                     inspector_ids=[users["bob"]]), user=user(db, "alice"), now=NOW, tz=TZ)
     assert exc.value.errors == {"inspector_ids": "监督员不存在或已停用"}
 

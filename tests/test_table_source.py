@@ -13,7 +13,7 @@ from fieldlog.indicators.quotas import Quotas
 from fieldlog.indicators.rules import RULES
 from fieldlog.periods import month
 
-from tests.factories_indicators import TZ, ev, plant, site
+from tests.factories import NOW, TZ, event, plant, site
 
 SHIPPED = tables.TABLES_DIR / "hengdong-2021.toml"
 MARCH = month(2021, 3)
@@ -89,16 +89,17 @@ def test_where_rows_disagree_the_strictest_quota_holds():
 
 @pytest.fixture
 def march(db, users):
-    """A site patrolled twice (enforcement) and once (safety) in March 2021, 44 more ready-mix sites, a plant."""
+    """A site patrolled twice (enforcement) and once (safety) in March 2021, 44 more ready-mix sites, a plant;
+    every event received at NOW (logged late)."""
     s = site(db, name="滨江花园")
     others = [site(db) for _ in range(44)]
     p = plant(db)
-    ev(db, "enforcement_patrol", "2021-03-02", site_id=s)
-    ev(db, "enforcement_patrol", "2021-03-09", site_id=s)
-    ev(db, "safety_patrol", "2021-03-03", site_id=s)
-    ev(db, "plant_patrol", "2021-03-06", plant_id=p)
+    event(db, "enforcement_patrol", "2021-03-02", site_id=s, now=NOW)
+    event(db, "enforcement_patrol", "2021-03-09", site_id=s, now=NOW)
+    event(db, "safety_patrol", "2021-03-03", site_id=s, now=NOW)
+    event(db, "plant_patrol", "2021-03-06", plant_id=p, now=NOW)
     for o in others[:41]:
-        ev(db, "concrete_sampling", "2021-03-10", site_id=o)
+        event(db, "concrete_sampling", "2021-03-10", site_id=o, now=NOW)
     return s
 
 
