@@ -134,6 +134,9 @@ def test_coverage_api(client_for, march):
     assert by_id[march["short"]]["counts"] == {"enforcement_patrol": 1}
     assert by_id[march["short"]]["all_met"] is False and by_id[march["short"]]["state"] == "逾期"
     assert body["plants"][0]["counts"] == {"plant_patrol": 1} and body["plants"][0]["met"] == {"plant_patrol": True}
+    # The summary is keyed by the states as the API has always named them.
+    assert set(body["summary"]["sites"]) == {"逾期", "临期", "待巡查", "已完成"}
+    assert body["summary"]["sites"]["已完成"] >= 1 and body["summary"]["sites"]["逾期"] >= 1
 
 
 def test_coverage_api_bad_month_names_the_field(client_for, march):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -17,7 +17,20 @@ from fieldlog import accounts, coverage, db as db_mod, events, followups
 from fieldlog.db import scalar
 from fieldlog.messages import LABELS, label
 from tests.conftest import Client
-from tests.factories_events import NOW, TZ, body, site, user
+from tests import factories
+from tests.factories import EXAMPLE, SITE_AT, TZ, user
+
+NOW = datetime(2021, 6, 15, 4, 0, tzinfo=timezone.utc)  # 12:00 in the station: when these events reach the server
+
+
+def site(db, name: str = "城关镇安置小区") -> int:
+    """A site under construction since March 2020, with a recorded location."""
+    return factories.site(db, name=name, location=SITE_AT, started_on="2020-03-01")
+
+
+def body(kind: str, *, site: int | None = None, fields: dict | None = None) -> dict:
+    """A submission of `kind` at `site` with every field filled (EXAMPLE; `fields` override)."""
+    return factories.submission(kind, site_id=site, fields={**EXAMPLE[kind], **(fields or {})})
 
 OLD_ORDERS = {"none": "无", "rectify": "整改", "stop_work": "停工整改"}  # what was stored before 009
 

@@ -27,7 +27,7 @@ def coverage_api(request: Request, month: str = Query("", description=t("api.cov
     return {
         "month": period.label, "as_of": today.isoformat(), "due_soon_days": coverage.DUE_SOON_DAYS,
         "quota": {"site": year_quotas.site, "plant": year_quotas.plant},
-        "summary": {"sites": coverage.tally(sites), "plants": coverage.tally(plants)},
+        "summary": {"sites": coverage.summary(sites), "plants": coverage.summary(plants)},
         "sites": [coverage.as_json(r) for r in sites],
         "plants": [coverage.as_json(r) for r in plants],
     }
