@@ -235,6 +235,22 @@ def client_for(app, users):
         c.close()
 
 
+@pytest.fixture
+def token_client(app, db, users):
+    """Factory: a client that authenticates with a bearer token of the named user."""
+    clients = []
+
+    def make(username: str) -> Client:
+        client = Client(app, base_url="http://testserver")
+        client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
 # --- real browser -------------------------------------------------------------------------------
 
 CHROMIUM = os.environ.get("FIELDLOG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

@@ -20,22 +20,6 @@ def reg(db, users):
     return {"site": site(db, location=SITE_AT), "plant": plant(db, location=PLANT_AT)}
 
 
-@pytest.fixture
-def token_client(app, db, users):
-    """Factory: a client that authenticates with a bearer token of the named user."""
-    clients = []
-
-    def make(username: str) -> Client:
-        client = Client(app, base_url="http://testserver")
-        client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
-
-
 def _patrol(reg, **kw) -> dict:
     # The app's clock stands at factories.NOW (2022): these 2021 patrols reach it late.
     return submission("safety_patrol", site_id=reg["site"], **kw)

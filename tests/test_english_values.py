@@ -13,10 +13,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from fieldlog import accounts, coverage, db as db_mod, events, followups
+from fieldlog import coverage, db as db_mod, events, followups
 from fieldlog.db import scalar
 from fieldlog.messages import LABELS, label
-from tests.conftest import Client
 from tests import factories
 from tests.factories import EXAMPLE, SITE_AT, TZ, user
 
@@ -32,23 +31,9 @@ def body(kind: str, *, site: int | None = None, fields: dict | None = None) -> d
     """A submission of `kind` at `site` with every field filled (EXAMPLE; `fields` override)."""
     return factories.submission(kind, site_id=site, fields={**EXAMPLE[kind], **(fields or {})})
 
+
+
 OLD_ORDERS = {"none": "无", "rectify": "整改", "stop_work": "停工整改"}  # what was stored before 009
-
-
-@pytest.fixture
-def token_client(app, db, users):
-    """Factory: a client that authenticates with a bearer token of the named user."""
-    clients = []
-
-    def make(username: str) -> Client:
-        client = Client(app, base_url="http://testserver")
-        client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 def _patrol(site_id: int, order: str, **fields) -> dict:
