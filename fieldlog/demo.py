@@ -84,17 +84,18 @@ def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
     return ids
 
 
-# What the chief enters for rows no field event measures, as a station would after the final accounts.
+# What the chief enters for rows no field event measures, as a station would after the final accounts
+# (grades as English values: met, partial, missed).
 DEMO_MANUAL = {
-    "staff": ("在职人数43人，退休人员14人", "达成", "2021年工资发放花名册"),
-    "operations": ("全年正常运转，各项职能履行到位", "达成", "2021年度工作总结"),
+    "staff": ("在职人数43人，退休人员14人", "met", "2021年工资发放花名册"),
+    "operations": ("全年正常运转，各项职能履行到位", "met", "2021年度工作总结"),
     "staff_control_rate": (100, None, "2021年机构编制实名制台账"),
     "public_funds_control_rate": (96.8, None, "2021年部门决算报表"),
     "staff_costs": (368.52, None, "2021年部门决算报表"),
     "public_funds": (104.77, None, "2021年部门决算报表"),
     "safety_funds": (27.6, None, "2021年部门决算报表"),
-    "duties_on_time": ("县委、县政府交办任务均按时办结", "达成", "2021年度工作总结"),
-    "market_order": ("开展建筑市场执法检查，查处违法违规行为，市场秩序总体平稳", "部分达成", "2021年度工作总结"),
+    "duties_on_time": ("县委、县政府交办任务均按时办结", "met", "2021年度工作总结"),
+    "market_order": ("开展建筑市场执法检查，查处违法违规行为，市场秩序总体平稳", "partial", "2021年度工作总结"),
 }
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from fieldlog.indicators import scoring, tables
 from fieldlog.indicators.tables import Target, TableRow
+from fieldlog.messages import label
 
-GRADES = {"达成": 1.0, "部分达成": 0.8, "未达成": 0.6}
+GRADES = {"met": 1.0, "partial": 0.8, "missed": 0.6}
 SHIPPED = tables.TABLES_DIR / "hengdong-2021.toml"
 
 
@@ -39,9 +40,9 @@ def test_a_row_with_its_own_points_takes_them_first():
     (row("<=", 371.29), 350, True, None, None, 1.5),
     (row("<=", 371.29), 400, False, None, None, 1.5 * 371.29 / 400),   # 1.5 × A / B
     (row("<=", 1.5), 3.0, False, None, None, 0.75),
-    (row("text", None, "manual_text"), "全年保障到位", True, None, "达成", 1.5),
-    (row("text", None, "manual_text"), "基本保障", False, None, "部分达成", 1.2),
-    (row("text", None, "manual_text"), "未保障", False, None, "未达成", 0.9),
+    (row("text", None, "manual_text"), "全年保障到位", True, None, "met", 1.5),
+    (row("text", None, "manual_text"), "基本保障", False, None, "partial", 1.2),
+    (row("text", None, "manual_text"), "未保障", False, None, "missed", 0.9),
     (row("text", None, "manual_text"), None, None, None, None, 0.0),   # not graded yet
     (row("text", None, "timeliness"), 100.0, True, 1.0, None, 1.5),    # 每月按时完成 at 100 %
     (row("text", None, "timeliness"), 75.0, False, 0.75, None, 1.125), # 9 of 12 months: 1.5 × 0.75
@@ -70,4 +71,4 @@ def test_budget_block(budget, rate, score):
                                           (60, "中"), (59.99, "差"), (0, "差")])
 def test_grade_bands(total, grade):
     bands = tables.DEFAULT_SCORING["bands"]
-    assert scoring.grade_of(total, bands) == grade
+    assert label("score_band", scoring.grade_of(total, bands)) == grade

@@ -20,9 +20,9 @@ MARCH = month(2021, 3)
 DEFAULTS = {
     "weights": {"产出指标": 50, "效益指标": 30, "满意度指标": 10},
     "budget_points": 10,
-    "grades": {"达成": 1.0, "部分达成": 0.8, "未达成": 0.6},
-    "bands": [{"grade": "优", "min": 90}, {"grade": "良", "min": 80}, {"grade": "中", "min": 60},
-              {"grade": "差", "min": 0}],
+    "grades": {"met": 1.0, "partial": 0.8, "missed": 0.6},
+    "bands": [{"grade": "excellent", "min": 90}, {"grade": "good", "min": 80}, {"grade": "fair", "min": 60},
+              {"grade": "poor", "min": 0}],
 }
 MINIMAL = """station = "某县监督站"
 year = 2021

@@ -8,9 +8,13 @@ from sqlite_utils import Database
 
 from fieldlog import audit
 from fieldlog.errors import InvalidInput, NotFound
-from fieldlog.indicators.tables import TableRow
+from fieldlog.indicators.tables import TableRow, enum_value
+from fieldlog.messages import t
 
-GRADES = ("达成", "部分达成", "未达成")
+# The chief's grades of a qualitative row, best first (labels: LABELS["grade"]).
+GRADES = ("met", "partial", "missed")
+SOURCE_MAX = 200
+NOTE_MAX = 2000
 
 
 def _now(now: datetime | None = None) -> str:
@@ -18,18 +22,19 @@ def _now(now: datetime | None = None) -> str:
 
 
 def _number(text, field: str, label: str, errors: dict, required: bool = True, minimum: float | None = 0) -> float | None:
-    text = "" if text is None else str(text).strip().replace(",", "").replace("，", "")
+    # Thousands separators, ASCII or full-width, as a number may be typed.
+    text = "" if text is None else str(text).strip().replace(",", "").replace("，", "")  # zh: data
     if not text:
         if required:
-            errors[field] = f"请填写{label}"
+            errors[field] = t("entries.required", label=label)
         return None
     try:
         value = float(text)
     except ValueError:
-        errors[field] = f"{label}须为数字"
+        errors[field] = t("entries.not_number", label=label)
         return None
     if minimum is not None and value < minimum:
-        errors[field] = f"{label}不能小于 {minimum:g}"
+        errors[field] = t("entries.below_minimum", label=label, minimum=f"{minimum:g}")
         return None
     return value
 
@@ -37,32 +42,41 @@ def _number(text, field: str, label: str, errors: dict, required: bool = True, m
 def check_enterable(row: TableRow) -> TableRow:
     """The row when the chief may enter its value by hand (a manual row or one allowing an override); NotFound otherwise."""
     if not (row.manual or row.params.get("manual_override")):
-        raise NotFound("该指标由记录自动计算，不能手工填报")
+        raise NotFound(t("entries.not_enterable"))
     return row
+
+
+def grade_value(given) -> str | None:
+    """The grade a form or the API gives, as its English value (a Chinese label is accepted too); None when neither."""
+    return enum_value("grade", str(given or "").strip())
 
 
 def save_manual_value(db: Database, year: int, row: TableRow, raw: dict, user: dict | None,
                       now: datetime | None = None) -> int:
-    """Store the chief's value for a row (a new history line); InvalidInput with zh-CN messages when bad."""
+    """Store the chief's value for a row (a new history line); InvalidInput with zh-CN messages when bad.
+
+    A qualitative row's grade is stored as its English value (met/partial/missed); the form posts it so,
+    and its Chinese label (达成/部分达成/未达成) is accepted too.
+    """
     errors: dict[str, str] = {}
     number = text = grade = None
     if row.qualitative:
         text = str(raw.get("value") or "").strip()
-        grade = str(raw.get("grade") or "").strip()
+        grade = grade_value(raw.get("grade"))
         if not text:
-            errors["value"] = "请填写实际完成情况"
+            errors["value"] = t("entries.text_required")
         if grade not in GRADES:
-            errors["grade"] = "请选择评定：达成、部分达成或未达成"
+            errors["grade"] = t("entries.grade_required")
     else:
-        number = _number(raw.get("value"), "value", "实际完成值", errors)
+        number = _number(raw.get("value"), "value", t("entries.actual_value"), errors)
     source = str(raw.get("source_document") or "").strip()
     if not source:
-        errors["source_document"] = "请填写依据文件（如 决算报表、工资台账）"
-    if len(source) > 200:
-        errors["source_document"] = "依据文件名称过长（最多 200 字）"
+        errors["source_document"] = t("entries.source_required")
+    if len(source) > SOURCE_MAX:
+        errors["source_document"] = t("entries.source_too_long", max=SOURCE_MAX)
     note = str(raw.get("note") or "").strip()
-    if len(note) > 2000:
-        errors["note"] = "说明过长（最多 2000 字）"
+    if len(note) > NOTE_MAX:
+        errors["note"] = t("entries.note_too_long", max=NOTE_MAX)
     if errors:
         raise InvalidInput(errors)
     with db.atomic():
@@ -95,8 +109,8 @@ def latest_manual_values(db: Database, year: int) -> dict[str, dict]:
 def save_note(db: Database, year: int, row_key: str, text: str, user: dict | None, now: datetime | None = None) -> None:
     """Store the 偏差原因分析及改进措施 text of a row (newest wins)."""
     text = (text or "").strip()
-    if len(text) > 2000:
-        raise InvalidInput({"text": "偏差原因分析过长（最多 2000 字）"})
+    if len(text) > NOTE_MAX:
+        raise InvalidInput({"text": t("entries.reason_too_long", max=NOTE_MAX)})
     db.execute("INSERT INTO evaluation_notes (year, row_key, text, written_by, written_at) VALUES (?, ?, ?, ?, ?)",
                [year, row_key, text, user["id"] if user else None, _now(now)])
 
@@ -112,11 +126,11 @@ def latest_notes(db: Database, year: int) -> dict[str, str]:
 def clean_budget(raw: dict) -> dict:
     """The budget block's numbers (万元) from form or API values; InvalidInput naming each bad field."""
     errors: dict[str, str] = {}
-    initial = _number(raw.get("initial_budget"), "initial_budget", "年初预算数", errors, required=False)
-    full = _number(raw.get("full_year_budget"), "full_year_budget", "全年预算数", errors)
-    executed = _number(raw.get("executed"), "executed", "全年执行数", errors)
+    initial = _number(raw.get("initial_budget"), "initial_budget", t("entries.initial_budget"), errors, required=False)
+    full = _number(raw.get("full_year_budget"), "full_year_budget", t("entries.full_year_budget"), errors)
+    executed = _number(raw.get("executed"), "executed", t("entries.executed"), errors)
     if full is not None and full <= 0 and "full_year_budget" not in errors:
-        errors["full_year_budget"] = "全年预算数须大于 0"
+        errors["full_year_budget"] = t("entries.full_year_budget_positive")
     if errors:
         raise InvalidInput(errors)
     return {"initial_budget": initial, "full_year_budget": full, "executed": executed}

@@ -14,10 +14,17 @@ from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, rollup, tables
 from fieldlog.indicators.rollup import RowResult, fmt_score
 from fieldlog.indicators.scoring import Totals
+from fieldlog.messages import label, t
 
 BUDGET_FIELDS = ("initial_budget", "full_year_budget", "executed")
-NOTE_MAX = 2000
-COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "完成情况", "分值", "得分", "偏差原因分析及改进措施"]
+NOTE_MAX = entries.NOTE_MAX
+# The 自评表 columns in printed order (headings: LABELS["evaluation_column"]).
+COLUMN_KEYS = ("level1", "level2", "level3", "target", "actual", "completion", "points", "score", "note")
+
+
+def columns() -> list[str]:
+    """The column headings of the 自评表 (page, XLSX, CSV)."""
+    return [label("evaluation_column", key) for key in COLUMN_KEYS]
 
 
 @dataclass
@@ -53,7 +60,7 @@ def _budget_given(values: dict) -> bool:
 
 def _edit_errors(ev: Evaluation, values: dict) -> dict[str, str]:
     """Every message about the edit form: notes too long, then the budget block's fields (when any is given)."""
-    errors = {f"note_{r.key}": f"「{r.level3}」的偏差原因分析过长（最多 {NOTE_MAX} 字）"
+    errors = {f"note_{r.key}": t("evaluation.note_too_long", level3=r.level3, max=NOTE_MAX)
               for r in ev.results if len(values.get(f"note_{r.key}", "")) > NOTE_MAX}
     if _budget_given(values):
         try:
@@ -80,17 +87,19 @@ def save_edit(db: Database, ev: Evaluation, values: dict, user: dict | None, now
 
 
 def completion(r: RowResult) -> str:
-    """完成情况: the chief's grade for qualitative rows, else 达成/未达成 (— while unknown)."""
-    return r.grade if r.grade else r.met_text
+    """完成情况 as a LABELS["completion"] value: the chief's grade for qualitative rows, else met/missed (pending while unknown)."""
+    return r.completion
 
 
 def actual_cell(r: RowResult) -> str:
     """实际完成值 with the figure that stands beside it (e.g. the minimum beside a mean)."""
-    return f"{r.actual_text}（{r.outcome.beside}）" if r.outcome is not None and r.outcome.beside else r.actual_text
+    if r.outcome is not None and r.outcome.beside:
+        return t("evaluation.actual_with_beside", actual=r.actual_text, beside=r.outcome.beside)
+    return r.actual_text
 
 
 def row_cells(ev: Evaluation, r: RowResult) -> list[str]:
-    return [r.level1, r.level2, r.level3, r.target_text, actual_cell(r), completion(r), f"{r.points:.2f}",
+    return [r.level1, r.level2, r.level3, r.target_text, actual_cell(r), r.completion_text, f"{r.points:.2f}",
             fmt_score(r.score), ev.notes.get(r.key, "")]
 
 
@@ -103,24 +112,31 @@ def budget_lines(ev: Evaluation) -> list[list[str]]:
         return "" if v is None else f"{v:g}"
 
     rate = "" if b["rate"] is None else f"{rollup.cut(b['rate'] * 100, 2)}%"
-    return [["年初预算数（万元）", money(entry.get("initial_budget"))], ["全年预算数（万元）", money(entry.get("full_year_budget"))],
-            ["全年执行数（万元）", money(entry.get("executed"))], ["执行率", rate],
-            ["分值", f"{b['points']:g}"], ["得分", fmt_score(b["score"])]]
+    return [[t("evaluation.budget_initial"), money(entry.get("initial_budget"))],
+            [t("evaluation.budget_full_year"), money(entry.get("full_year_budget"))],
+            [t("evaluation.budget_executed"), money(entry.get("executed"))], [t("evaluation.budget_rate"), rate],
+            [label("evaluation_column", "points"), f"{b['points']:g}"],
+            [label("evaluation_column", "score"), fmt_score(b["score"])]]
+
+
+def total_line(ev: Evaluation) -> list[str]:
+    """The last line of the exports: 总分, the total, 等级, the band."""
+    return [t("evaluation.total"), fmt_score(ev.totals.total), t("evaluation.grade"), ev.totals.grade]
 
 
 def to_csv(ev: Evaluation) -> bytes:
     """UTF-8 with BOM (so Excel opens it), the 自评表 columns, then the budget block and the total."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(COLUMNS)
+    w.writerow(columns())
     for r in ev.results:
         w.writerow(row_cells(ev, r))
     w.writerow([])
-    w.writerow(["预算执行率"])
-    for label, value in budget_lines(ev):
-        w.writerow([label, value])
+    w.writerow([t("evaluation.budget_heading")])
+    for name, value in budget_lines(ev):
+        w.writerow([name, value])
     w.writerow([])
-    w.writerow(["总分", fmt_score(ev.totals.total), "等级", ev.totals.grade])
+    w.writerow(total_line(ev))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -141,16 +157,18 @@ def to_xlsx(ev: Evaluation) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = f"{ev.table.year}绩效自评表"
+    ws.title = t("evaluation.sheet_title", year=ev.table.year)
+    headings = columns()
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="center")
-    ws.append([f"{ev.table.year}年部门整体支出绩效自评表"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
+    ws.append([t("evaluation.title", year=ev.table.year)])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headings))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([f"填报单位：{ev.table.station}", "", "", "", f"截至 {ev.as_of.isoformat()}"])
-    ws.append(COLUMNS)
+    ws.append([t("evaluation.station", station=ev.table.station), "", "", "",
+               t("evaluation.as_of", day=ev.as_of.isoformat())])
+    ws.append(headings)
     first = 4
     for r in ev.results:
         ws.append(row_cells(ev, r))
@@ -161,17 +179,17 @@ def to_xlsx(ev: Evaluation) -> bytes:
         for a, b in _runs(values):
             if b > a:
                 ws.merge_cells(start_row=first + a, start_column=col, end_row=first + b, end_column=col)
-    for row in ws.iter_rows(min_row=3, max_row=last, max_col=len(COLUMNS)):
+    for row in ws.iter_rows(min_row=3, max_row=last, max_col=len(headings)):
         for cell in row:
             cell.border, cell.alignment = border, wrap
     for cell in ws[3]:
         cell.font = Font(bold=True)
     ws.append([])
-    ws.append(["预算执行率"])
-    for label, value in budget_lines(ev):
-        ws.append([label, value])
+    ws.append([t("evaluation.budget_heading")])
+    for name, value in budget_lines(ev):
+        ws.append([name, value])
     ws.append([])
-    ws.append(["总分", fmt_score(ev.totals.total), "等级", ev.totals.grade])
+    ws.append(total_line(ev))
     for col, width in zip("ABCDEFGHI", (10, 14, 34, 18, 22, 10, 8, 8, 36)):
         ws.column_dimensions[col].width = width
     ws.print_title_rows = "3:3"
@@ -196,7 +214,7 @@ def to_json(ev: Evaluation) -> dict:
                    "executed": entry.get("executed"), "rate": b["rate"], "points": b["points"],
                    "score": round(b["score"], 4)},
         "total": {"rows_score": round(ev.totals.rows_score, 4), "score": round(ev.totals.total, 4),
-                  "score_text": fmt_score(ev.totals.total), "grade": ev.totals.grade},
+                  "score_text": fmt_score(ev.totals.total), "grade": ev.totals.grade, "band": ev.totals.band},
     }
 
 

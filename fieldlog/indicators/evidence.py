@@ -11,6 +11,7 @@ from fieldlog import registry
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
 from fieldlog.indicators.rules import Context, Outcome
+from fieldlog.messages import t
 
 PAGE = 200
 
@@ -25,7 +26,7 @@ def parse_year_as_of(year: str | int | None, as_of: str | None, today: date) -> 
     text = "" if year is None else str(year).strip()
     if text:
         if not (text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
-            errors["year"] = "年份须为四位数字，如 2021"
+            errors["year"] = t("indicators.bad_year")
         else:
             y = int(text)
     day = None
@@ -33,7 +34,7 @@ def parse_year_as_of(year: str | int | None, as_of: str | None, today: date) -> 
         try:
             day = date.fromisoformat(str(as_of).strip())
         except ValueError:
-            errors["as_of"] = "截至日期须为日期，格式 YYYY-MM-DD"
+            errors["as_of"] = t("indicators.bad_as_of")
     if errors:
         raise InvalidInput(errors)
     if day is None:

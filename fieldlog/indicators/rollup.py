@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from fieldlog.indicators import entries, scoring
 from fieldlog.indicators.rules import RULES, Context, Outcome, cut
 from fieldlog.indicators.tables import Target, TableRow, TargetTable
+from fieldlog.messages import label, t
 
 
 @dataclass
@@ -32,26 +33,40 @@ class RowResult:
     detail: str = ""
     points: float = 0.0
     score: float = 0.0
-    grade: str | None = None         # the chief's grade of a qualitative row
+    grade: str | None = None         # the chief's grade of a qualitative row (met/partial/missed)
     progress: float | None = None
     manual: dict | None = None       # newest manual entry (who, when, source document, note)
     outcome: Outcome | None = field(default=None, repr=False)
     year: int = 0
 
     @property
-    def met_text(self) -> str:
-        return {True: "达成", False: "未达成", None: "—"}[self.met]
+    def completion(self) -> str:
+        """完成情况 as a LABELS["completion"] value: the chief's grade, else met or missed (pending while unknown)."""
+        return self.grade or {True: "met", False: "missed", None: "pending"}[self.met]
+
+    @property
+    def completion_text(self) -> str:
+        """完成情况 as shown (达成, 部分达成, 未达成 or —)."""
+        return label("completion", self.completion)
 
     def as_dict(self) -> dict:
-        """JSON-ready view (API, json export)."""
+        """JSON-ready view (API, json export): grades as their labels, the English completion value beside them."""
+        manual = None
+        if self.manual:
+            manual = {k: self.manual[k] for k in ("value_number", "value_text", "grade", "source_document", "note",
+                                                  "entered_by_name", "entered_at")}
+            manual["grade"] = _grade_text(manual["grade"])
         return {
             "key": self.key, "level1": self.level1, "level2": self.level2, "level3": self.level3,
             "target_text": self.target_text, "target": self.target.as_dict(), "rule": self.rule,
             "actual": self.actual, "actual_text": self.actual_text, "met": self.met, "source": self.source,
-            "detail": self.detail, "points": round(self.points, 4), "score": round(self.score, 4), "grade": self.grade,
-            "manual": ({k: self.manual[k] for k in ("value_number", "value_text", "grade", "source_document", "note",
-                                                     "entered_by_name", "entered_at")} if self.manual else None),
+            "detail": self.detail, "points": round(self.points, 4), "score": round(self.score, 4),
+            "grade": _grade_text(self.grade), "completion": self.completion, "manual": manual,
         }
+
+
+def _grade_text(grade: str | None) -> str | None:
+    return label("grade", grade) if grade else grade
 
 
 def judge(target: Target, actual) -> bool | None:
@@ -64,10 +79,10 @@ def judge(target: Target, actual) -> bool | None:
 
 def _manual_outcome(row: TableRow, entry: dict | None) -> tuple[Outcome, str | None]:
     if entry is None:
-        return Outcome(None, "待填报"), None
+        return Outcome(None, t("indicators.pending_entry")), None
     if row.qualitative or entry["value_number"] is None:
         return Outcome(entry["value_text"], entry["value_text"] or "",
-                       met=None if not entry["grade"] else entry["grade"] == "达成"), entry["grade"]
+                       met=None if not entry["grade"] else entry["grade"] == "met"), entry["grade"]
     value = entry["value_number"]
     return Outcome(value, f"{value:g}{row.target.unit}" if row.target.unit in ("%", "‰") else f"{value:g}"), entry["grade"]
 

@@ -19,12 +19,11 @@ from sqlite_utils import Database
 
 from fieldlog import periods as P
 from fieldlog import registry
+from fieldlog.messages import label, t
 from fieldlog.events import queries as event_queries
 
 SUBJECT_COLUMNS = {"site": "site_id", "plant": "plant_id", "campaign": "campaign_id"}
 SURVEY_KINDS = ("awareness_survey", "satisfaction_survey")
-SUBJECT_WORDS = {"site": "工地", "plant": "搅拌站", "campaign": "次大检查"}
-PERIOD_WORDS = {"month": "月", "quarter": "季度"}
 # Fields of the kind-specific data that the monthly tallies (migration 005) keep.
 CATEGORY_FIELDS = ("finding", "result", "conditions_met")
 AMOUNT_FIELDS = ("copies", "fee_yuan")
@@ -213,8 +212,7 @@ class Rule:
     params: dict[str, str]           # name -> type (see tables.check_param)
     required: tuple[str, ...] = ()
     manual: bool = False             # the chief enters the value
-    label: str = ""
-    qualitative: bool = False        # graded 达成/部分达成/未达成 by the chief rather than measured
+    qualitative: bool = False        # graded met/partial/missed by the chief rather than measured
     cumulative: bool = False         # an annual quantity that grows through the year (pacing compares it)
     fields: tuple[str, ...] = ()     # tallied fields its `field` parameter may name
     check: Callable[[dict], str | None] | None = None          # complaint about parameters that go together
@@ -274,14 +272,14 @@ def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
         f"SELECT {col} FROM {{src}} WHERE kind = :kind AND {{window}} AND {col} != 0 GROUP BY {col} HAVING sum(n) > 0",
         {"kind": kind})}
     return Outcome(len(ids), f"{len(ids)}", events=events_evidence([kind]),
-                   periods=[{"label": "全年", "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
+                   periods=[{"label": t("rules.whole_year"), "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
 
 
 def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, period: str, per: str = "subject", **_) -> Outcome:
     """Mean events per active subject-period (per="subject") or distinct subjects per period (per="period"); minimum beside."""
     periods = ctx.periods(period)
     if not periods:
-        return none_yet(f"—（尚无已结束的{PERIOD_WORDS[period]}）")
+        return none_yet(t("rules.none_elapsed", period=label("rule_period", period)))
     counts = ctx.counts_by([kind], subject, period)
     need = _need(target)
     rows = []
@@ -297,14 +295,14 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
             n = totals.get(p.label, (0, 0))[1]
             rows.append({"label": p.label, "subject": None, "id": None, "count": n, "need": need, "ok": n >= need})
     if not rows:
-        return none_yet(f"—（已结束的{PERIOD_WORDS[period]}内没有在建的{SUBJECT_WORDS[subject]}）")
+        return none_yet(t("rules.none_active", period=label("rule_period", period), subject=label("rule_subject", subject)))
     mean = Fraction(sum(r["count"] for r in rows), len(rows))
     low = min(r["count"] for r in rows)
     shown = cut(mean, 1)
-    over = (f"{len(rows)} 个{SUBJECT_WORDS[subject]}·{PERIOD_WORDS[period]}" if per == "subject"
-            else f"{len(rows)} 个{PERIOD_WORDS[period]}")
-    detail = f"最少 {low}（共 {over}）"
-    return Outcome(float(shown), shown, detail=detail, beside=f"最少 {low}", events=events_evidence([kind]), periods=rows)
+    words = {"period": label("rule_period", period), "subject": label("rule_subject", subject)}
+    over = t("rules.over_subject_periods" if per == "subject" else "rules.over_periods", n=len(rows), **words)
+    return Outcome(float(shown), shown, detail=t("rules.minimum_of", low=low, over=over),
+                   beside=t("rules.minimum", low=low), events=events_evidence([kind]), periods=rows)
 
 
 def _need(target) -> float:
@@ -324,11 +322,12 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
     if mode == "campaign":
         rows = _campaign_rows(ctx, kind)
         num, den = sum(r["ok"] for r in rows), len(rows)
-        empty = "—（尚无已结束的大检查）"
+        empty = t("rules.no_campaign_ended")
     elif mode == "quota":
         rows = _quota_rows(ctx, kind, quota)
         num, den = sum(min(r["count"], r["need"]) for r in rows), sum(r["need"] for r in rows)
-        empty = "—（尚无已结束的季度）" if not rows else "—（已结束的季度内没有使用商品混凝土的在建工地）"
+        empty = (t("rules.none_elapsed", period=label("rule_period", "quarter")) if not rows
+                 else t("rules.no_ready_mix_site"))
     else:
         periods = ctx.periods(period)
         active = ctx.active(subject, periods)
@@ -337,7 +336,7 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
                  "need": min_count, "ok": counts.get((p.label, sid), 0) >= min_count}
                 for p in periods for sid in sorted(active[p.label])]
         num, den = sum(r["ok"] for r in rows), len(rows)
-        empty = f"—（尚无已结束的{PERIOD_WORDS[period]}）"
+        empty = t("rules.none_elapsed", period=label("rule_period", period))
     rate = percent(num, den)
     if rate is None:
         return none_yet(empty, periods=rows, events=events_evidence([kind]))
@@ -403,9 +402,9 @@ def _check_coverage(params: dict) -> str | None:
     """A subject-period coverage needs its period; a quota coverage its quota."""
     mode = params.get("mode", "subject_period")
     if mode == "subject_period" and "period" not in params:
-        return "覆盖率须给出 period（month 或 quarter）"
+        return t("rules.coverage_needs_period")
     if mode == "quota" and "quota" not in params:
-        return "按季抽测覆盖率须给出每季抽测工地数 quota"
+        return t("rules.coverage_needs_quota")
     return None
 
 
@@ -414,7 +413,7 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
     """Share (%) of elapsed periods in which the period's test was met by the period's end."""
     periods = ctx.periods(period)
     if not periods:
-        return none_yet(f"—（尚无已结束的{PERIOD_WORDS[period]}）")
+        return none_yet(t("rules.none_elapsed", period=label("rule_period", period)))
     if test == "quota":
         rows = _quota_rows(ctx, kind, quota)
     elif test == "campaign_ended":
@@ -433,9 +432,9 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
                          "missing": missing, "active": len(active[p.label]), "ok": ok})
     met = sum(r["ok"] for r in rows)
     rate = percent(met, len(rows))
-    unit = "个月" if period == "month" else "个季度"
+    detail = t("rules.on_time_months" if period == "month" else "rules.on_time_quarters", met=met, total=len(rows))
     return Outcome(float(rate), f"{cut(rate, 1)}%", met=met == len(rows), progress=float(rate) / 100,
-                   detail=f"{met}/{len(rows)} {unit}按时完成", events=events_evidence([kind]), periods=rows)
+                   detail=detail, events=events_evidence([kind]), periods=rows)
 
 
 def _timeliness_quota(params: dict, target) -> Quota | None:
@@ -452,9 +451,9 @@ def _timeliness_quota(params: dict, target) -> Quota | None:
 def _check_timeliness(params: dict) -> str | None:
     """count_and_cover needs the annual count; the quota test its quota."""
     if params.get("test") == "count_and_cover" and not params.get("annual"):
-        return "count_and_cover 须给出全年次数 annual"
+        return t("rules.timeliness_needs_annual")
     if params.get("test") == "quota" and "quota" not in params:
-        return "按季抽测按时完成率须给出每季抽测工地数 quota"
+        return t("rules.timeliness_needs_quota")
     return None
 
 
@@ -478,18 +477,18 @@ def ratio(ctx: Context, target, *, source: str = "events", kinds: list[str] | No
     den, num = _pass_counts(ctx, kinds or [], field, pass_values, fail_values)
     rate = percent(num, den)
     if rate is None:
-        return none_yet("—（尚无记录）", events=events_evidence(kinds))
+        return none_yet(t("rules.no_records"), events=events_evidence(kinds))
     return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence(kinds))
 
 
 def _check_ratio(params: dict) -> str | None:
     """An events ratio needs kinds, field and pass or fail values; a survey ratio its survey."""
     if params.get("source", "events") == "survey":
-        return None if params.get("survey") else "问卷比率须给出 survey（awareness_survey 或 satisfaction_survey）"
+        return None if params.get("survey") else t("rules.ratio_needs_survey")
     if not params.get("kinds") or not params.get("field"):
-        return "比率须给出 kinds 和 field"
+        return t("rules.ratio_needs_kinds_field")
     if bool(params.get("pass_values")) == bool(params.get("fail_values")):
-        return "比率须给出 pass_values 或 fail_values 之一"
+        return t("rules.ratio_needs_values")
     return None
 
 
@@ -507,14 +506,14 @@ def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[s
 def _survey_ratio(ctx: Context, survey: str) -> Outcome:
     exists = ctx.db.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'survey_answers'").fetchone()
     if not exists or ctx.as_of < ctx.first_day:
-        return none_yet("—（尚无问卷答卷）")
+        return none_yet(t("rules.no_survey_answers"))
     den, num = ctx.db.conn.execute(
         "SELECT count(*), coalesce(sum(positive), 0) FROM survey_answers WHERE kind = ? AND day BETWEEN ? AND ?",
         [survey, ctx.first_day.isoformat(), ctx.last_day.isoformat()]).fetchone()
     rate = percent(num, den)
     if rate is None:
-        return none_yet("—（尚无问卷答卷）")
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den} 份答卷")
+        return none_yet(t("rules.no_survey_answers"))
+    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=t("rules.survey_detail", num=num, den=den))
 
 
 def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str, days: int, **_) -> Outcome:
@@ -524,15 +523,15 @@ def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str,
                          "WHERE kind = :kind AND {window}", {"kind": kind, "days": days})
     rate = percent(num, den)
     if rate is None:
-        return none_yet("—（尚无记录）", events=events_evidence([kind]))
+        return none_yet(t("rules.no_records"), events=events_evidence([kind]))
     return Outcome(float(rate), f"{cut(rate, 1)}%", met=num == den, progress=float(rate) / 100,
-                   detail=f"{num}/{den} 在 {days} 日内", events=events_evidence([kind]))
+                   detail=t("rules.within_days", num=num, den=den, days=days), events=events_evidence([kind]))
 
 
 def _check_deadline(params: dict) -> str | None:
     """The date fields must be a pair the tallies keep (LAG_PAIRS)."""
     if (params.get("from_field"), params.get("to_field")) not in LAG_PAIRS:
-        return "限期规则的日期字段须为 accepted_on→filed_on 或 applied_on→issued_on"
+        return t("rules.deadline_fields")
     return None
 
 
@@ -549,10 +548,10 @@ def reached_by(ctx: Context, target, *, kind: str, field: str, threshold: float,
             for day, on_day in event_queries.daily_totals(ctx.db, kind, field, month, last):
                 so_far += on_day
                 if so_far >= threshold:
-                    return Outcome(day, f"{day} 累计达到 {threshold:g}", met=True, progress=1.0,
+                    return Outcome(day, t("rules.reached_on", day=day, threshold=f"{threshold:g}"), met=True, progress=1.0,
                                    events=events_evidence([kind], "day <= ?", [day]))
         running += amount
-    return Outcome(None, f"未达到（累计 {running:g}）", met=False, progress=min(1.0, running / threshold),
+    return Outcome(None, t("rules.not_reached_yet", running=f"{running:g}"), met=False, progress=min(1.0, running / threshold),
                    events=events_evidence([kind]))
 
 
@@ -560,10 +559,10 @@ def threshold(ctx: Context, target, *, kinds: list[str], field: str, pass_values
     """达到 when every result passed (and there was at least one), else 未达到."""
     den, num = _pass_counts(ctx, kinds, field, pass_values, None)
     if not den:
-        return none_yet("—（尚无记录）", events=events_evidence(kinds))
+        return none_yet(t("rules.no_records"), events=events_evidence(kinds))
     ok = num == den
-    return Outcome("达到" if ok else "未达到", "达到" if ok else "未达到", met=ok,
-                   detail=f"{num}/{den} 合格", events=events_evidence(kinds))
+    text = t("rules.threshold_met" if ok else "rules.threshold_missed")
+    return Outcome(text, text, met=ok, detail=t("rules.passed_of", num=num, den=den), events=events_evidence(kinds))
 
 
 def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) -> Outcome:
@@ -574,48 +573,50 @@ def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) ->
     base = len(ctx.active(subject, [span])[span.label])
     n = _tally_count(ctx, [kind])
     if not base:
-        return none_yet("—（没有在建工地）", events=events_evidence([kind]))
+        return none_yet(t("rules.no_active_sites"), events=events_evidence([kind]))
     value = Fraction(1000 * n, base)
-    return Outcome(float(value), f"{cut(value, 2, up=True)}‰", detail=f"{n} 起 / {base} 个在建{SUBJECT_WORDS[subject]}",
+    return Outcome(float(value), f"{cut(value, 2, up=True)}‰",
+                   detail=t("rules.per_mille_detail", n=n, base=base, subject=label("rule_subject", subject)),
                    events=events_evidence([kind]))
 
 
 def manual(ctx: Context, target, **_) -> Outcome:
     """Placeholder for manual rows: the chief's entry is applied by the roll-up."""
-    return none_yet("待填报")
+    return none_yet(t("indicators.pending_entry"))
 
 
 # Parameter types: kind, kinds, subject, period, str, strlist, number, int, bool, or "a|b|c" choices.
+# A rule's Chinese name is label("rule", name) (fieldlog/messages.py).
 _OVERRIDE = {"manual_override": "bool"}
 RULES: dict[str, Rule] = {
-    "count": Rule(count, {"kind": "kind", **_OVERRIDE}, ("kind",), label="计数", cumulative=True),
+    "count": Rule(count, {"kind": "kind", **_OVERRIDE}, ("kind",), cumulative=True),
     "sum": Rule(sum_, {"kind": "kind", "field": "str", "scale": "number", "decimals": "int", **_OVERRIDE},
-                ("kind", "field"), label="求和", cumulative=True, fields=AMOUNT_FIELDS),
+                ("kind", "field"), cumulative=True, fields=AMOUNT_FIELDS),
     "distinct": Rule(distinct, {"kind": "kind", "subject": "site|plant|campaign", **_OVERRIDE}, ("kind", "subject"),
-                     label="不重复对象数", cumulative=True),
+                     cumulative=True),
     "quota_per_subject_period": Rule(
         quota_per_subject_period, {"kind": "kind", "subject": "site|plant", "period": "month|quarter",
                                    "per": "subject|period", **_OVERRIDE}, ("kind", "subject", "period"),
-        label="每期平均（最少）", quota=_per_period_quota),
+        quota=_per_period_quota),
     "coverage": Rule(coverage, {"kind": "kind", "subject": "site|plant", "period": "month|quarter", "min_count": "int",
                                 "mode": "subject_period|campaign|quota", "quota": "int", **_OVERRIDE},
-                     ("kind", "subject"), label="覆盖率", check=_check_coverage, quota=_coverage_quota),
+                     ("kind", "subject"), check=_check_coverage, quota=_coverage_quota),
     "timeliness": Rule(timeliness, {"period": "month|quarter", "test": "count_and_cover|every_subject|quota|campaign_ended",
                                     "kind": "kind", "subject": "site|plant", "annual": "int", "min_count": "int",
-                                    "quota": "int", **_OVERRIDE}, ("period", "test", "kind"), label="按时完成率",
+                                    "quota": "int", **_OVERRIDE}, ("period", "test", "kind"),
                        check=_check_timeliness, quota=_timeliness_quota),
     "ratio": Rule(ratio, {"source": "events|survey", "kinds": "kinds", "field": "str", "pass_values": "strlist",
                           "fail_values": "strlist", "survey": "awareness_survey|satisfaction_survey", **_OVERRIDE},
-                  label="比率", fields=CATEGORY_FIELDS, check=_check_ratio),
+                  fields=CATEGORY_FIELDS, check=_check_ratio),
     "deadline": Rule(deadline, {"kind": "kind", "from_field": "str", "to_field": "str", "days": "int", **_OVERRIDE},
-                     ("kind", "from_field", "to_field", "days"), label="限期完成率", check=_check_deadline),
+                     ("kind", "from_field", "to_field", "days"), check=_check_deadline),
     "reached_by": Rule(reached_by, {"kind": "kind", "field": "str", "threshold": "number", **_OVERRIDE},
-                       ("kind", "field", "threshold"), label="达到日期", fields=AMOUNT_FIELDS),
+                       ("kind", "field", "threshold"), fields=AMOUNT_FIELDS),
     "threshold": Rule(threshold, {"kinds": "kinds", "field": "str", "pass_values": "strlist", **_OVERRIDE},
-                      ("kinds", "field", "pass_values"), label="是否达标", fields=CATEGORY_FIELDS),
-    "per_mille": Rule(per_mille, {"kind": "kind", "subject": "site", **_OVERRIDE}, ("kind",), label="千分率"),
-    "manual_number": Rule(manual, {}, manual=True, label="手工填报（数值）"),
-    "manual_text": Rule(manual, {}, manual=True, label="手工填报（定性）", qualitative=True),
+                      ("kinds", "field", "pass_values"), fields=CATEGORY_FIELDS),
+    "per_mille": Rule(per_mille, {"kind": "kind", "subject": "site", **_OVERRIDE}, ("kind",)),
+    "manual_number": Rule(manual, {}, manual=True),
+    "manual_text": Rule(manual, {}, manual=True, qualitative=True),
 }
 
 
@@ -627,5 +628,5 @@ def check_combination(name: str, params: dict) -> str | None:
     field = params.get("field")
     # A survey ratio names no field.
     if rule.fields and params.get("source", "events") == "events" and field not in rule.fields:
-        return f"字段「{field}」不在统计范围内（可用：{'、'.join(rule.fields)}）"
+        return t("rules.field_not_tallied", field=field, fields=t("indicators.list_separator").join(rule.fields))
     return None

@@ -3,11 +3,11 @@
 - a part's weight is shared equally among its rows, after rows that carry their own 分值 have taken theirs;
 - a "≥ A" or "= A" row: full points when met, else points × B / A (B the actual);
 - a "≤ A" row: full points when met, else points × A / B;
-- a qualitative row (manual_text): points × the share of the chief's grade (达成/部分达成/未达成);
+- a qualitative row (manual_text): points × the share of the chief's grade (met/partial/missed: 达成/部分达成/未达成);
 - a text-target row measured by a rate (每月按时完成, 按工程竣工后及时完成, 年度内完成): met (100 %)
   gets full points, else points × the share reached (the `progress` of its rule);
 - a text-target row with a yes/no outcome (达到国家质量标准): 达到 is full points, 未达到 is graded
-  like a qualitative 未达成;
+  like a qualitative 未达成 (missed);
 - a row without a value yet scores 0;
 - budget execution: budget_points × 执行率, at most budget_points.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fieldlog.indicators.tables import TableRow, TargetTable
+from fieldlog.messages import label, t
 
 
 def row_points(table: TargetTable) -> dict[str, float]:
@@ -46,7 +47,7 @@ def row_score(row: TableRow, points: float, actual, met: bool | None, progress: 
     if target.comparator == "text" or not isinstance(actual, (int, float)):
         if progress is not None:
             return points * max(0.0, min(1.0, progress))
-        return points * grades["未达成"]
+        return points * grades["missed"]
     a, b = target.value, float(actual)
     if target.comparator == "<=":
         return points * min(1.0, a / b) if b > 0 else points
@@ -62,7 +63,7 @@ def budget_block(budget: dict | None, points: float) -> dict:
 
 
 def grade_of(total: float, bands: list[dict]) -> str:
-    """优/良/中/差 for a total score (bands from the table file, highest first)."""
+    """The band of a total score (excellent/good/fair/poor by default; bands from the table file, highest first)."""
     for b in sorted(bands, key=lambda b: -b["min"]):
         if total >= b["min"]:
             return b["grade"]
@@ -74,14 +75,19 @@ def band_legend(bands: list[dict], top: float) -> str:
     ordered = sorted(bands, key=lambda b: -b["min"])
     parts = []
     for i, b in enumerate(ordered):
-        above = ordered[i - 1]["min"] if i else None
+        above, band = (ordered[i - 1]["min"] if i else None), band_label(b["grade"])
         if above is None:
-            parts.append(f"{b['min']:g}–{top:g} {b['grade']}")
+            parts.append(t("scoring.band_range", low=f"{b['min']:g}", high=f"{top:g}", band=band))
         elif b["min"] <= 0:
-            parts.append(f"{above:g} 以下{b['grade']}")
+            parts.append(t("scoring.band_below", above=f"{above:g}", band=band))
         else:
-            parts.append(f"{b['min']:g}–{above - 1:g} {b['grade']}")
-    return "，".join(parts)
+            parts.append(t("scoring.band_range", low=f"{b['min']:g}", high=f"{above - 1:g}", band=band))
+    return t("scoring.legend_separator").join(parts)
+
+
+def band_label(band: str) -> str:
+    """What a band is called: the label of a default band, a station's own band name as written."""
+    return label("score_band", band)
 
 
 @dataclass
@@ -89,8 +95,13 @@ class Totals:
     rows_score: float
     budget: dict
     total: float
-    grade: str
-    legend: str = ""                 # what the grades mean (band_legend)
+    band: str                        # the band value of the total (grade_of)
+    legend: str = ""                 # what the bands mean (band_legend)
+
+    @property
+    def grade(self) -> str:
+        """等级 as printed: the band's label."""
+        return band_label(self.band)
 
 
 def totals(table: TargetTable, scores: list[float], budget: dict | None) -> Totals:

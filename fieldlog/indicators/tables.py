@@ -14,20 +14,34 @@ from sqlite_utils import Database
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.events import KINDS
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
+from fieldlog.messages import LABELS, t
 
 TABLES_DIR = Path(__file__).resolve().parent.parent / "tables"
 COMPARATORS = (">=", "<=", "=", "text")
-COMPARATOR_SIGNS = {"≥": ">=", "≧": ">=", ">=": ">=", "≤": "<=", "≦": "<=", "<=": "<=", "=": "=", "＝": "="}
-TARGET_RE = re.compile(r"^\s*(≥|≧|>=|≤|≦|<=|=|＝)?\s*(\d+(?:\.\d+)?)\s*([^\d\s]*)\s*$")
+# The comparator signs of printed target texts (the full-width ＝ among them) are parsing tokens.
+COMPARATOR_SIGNS = {"≥": ">=", "≧": ">=", ">=": ">=", "≤": "<=", "≦": "<=", "<=": "<=", "=": "=", "＝": "="}  # zh: data
+TARGET_RE = re.compile(r"^\s*(≥|≧|>=|≤|≦|<=|=|＝)?\s*(\d+(?:\.\d+)?)\s*([^\d\s]*)\s*$")  # zh: data
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 REF_SUFFIX = "_of"                  # `annual_of = "safety_patrols"`: the number is that row's target
 # The scoring settings a table file gets when its [scoring] section (or a setting of it) is absent.
+# Weights are keyed by the 一级指标 texts of the table's rows (data the rows are matched on); grades and
+# bands by English values (LABELS["grade"], LABELS["score_band"]), which a file may also name by label.
 DEFAULT_SCORING = {
-    "weights": {"产出指标": 50, "效益指标": 30, "满意度指标": 10},
+    "weights": {"产出指标": 50, "效益指标": 30, "满意度指标": 10},  # zh: data
     "budget_points": 10,
-    "grades": {"达成": 1.0, "部分达成": 0.8, "未达成": 0.6},
-    "bands": [{"grade": "优", "min": 90}, {"grade": "良", "min": 80}, {"grade": "中", "min": 60}, {"grade": "差", "min": 0}],
+    "grades": {"met": 1.0, "partial": 0.8, "missed": 0.6},
+    "bands": [{"grade": "excellent", "min": 90}, {"grade": "good", "min": 80}, {"grade": "fair", "min": 60},
+              {"grade": "poor", "min": 0}],
 }
+BANDS_SHAPE = "{ grade, min }"
+
+
+def enum_value(group: str, given) -> str | None:
+    """The English value of LABELS[group] that `given` is, or whose Chinese label it is; None when neither."""
+    labels = LABELS[group]
+    if given in labels:
+        return given
+    return next((value for value, text in labels.items() if text == given), None)
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,7 @@ class TableRow:
 
     @property
     def qualitative(self) -> bool:
-        """Graded by the chief (达成/部分达成/未达成) rather than measured."""
+        """Graded by the chief (met/partial/missed) rather than measured."""
         return RULES[self.rule].qualitative
 
     @property
@@ -90,7 +104,7 @@ class TargetTable:
         for r in self.rows:
             if r.key == key:
                 return r
-        raise NotFound("找不到该指标")
+        raise NotFound(t("tables.row_not_found"))
 
 
 def known_kinds() -> set[str]:
@@ -110,51 +124,58 @@ def parse_target(text: str) -> Target | None:
 def check_param(kind: str, value, kinds: set[str]) -> str | None:
     """A zh-CN complaint when `value` is not of parameter type `kind`, else None."""
     if kind == "kind":
-        return None if isinstance(value, str) and value in kinds else f"事件类型「{value}」不存在"
+        return None if isinstance(value, str) and value in kinds else t("tables.unknown_kind", kind=value)
     if kind == "kinds":
         if not isinstance(value, list) or not value:
-            return "须为事件类型列表"
+            return t("tables.need_kind_list")
         bad = [v for v in value if v not in kinds]
-        return f"事件类型「{'、'.join(map(str, bad))}」不存在" if bad else None
+        return t("tables.unknown_kind", kind=_listed(map(str, bad))) if bad else None
     if kind == "str":
-        return None if isinstance(value, str) and re.fullmatch(r"[a-z_][a-z0-9_]*", value) else "须为字段名（小写英文）"
+        return None if isinstance(value, str) and re.fullmatch(r"[a-z_][a-z0-9_]*", value) else t("tables.need_field_name")
     if kind == "strlist":
-        return None if isinstance(value, list) and value and all(isinstance(v, str) for v in value) else "须为文字列表"
+        ok = isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+        return None if ok else t("tables.need_text_list")
     if kind == "number":
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else "须为正数"
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else t("tables.need_positive")
     if kind == "int":
-        return None if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "须为非负整数"
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return None if ok else t("tables.need_non_negative_int")
     if kind == "bool":
-        return None if isinstance(value, bool) else "须为 true 或 false"
+        return None if isinstance(value, bool) else t("tables.need_bool")
     choices = kind.split("|")
-    return None if value in choices else f"须为 {' / '.join(choices)} 之一"
+    return None if value in choices else t("tables.need_choice", choices=" / ".join(choices))
+
+
+def _listed(items) -> str:
+    """Items joined as a Chinese list (a、b、c)."""
+    return t("indicators.list_separator").join(items)
 
 
 def _row(raw: dict, number: int, kinds: set[str], targets: dict, errors: dict) -> TableRow | None:
-    name = f"第{number}行「{raw.get('level3') or raw.get('key') or '?'}」"
+    name = t("tables.row_name", number=number, name=raw.get("level3") or raw.get("key") or "?")
 
     def bad(field_name: str, message: str) -> None:
-        errors[f"rows.{number}.{field_name}"] = f"{name}：{message}"
+        errors[f"rows.{number}.{field_name}"] = t("tables.row_error", row=name, message=message)
 
     for level in ("level1", "level2", "level3", "key", "rule"):
         if not isinstance(raw.get(level), str) or not raw[level].strip():
-            bad(level, f"缺少 {level}")
+            bad(level, t("tables.missing_field", field=level))
     if not isinstance(raw.get("target_text", ""), str):
-        bad("target_text", "target_text 须为文字")
+        bad("target_text", t("tables.target_text_not_text"))
     unknown = set(raw) - {"key", "level1", "level2", "level3", "target_text", "target", "rule", "params", "points"}
     if unknown:
-        bad("fields", f"未知的项「{'、'.join(sorted(unknown))}」")
+        bad("fields", t("tables.unknown_fields", fields=_listed(sorted(unknown))))
     if errors and any(k.startswith(f"rows.{number}.") for k in errors):
         return None
     if not KEY_RE.match(raw["key"]):
-        bad("key", "key 只能用小写英文字母、数字和下划线，以字母开头")
+        bad("key", t("tables.bad_key"))
     rule = raw["rule"]
     if rule not in RULES:
-        bad("rule", f"未知的计算规则「{rule}」（可用：{'、'.join(RULES)}）")
+        bad("rule", t("tables.unknown_rule", rule=rule, rules=_listed(RULES)))
     target = _target(raw, bad)
     params = raw.get("params", {})
     if not isinstance(params, dict):
-        bad("params", "params 须为表")
+        bad("params", t("tables.params_not_table"))
         params = {}
     params, refs = _params(rule, params, kinds, targets, bad) if rule in RULES else ({}, {})
     if rule in RULES and not any(k.startswith(f"rows.{number}.params") for k in errors):
@@ -162,7 +183,7 @@ def _row(raw: dict, number: int, kinds: set[str], targets: dict, errors: dict) -
             bad("params", complaint)
     points = raw.get("points")
     if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
-        bad("points", "分值须为非负数")
+        bad("points", t("tables.bad_points"))
     if any(k.startswith(f"rows.{number}.") for k in errors):
         return None
     return TableRow(raw["key"], raw["level1"].strip(), raw["level2"].strip(), raw["level3"].strip(),
@@ -177,12 +198,12 @@ def _params(rule: str, given: dict, kinds: set[str], targets: dict, bad) -> tupl
     params = {p: v for p, v in given.items() if p.removesuffix(REF_SUFFIX) not in refs}
     for p, value in params.items():
         if p not in spec.params:
-            bad(f"params.{p}", f"规则 {rule} 没有参数「{p}」")
+            bad(f"params.{p}", t("tables.unknown_param", rule=rule, param=p))
         elif (complaint := check_param(spec.params[p], value, kinds)) is not None:
-            bad(f"params.{p}", f"参数 {p}：{complaint}")
+            bad(f"params.{p}", t("tables.bad_param", param=p, complaint=complaint))
     for p in spec.required:
         if p not in params and p not in refs:
-            bad(f"params.{p}", f"规则 {rule} 须给出参数「{p}」")
+            bad(f"params.{p}", t("tables.missing_param", rule=rule, param=p))
     for p, key in refs.items():
         if (value := _referred(spec.params[p], p, key, targets, bad)) is not None:
             params[p] = value
@@ -197,24 +218,24 @@ def _refs(spec, given: dict, bad) -> dict[str, str]:
         if name == p or spec.params.get(name) not in ("int", "number"):
             continue
         if name in given:
-            bad(f"params.{p}", f"参数 {name} 与 {p} 只能给出其一")
+            bad(f"params.{p}", t("tables.param_twice", name=name, ref=p))
         refs[name] = key
     return refs
 
 
 def _referred(kind: str, p: str, key, targets: dict[str, tuple[str, Target | None]], bad):
     """The target value of row `key` for parameter `p` (of type `kind`), or None after a Chinese complaint."""
-    where, name = f"params.{p}{REF_SUFFIX}", f"参数 {p}{REF_SUFFIX}"
+    where, name = f"params.{p}{REF_SUFFIX}", f"{p}{REF_SUFFIX}"
     if not isinstance(key, str) or key not in targets:
-        bad(where, f"{name}：找不到 key 为「{key}」的指标行")
+        bad(where, t("tables.ref_unknown_row", param=name, row_key=key))
         return None
     level3, target = targets[key]
     if target is None or target.value is None:
-        bad(where, f"{name}：指标行「{level3}」的指标值不是数字")
+        bad(where, t("tables.ref_not_number", param=name, level3=level3))
         return None
     value = int(target.value) if float(target.value).is_integer() else target.value
     if (complaint := check_param(kind, value, set())) is not None:
-        bad(where, f"{name}：指标行「{level3}」的指标值 {value:g} 不合用（{complaint}）")
+        bad(where, t("tables.ref_unfit", param=name, level3=level3, value=f"{value:g}", complaint=complaint))
         return None
     return value
 
@@ -224,16 +245,15 @@ def _target(raw: dict, bad) -> Target | None:
     if given is None:
         parsed = parse_target(raw.get("target_text", ""))
         if parsed is None:
-            bad("target", f"无法解析指标值「{raw.get('target_text', '')}」：请写成 ≥/≤/= 加数字和单位，"
-                          "或给出 target = {{ comparator = \"text\" }}")
+            bad("target", t("tables.target_unparsed", text=raw.get("target_text", "")))
         return parsed
     if not isinstance(given, dict) or given.get("comparator") not in COMPARATORS:
-        bad("target", "target.comparator 须为 >=、<=、= 或 text")
+        bad("target", t("tables.bad_comparator"))
         return None
     value = given.get("value")
     if given["comparator"] != "text":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            bad("target", "target.value 须为数字")
+            bad("target", t("tables.value_not_number"))
             return None
         value = float(value)
     unit = given.get("unit", "")
@@ -244,18 +264,35 @@ def _scoring(raw, errors: dict) -> dict:
     scoring = copy.deepcopy({**DEFAULT_SCORING, **(raw if isinstance(raw, dict) else {})})
     weights = scoring.get("weights")
     if not isinstance(weights, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in weights.values()):
-        errors["scoring.weights"] = "scoring.weights 须为 一级指标 = 分值"
-    grades = scoring.get("grades")
-    if not isinstance(grades, dict) or set(grades) != set(DEFAULT_SCORING["grades"]):
-        errors["scoring.grades"] = "scoring.grades 须给出 达成、部分达成、未达成 三档的得分比例"
+        errors["scoring.weights"] = t("tables.bad_weights")
+    grades = _grades(scoring.get("grades"))
+    if grades is None:
+        errors["scoring.grades"] = t("tables.bad_grades")
+    else:
+        scoring["grades"] = grades
     bands = scoring.get("bands")
     if not isinstance(bands, list) or not all(isinstance(b, dict) and "grade" in b and "min" in b for b in bands):
-        errors["scoring.bands"] = "scoring.bands 须为 { grade, min } 列表"
+        errors["scoring.bands"] = t("tables.bad_bands", shape=BANDS_SHAPE)
     else:
+        # A default band may be named by its label (优); a station's own band names stay as written.
+        bands = [{**b, "grade": enum_value("score_band", b["grade"]) or b["grade"]} for b in bands]
         scoring["bands"] = sorted(bands, key=lambda b: -b["min"])
     if not isinstance(scoring.get("budget_points"), (int, float)):
-        errors["scoring.budget_points"] = "scoring.budget_points 须为数字"
+        errors["scoring.budget_points"] = t("tables.bad_budget_points")
     return scoring
+
+
+def _grades(given) -> dict[str, float] | None:
+    """{grade value: share} from a file's grades, keyed by English value or Chinese label; None unless each grade once."""
+    if not isinstance(given, dict):
+        return None
+    out = {}
+    for name, share in given.items():
+        value = enum_value("grade", name)
+        if value is None or value in out:
+            return None
+        out[value] = share
+    return out if set(out) == set(DEFAULT_SCORING["grades"]) else None
 
 
 def _targets(rows_raw: list) -> dict[str, tuple[str, Target | None]]:
@@ -270,16 +307,16 @@ def parse_table(text: str) -> TargetTable:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput({"file": f"目标表文件格式错误（TOML）：{exc}"}) from None
+        raise InvalidInput({"file": t("tables.bad_toml", error=exc)}) from None
     errors: dict[str, str] = {}
     if not isinstance(raw.get("station"), str) or not raw["station"].strip():
-        errors["station"] = "缺少单位名称 station"
+        errors["station"] = t("tables.missing_station")
     year = raw.get("year")
     if not isinstance(year, int) or not 2000 <= year <= 2100:
-        errors["year"] = "year 须为年份（如 2021）"
+        errors["year"] = t("tables.bad_year")
     rows_raw = raw.get("rows")
     if not isinstance(rows_raw, list) or not rows_raw:
-        errors["rows"] = "目标表没有任何指标行（[[rows]]）"
+        errors["rows"] = t("tables.no_rows")
         rows_raw = []
     scoring = _scoring(raw.get("scoring"), errors)
     kinds = known_kinds() | set(SURVEY_KINDS)
@@ -287,22 +324,25 @@ def parse_table(text: str) -> TargetTable:
     rows, seen = [], {}
     for number, r in enumerate(rows_raw, start=1):
         if not isinstance(r, dict):
-            errors[f"rows.{number}"] = f"第{number}行格式错误"
+            errors[f"rows.{number}"] = t("tables.bad_row", number=number)
             continue
         row = _row(r, number, kinds, targets, errors)
         if row is None:
             continue
         if row.key in seen:
-            errors[f"rows.{number}.key"] = f"第{number}行「{row.level3}」：key「{row.key}」与第{seen[row.key]}行重复"
+            errors[f"rows.{number}.key"] = t("tables.row_error", row=t("tables.row_name", number=number, name=row.level3),
+                                             message=t("tables.duplicate_key", row_key=row.key, first=seen[row.key]))
         seen[row.key] = number
         rows.append(row)
     weights = scoring.get("weights") if isinstance(scoring.get("weights"), dict) else {}
     for row in rows:
         if weights and row.level1 not in weights:
-            errors[f"rows.{row.number}.level1"] = f"第{row.number}行「{row.level3}」：一级指标「{row.level1}」在 scoring.weights 中没有分值"
+            errors[f"rows.{row.number}.level1"] = t("tables.row_error",
+                                                    row=t("tables.row_name", number=row.number, name=row.level3),
+                                                    message=t("tables.no_weight", level1=row.level1))
     if errors:
         raise InvalidInput(errors)
-    return TargetTable(raw["station"].strip(), year, str(raw.get("title", f"{year}年部门整体支出绩效目标表")),
+    return TargetTable(raw["station"].strip(), year, str(raw.get("title", t("tables.default_title", year=year))),
                        scoring, rows, source=text)
 
 
@@ -345,7 +385,7 @@ def table_source(db: Database, year: int) -> tuple[str, str]:
         return loaded[1], "inherited"
     if shipped:
         return shipped[max(earlier) if earlier else min(shipped)].read_text(encoding="utf-8"), "inherited"
-    raise NotFound(f"没有 {year} 年的目标表")
+    raise NotFound(t("tables.no_table", year=year))
 
 
 def table_for_year(db: Database, year: int) -> TargetTable:
