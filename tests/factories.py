@@ -232,15 +232,15 @@ def perfect_year(db, sites: int = 50, plants: int = 5) -> dict:
 
 
 MANUAL_MET = {
-    "staff": {"value": "在职43人，退休14人", "grade": "达成"},
-    "operations": {"value": "全年运转正常", "grade": "达成"},
+    "staff": {"value": "在职43人，退休14人", "grade": "met"},
+    "operations": {"value": "全年运转正常", "grade": "met"},
     "staff_control_rate": {"value": "98"},
     "public_funds_control_rate": {"value": "95"},
     "staff_costs": {"value": "360.5"},
     "public_funds": {"value": "100"},
     "safety_funds": {"value": "28"},
-    "duties_on_time": {"value": "全部按时完成", "grade": "达成"},
-    "market_order": {"value": "建筑市场秩序规范", "grade": "达成"},
+    "duties_on_time": {"value": "全部按时完成", "grade": "met"},
+    "market_order": {"value": "建筑市场秩序规范", "grade": "met"},
 }
 
 

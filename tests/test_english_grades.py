@@ -13,7 +13,7 @@ from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, evaluation, rollup, scoring, tables
 from fieldlog.messages import LABELS, label
 
-from tests.factories_indicators import NOW, enter_manual, user
+from tests.factories import NOW, enter_manual, user
 
 SHIPPED = tables.TABLES_DIR / "hengdong-2021.toml"
 ROW = """station = "某县监督站"
