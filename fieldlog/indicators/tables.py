@@ -114,7 +114,9 @@ def known_kinds() -> set[str]:
 
 def parse_target(text: str) -> Target | None:
     """`≤371.29万元` -> Target('<=', 371.29, '万元'); a bare `10次` is '>='; None when not a single number."""
-    m = TARGET_RE.match(text or "")
+    if not isinstance(text, str):
+        return None  # a number or table where text belongs: the row's own check names it
+    m = TARGET_RE.match(text)
     if not m:
         return None
     sign, number, unit = m.groups()
@@ -128,7 +130,7 @@ def check_param(kind: str, value, kinds: set[str]) -> str | None:
     if kind == "kinds":
         if not isinstance(value, list) or not value:
             return t("tables.need_kind_list")
-        bad = [v for v in value if v not in kinds]
+        bad = [v for v in value if not isinstance(v, str) or v not in kinds]
         return t("tables.unknown_kind", kind=_listed(map(str, bad))) if bad else None
     if kind == "str":
         return None if isinstance(value, str) and re.fullmatch(r"[a-z_][a-z0-9_]*", value) else t("tables.need_field_name")
@@ -143,7 +145,7 @@ def check_param(kind: str, value, kinds: set[str]) -> str | None:
     if kind == "bool":
         return None if isinstance(value, bool) else t("tables.need_bool")
     choices = kind.split("|")
-    return None if value in choices else t("tables.need_choice", choices=" / ".join(choices))
+    return None if isinstance(value, str) and value in choices else t("tables.need_choice", choices=" / ".join(choices))
 
 
 def _listed(items) -> str:
@@ -356,11 +358,12 @@ def shipped_tables() -> dict[int, Path]:
     return out
 
 
-def load_table(db: Database, text: str, loaded_by: str | None = None) -> TargetTable:
-    """Check a table file and store it as its year's table (earlier loads are kept)."""
+def load_table(db: Database, text: str, loaded_by: str | None = None, now: datetime | None = None) -> TargetTable:
+    """Check a table file and store it as its year's table (earlier loads are kept); `now` stamps the load."""
     table = parse_table(text)
+    at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
     db.execute("INSERT INTO target_tables (year, station, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?)",
-               [table.year, table.station, text, datetime.now(timezone.utc).isoformat(timespec="seconds"), loaded_by])
+               [table.year, table.station, text, at, loaded_by])
     table.origin = "loaded"
     return table
 

@@ -27,10 +27,10 @@ def parse_kind(text: str | None) -> str | None:
     return text
 
 
-def parse_span(month: str = "", quarter_label: str = "", year: str = "", today: date | None = None) -> Period | None:
+def parse_span(today: date, month: str = "", quarter_label: str = "", year: str = "") -> Period | None:
     """The period asked for by ?month=YYYY-MM, ?quarter=YYYY-Qn or ?year=YYYY (None = all time)."""
     if month.strip():
-        return coverage.month_or_current(month, today or date.today())
+        return coverage.month_or_current(month, today)
     if quarter_label.strip():
         y, _, q = quarter_label.strip().partition("-Q")
         if not (y.isdigit() and len(y) == 4 and q in {"1", "2", "3", "4"}):
@@ -62,7 +62,7 @@ def site_evidence(request: Request, site_id: int, month: str = "", kind: str = "
                   db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Timeline of a site's events (optionally one month and kind)."""
     site = registry.get_site(db, site_id)
-    period = parse_span(month, today=station_today(request))
+    period = parse_span(station_today(request), month)
     return _page(request, db, site["name"], {**site, "type": "site"}, f"/chief/coverage?month={month}",
                  period, parse_kind(kind), site_id=site_id)
 
@@ -72,7 +72,7 @@ def plant_evidence(request: Request, plant_id: int, month: str = "", kind: str =
                    db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Timeline of a plant's events (optionally one month and kind)."""
     plant = registry.get_plant(db, plant_id)
-    period = parse_span(month, today=station_today(request))
+    period = parse_span(station_today(request), month)
     return _page(request, db, plant["name"], {**plant, "type": "plant"}, f"/chief/coverage?month={month}",
                  period, parse_kind(kind), plant_id=plant_id)
 
@@ -81,7 +81,7 @@ def plant_evidence(request: Request, plant_id: int, month: str = "", kind: str =
 def event_evidence(request: Request, kind: str = "", month: str = "", quarter: str = "", year: str = "",
                    inspector: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Events of one kind, period or inspector across subjects."""
-    period = parse_span(month, quarter, year, station_today(request))
+    period = parse_span(station_today(request), month, quarter, year)
     chosen = parse_kind(kind)
     title = (coverage.kind_label(chosen) if chosen else t("events.all_events")) + (f" · {period.label}" if period else "")
     return _page(request, db, title, None, "/chief", period, chosen, inspector_id=parse_inspector(inspector))

@@ -183,7 +183,8 @@ async def tables_upload(request: Request, db: Database = Depends(get_db), user=D
         errors["file"] = t("routes.table_file_too_large", kb=MAX_TABLE_BYTES // 1024)
     else:
         try:
-            table = tables.load_table(db, data.decode("utf-8-sig"), loaded_by=user["username"])
+            table = tables.load_table(db, data.decode("utf-8-sig"), loaded_by=user["username"],
+                                      now=current_time(request))
         except UnicodeDecodeError:
             errors["file"] = t("routes.table_file_not_utf8")
         except InvalidInput as exc:
