@@ -259,3 +259,15 @@ def test_each_rule_checks_its_own_parameters(old, new, words):
     with pytest.raises(InvalidInput) as err:
         tables.parse_table(edited((old, new)))
     assert any(words in message for message in err.value.errors.values()), err.value.errors
+
+
+def test_the_phone_form_hint_names_the_tables_monthly_quota(db, users, client_for):
+    """The enforcement patrol form says how many patrols a month the table in force asks for."""
+    alice = client_for("alice")
+    assert "每个在建工地每月至少巡查 2 次" in alice.get("/log/enforcement_patrol").text
+    assert "每家搅拌站每月至少巡查 1 次" in alice.get("/log/plant_patrol").text
+    text = (tables.TABLES_DIR / "hengdong-2021.toml").read_text(encoding="utf-8")
+    edited = text.replace('target_text = "2次"', 'target_text = "3次"', 1).replace("year = 2021", "year = 2022", 1)
+    assert edited.count("2022") >= 1 and edited != text
+    tables.load_table(db, edited, loaded_by="test")
+    assert "每个在建工地每月至少巡查 3 次" in alice.get("/log/enforcement_patrol").text

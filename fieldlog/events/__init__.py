@@ -7,7 +7,7 @@ This module re-exports the names callers use, so `events.create(...)` keeps work
 
 from fieldlog.events.kinds import (FINDINGS, KINDS, LABELS, NOTICE_KINDS, ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK,
                                    PASS_FAIL, STRENGTH_GRADES, SUBJECT_TYPES, SUBJECTS, TOP_LEVEL, TYPES, as_labels,
-                                   choice_label, choice_value, field_label, field_spec, kind_list, kinds_about,
+                                   choice_label, choice_value, field_label, field_spec, hint, kind_list, kinds_about,
                                    normalized, pickable, shown, subject_fields)
 from fieldlog.events.queries import (EVENT_SELECT, campaign_choices, campaigns, can_see, count_events, exists,
                                      list_events, load, recent_leaflets, reviews_of, took_part, viewer_id, visible_to,
@@ -23,7 +23,7 @@ from fieldlog.events.notices import open_notices, order_of
 __all__ = [
     "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "ORDER_NONE", "ORDER_RECTIFY", "ORDER_STOP_WORK", "PASS_FAIL",
     "STRENGTH_GRADES", "SUBJECT_TYPES", "SUBJECTS", "TOP_LEVEL", "TYPES", "as_labels", "choice_label", "choice_value",
-    "field_label", "field_spec", "kind_list", "kinds_about", "normalized", "pickable", "shown", "subject_fields",
+    "field_label", "field_spec", "hint", "kind_list", "kinds_about", "normalized", "pickable", "shown", "subject_fields",
     "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "exists", "list_events", "load",
     "recent_leaflets", "reviews_of", "took_part", "viewer_id", "visible_to", "where",
     "EARLIEST", "FAR_FROM_SUBJECT_M", "FUTURE_ALLOWANCE", "MAX_TEXT", "POOR_ACCURACY_M", "clean", "clean_fields",

@@ -62,9 +62,22 @@ def _notice(required_unless: tuple[str, str] | None = None) -> list[dict]:
 
 
 def _kind(kind: str, subject: str, fields: list[dict], **extra) -> dict:
-    """A kind of the catalogue: its label and hint from `kinds.<kind>.*`, its subject type and fields."""
-    return {"label": t(f"kinds.{kind}.label"), "subject": subject, **extra, "hint": t(f"kinds.{kind}.hint"),
-            "fields": fields}
+    """A kind of the catalogue: its label and hint from `kinds.<kind>.*`, its subject type and fields.
+
+    A hint that names a monthly quota ({quota}) is left empty here: the quota is the target table's, so the
+    form asks `hint(kind, quota)` with the quota of the year in force.
+    """
+    text = t(f"kinds.{kind}.hint")
+    return {"label": t(f"kinds.{kind}.label"), "subject": subject, **extra,
+            "hint": "" if "{quota}" in text else text, "fields": fields}
+
+
+def hint(kind: str, quota: int | None = None) -> str:
+    """The form hint of a kind, its {quota} filled with the monthly quota the target table states (none: no hint)."""
+    text = t(f"kinds.{kind}.hint")
+    if "{quota}" not in text:
+        return text
+    return t(f"kinds.{kind}.hint", quota=quota) if quota else ""
 
 
 KINDS: dict[str, dict] = {

@@ -47,3 +47,8 @@ def for_year(db: Database, year: int) -> Quotas:
 def _of_source(text: str) -> Quotas:
     """The quotas of a table file, parsed once per text (the coverage page asks on every request)."""
     return of_table(tables.parse_table(text))
+
+
+def monthly(quotas: Quotas, kind: str) -> int | None:
+    """The monthly events of `kind` due per active site or plant, if the table states a quota for it."""
+    return quotas.site.get(kind) or quotas.plant.get(kind)

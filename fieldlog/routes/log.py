@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from fieldlog import accounts, events, photos, registry
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
+from fieldlog.indicators import quotas
 from fieldlog.messages import t
 from fieldlog.resources import resource_dir
 from fieldlog.web import current_time, csrf_token, current_user, get_db, redirect, render, render_page, require
@@ -119,6 +120,7 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
         "notices": events.open_notices(db, today=today) if kind == "rectification_review" else [],
         "inspectors": accounts.inspectors(db),
         "subject_label": events.SUBJECTS[spec["subject"]],
+        "hint": events.hint(kind, quotas.monthly(quotas.for_year(db, today.year), kind)),
     }
 
 
