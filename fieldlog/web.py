@@ -200,7 +200,7 @@ def set_session_cookie(request: Request, response: Response, sid: str | None) ->
         response.delete_cookie(SESSION_COOKIE, path="/")
         return
     response.set_cookie(SESSION_COOKIE, _signer(request).dumps(sid), httponly=True, samesite="lax",
-                        secure=_secure(request), path="/", max_age=int(accounts.SESSION_IDLE.total_seconds()))
+                        secure=_secure(request), path="/", max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
 
 
 def _secure(request: Request) -> bool:
