@@ -293,12 +293,23 @@ def _zh_validation(error: dict) -> str:
     return t("web.bad_format")
 
 
-CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-       "connect-src 'self'; worker-src 'self'; frame-ancestors 'none'")
+# No inline script or style anywhere (templates, htmx, Swagger UI), no plugins, no <base>, forms post only here,
+# and no page may be framed.
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class AnonymousAndHeaders:
-    """ASGI middleware: an anonymous id cookie for visitors (their CSRF token is bound to it) and security headers."""
+    """ASGI middleware: an anonymous id cookie for visitors (their CSRF token is bound to it) and security headers.
+
+    Every answer but a static file is `Cache-Control: no-store` unless its route says otherwise (photos,
+    the QR code, /sw.js): pages carry a CSRF token and, signed in, what only that user may read. Static
+    files keep their validators (ETag, Last-Modified); the service worker caches the offline pages
+    through the Cache API, which no-store does not concern. HSTS goes with every answer to a request
+    that counts as HTTPS, by the same rule as the cookies' Secure flag (FIELDLOG_HTTPS).
+    """
 
     def __init__(self, app):
         self.app = app
@@ -310,20 +321,24 @@ class AnonymousAndHeaders:
         path = scope["path"]
         anon = request.cookies.get(ANON_COOKIE)
         scope.setdefault("state", {})["anon_id"] = anon or secrets.token_urlsafe(16)
-        new_cookie = not anon and not path.startswith(("/api/", "/static/"))
-        docs = path.startswith(("/docs", "/redoc"))
+        static = path.startswith("/static/")
+        new_cookie = not anon and not static and not path.startswith("/api/")
+        secure = _secure(request)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if new_cookie:
-                    secure = "; Secure" if _secure(request) else ""
-                    headers.append("set-cookie", f"{ANON_COOKIE}={scope['state']['anon_id']}; HttpOnly; Path=/; SameSite=lax{secure}")
+                    flag = "; Secure" if secure else ""
+                    headers.append("set-cookie", f"{ANON_COOKIE}={scope['state']['anon_id']}; HttpOnly; Path=/; SameSite=lax{flag}")
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
-                if not docs:
-                    headers.setdefault("X-Frame-Options", "DENY")
-                    headers.setdefault("Content-Security-Policy", CSP)
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Content-Security-Policy", CSP)
+                if secure:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
