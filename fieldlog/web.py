@@ -103,8 +103,14 @@ def get_db(request: Request) -> Iterator[Database]:
         pool.put(db)
 
 
+# The OpenAPI schema, served by routes/api_docs.py (with Swagger UI at /docs) to signed-in users only;
+# FastAPI's own /docs, /redoc and /openapi.json are turned off in create_app.
+OPENAPI_URL = "/openapi.json"
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """A request answered in JSON (401 rather than a redirect to the login page)."""
+    return request.url.path.startswith("/api/") or request.url.path == OPENAPI_URL
 
 
 def _signer(request: Request) -> URLSafeSerializer:
@@ -350,7 +356,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     cfg.media_dir.mkdir(parents=True, exist_ok=True)
     db_mod.open_db(cfg.database).close()
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
-                  description=t("api.description"))
+                  description=t("api.description"), docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = cfg
     app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
