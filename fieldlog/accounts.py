@@ -24,6 +24,8 @@ MAX_FAILURES = 5
 MAX_FAILURES_PER_ADDRESS = 20
 LOCK_WINDOW = timedelta(minutes=15)
 SESSION_IDLE = timedelta(days=14)
+# A session ends this long after sign-in even while in use (the cookie lives as long).
+SESSION_LIFETIME = timedelta(days=30)
 
 PRODUCTION_HASHER = PasswordHash.recommended()
 _hasher = PRODUCTION_HASHER
@@ -165,26 +167,34 @@ def _verify(password: str, password_hash: str) -> bool:
         return False
 
 
+def _session_key(sid: str) -> str:
+    """What the sessions table keeps of a session id: its SHA-256 (the id itself is only in the cookie)."""
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 def start_session(db: Database, user_id: int, now: datetime | None = None) -> str:
-    """A brand-new session id (never reused across logins)."""
+    """A brand-new session id (never reused across logins); the table stores only its hash."""
     sid = secrets.token_urlsafe(32)
     at = _now(now).isoformat(timespec="seconds")
-    db.execute("INSERT INTO sessions (id, user_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
-               [sid, user_id, secrets.token_urlsafe(32), at, at])
+    db.execute("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+               [_session_key(sid), user_id, secrets.token_urlsafe(32), at, at])
     return sid
 
 
 def session_user(db: Database, sid: str, now: datetime | None = None) -> tuple[dict, dict] | None:
-    """(session, user) for a live session id, or None when ended, idle too long or the user is disabled."""
-    row = one(db, "SELECT * FROM sessions WHERE id = ? AND ended_at IS NULL", [sid])
+    """(session, user) for a live session id, or None when ended, idle too long, older than SESSION_LIFETIME
+    or the user is disabled. The session's `id` is the id given (the table has only its hash, `id_hash`)."""
+    row = one(db, "SELECT * FROM sessions WHERE id_hash = ? AND ended_at IS NULL", [_session_key(sid)])
     if not row:
         return None
-    if datetime.fromisoformat(row["last_seen_at"]) < _now(now) - SESSION_IDLE:
+    at = _now(now)
+    if (datetime.fromisoformat(row["last_seen_at"]) < at - SESSION_IDLE
+            or datetime.fromisoformat(row["created_at"]) < at - SESSION_LIFETIME):
         return None
     user = get_user(db, row["user_id"])
     if not user or not user["active"]:
         return None
-    return row, user
+    return {**row, "id": sid}, user
 
 
 SESSION_TOUCH_EVERY = timedelta(hours=1)
@@ -194,11 +204,14 @@ def touch_session(db: Database, session: dict, now: datetime | None = None) -> N
     """Keep an active session alive; written at most once an hour so a request rarely writes."""
     at = _now(now)
     if datetime.fromisoformat(session["last_seen_at"]) < at - SESSION_TOUCH_EVERY:
-        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [at.isoformat(timespec="seconds"), session["id"]])
+        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?",
+                   [at.isoformat(timespec="seconds"), session["id_hash"]])
 
 
 def end_session(db: Database, sid: str, now: datetime | None = None) -> None:
-    db.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", [_now(now).isoformat(timespec="seconds"), sid])
+    """End the session with this id (the id the cookie carries)."""
+    db.execute("UPDATE sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
+               [_now(now).isoformat(timespec="seconds"), _session_key(sid)])
 
 
 def anonymous_csrf(secret: str, anon_id: str) -> str:

@@ -110,9 +110,11 @@ def _rgb(im: Image.Image) -> Image.Image:
 
 def _jpeg(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
     out = io.BytesIO()
-    # No exif= argument: the stored file carries no EXIF at all (GPS and time stay fields of the event).
+    # The stored file carries none of the upload's metadata (GPS and time stay fields of the event): no EXIF,
+    # no XMP, and no comment (COM), which Pillow would otherwise copy from im.info. What remains is the JFIF
+    # header and, when the photo had one, its colour profile (APP2 ICC_PROFILE), which its colours need.
     options = {"icc_profile": icc} if icc else {}
-    im.save(out, "JPEG", quality=quality, **options)
+    im.save(out, "JPEG", quality=quality, exif=b"", xmp=b"", comment=b"", **options)
     return out.getvalue()
 
 

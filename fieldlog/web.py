@@ -103,8 +103,14 @@ def get_db(request: Request) -> Iterator[Database]:
         pool.put(db)
 
 
+# The OpenAPI schema, served by routes/api_docs.py (with Swagger UI at /docs) to signed-in users only;
+# FastAPI's own /docs, /redoc and /openapi.json are turned off in create_app.
+OPENAPI_URL = "/openapi.json"
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """A request answered in JSON (401 rather than a redirect to the login page)."""
+    return request.url.path.startswith("/api/") or request.url.path == OPENAPI_URL
 
 
 def _signer(request: Request) -> URLSafeSerializer:
@@ -200,7 +206,7 @@ def set_session_cookie(request: Request, response: Response, sid: str | None) ->
         response.delete_cookie(SESSION_COOKIE, path="/")
         return
     response.set_cookie(SESSION_COOKIE, _signer(request).dumps(sid), httponly=True, samesite="lax",
-                        secure=_secure(request), path="/", max_age=int(accounts.SESSION_IDLE.total_seconds()))
+                        secure=_secure(request), path="/", max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
 
 
 def _secure(request: Request) -> bool:
@@ -293,12 +299,23 @@ def _zh_validation(error: dict) -> str:
     return t("web.bad_format")
 
 
-CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-       "connect-src 'self'; worker-src 'self'; frame-ancestors 'none'")
+# No inline script or style anywhere (templates, htmx, Swagger UI), no plugins, no <base>, forms post only here,
+# and no page may be framed.
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+       "connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class AnonymousAndHeaders:
-    """ASGI middleware: an anonymous id cookie for visitors (their CSRF token is bound to it) and security headers."""
+    """ASGI middleware: an anonymous id cookie for visitors (their CSRF token is bound to it) and security headers.
+
+    Every answer but a static file is `Cache-Control: no-store` unless its route says otherwise (photos,
+    the QR code, /sw.js): pages carry a CSRF token and, signed in, what only that user may read. Static
+    files keep their validators (ETag, Last-Modified); the service worker caches the offline pages
+    through the Cache API, which no-store does not concern. HSTS goes with every answer to a request
+    that counts as HTTPS, by the same rule as the cookies' Secure flag (FIELDLOG_HTTPS).
+    """
 
     def __init__(self, app):
         self.app = app
@@ -310,20 +327,24 @@ class AnonymousAndHeaders:
         path = scope["path"]
         anon = request.cookies.get(ANON_COOKIE)
         scope.setdefault("state", {})["anon_id"] = anon or secrets.token_urlsafe(16)
-        new_cookie = not anon and not path.startswith(("/api/", "/static/"))
-        docs = path.startswith(("/docs", "/redoc"))
+        static = path.startswith("/static/")
+        new_cookie = not anon and not static and not path.startswith("/api/")
+        secure = _secure(request)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if new_cookie:
-                    secure = "; Secure" if _secure(request) else ""
-                    headers.append("set-cookie", f"{ANON_COOKIE}={scope['state']['anon_id']}; HttpOnly; Path=/; SameSite=lax{secure}")
+                    flag = "; Secure" if secure else ""
+                    headers.append("set-cookie", f"{ANON_COOKIE}={scope['state']['anon_id']}; HttpOnly; Path=/; SameSite=lax{flag}")
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
-                if not docs:
-                    headers.setdefault("X-Frame-Options", "DENY")
-                    headers.setdefault("Content-Security-Policy", CSP)
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Content-Security-Policy", CSP)
+                if secure:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -335,7 +356,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     cfg.media_dir.mkdir(parents=True, exist_ok=True)
     db_mod.open_db(cfg.database).close()
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
-                  description=t("api.description"))
+                  description=t("api.description"), docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = cfg
     app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")

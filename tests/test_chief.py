@@ -120,8 +120,10 @@ def test_followups_pages(client_for, march):
 
 
 def test_report_is_printable(client_for, march):
-    html = client_for("carol").get("/chief/report?month=2021-03").text
-    assert "@page { size: A4" in html and 'class="top"' not in html
+    carol = client_for("carol")
+    html = carol.get("/chief/report?month=2021-03").text
+    css = carol.get("/static/report.css").text  # a stylesheet of its own: the CSP allows no inline style
+    assert 'href="/static/report.css"' in html and "@page { size: A4" in css and 'class="top"' not in html
     assert "人民医院住院楼" in html and "衡建整〔2021〕7号" in html and "恒通商砼" in html
 
 

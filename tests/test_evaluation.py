@@ -91,9 +91,11 @@ def test_computed_rows_take_no_manual_value(year, client_for):
 
 
 def test_evaluation_page_prints_on_a4(year, client_for):
-    html = client_for("carol").get("/indicators/2021/evaluation?as_of=2021-12-31").text
+    carol = client_for("carol")
+    html = carol.get("/indicators/2021/evaluation?as_of=2021-12-31").text
     assert "2021年部门整体支出绩效自评表" in html
-    assert "size: A4 landscape" in html and "display: table-header-group" in html
+    css = carol.get("/static/evaluation.css").text  # a stylesheet of its own: the CSP allows no inline style
+    assert 'href="/static/evaluation.css"' in html and "size: A4 landscape" in css and "display: table-header-group" in css
     assert '<td rowspan="34">产出指标</td>' in html and '<td rowspan="11">数量指标</td>' in html
     assert '<td rowspan="3">社会效益</td>' in html
     assert "偏差原因分析及改进措施" in html and "预算执行率" in html
