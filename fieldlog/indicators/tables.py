@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.events import KINDS
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
@@ -319,8 +320,9 @@ def shipped_tables() -> dict[int, Path]:
 def load_table(db: Database, text: str, loaded_by: str | None = None) -> TargetTable:
     """Check a table file and store it as its year's table (earlier loads are kept)."""
     table = parse_table(text)
-    db.execute("INSERT INTO target_tables (year, station, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?)",
-               [table.year, table.station, text, datetime.now(timezone.utc).isoformat(timespec="seconds"), loaded_by])
+    with write(db):
+        db.execute("INSERT INTO target_tables (year, station, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?)",
+                   [table.year, table.station, text, datetime.now(timezone.utc).isoformat(timespec="seconds"), loaded_by])
     table.origin = "loaded"
     return table
 
