@@ -12,7 +12,7 @@ from pwdlib import PasswordHash
 from sqlite_utils import Database
 
 from fieldlog import audit
-from fieldlog.db import one
+from fieldlog.db import one, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
 
@@ -29,6 +29,8 @@ SESSION_LIFETIME = timedelta(days=30)
 
 PRODUCTION_HASHER = PasswordHash.recommended()
 _hasher = PRODUCTION_HASHER
+# (hasher, hash of a random password made by it): what a sign-in for an unknown user is verified against.
+_dummy: tuple[PasswordHash, str] | None = None
 
 
 def use_hasher(hasher: PasswordHash) -> PasswordHash:
@@ -36,6 +38,21 @@ def use_hasher(hasher: PasswordHash) -> PasswordHash:
     global _hasher
     previous, _hasher = _hasher, hasher
     return previous
+
+
+def _dummy_hash() -> str:
+    """A hash made by the current hasher, of a password nobody knows (made once per hasher).
+
+    Verifying against it costs what verifying a real user's hash costs, so a sign-in for a user name that does
+    not exist (or is deactivated) takes as long as one for a real user: the timing does not tell who exists.
+    """
+    global _dummy
+    hasher = _hasher
+    if _dummy is None or _dummy[0] is not hasher:
+        _dummy = (hasher, hasher.hash(secrets.token_urlsafe(24)))
+    return _dummy[1]
+
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
 
 
@@ -58,31 +75,43 @@ def validate_user(username: str, display_name: str, role: str, password: str | N
 
 
 def create_user(db: Database, username: str, display_name: str, role: str, password: str,
-                now: datetime | None = None) -> int:
-    """Create a user with an argon2-hashed password; InvalidInput when a field is bad or the name is taken."""
+                now: datetime | None = None, actor: dict | None = None, ip: str | None = None) -> int:
+    """Create a user with an argon2-hashed password; InvalidInput when a field is bad or the name is taken.
+
+    With `actor` (an administrator at work) the creation is audit-logged in the same transaction.
+    """
     errors = validate_user(username, display_name, role, password)
-    if not errors and one(db, "SELECT 1 AS x FROM users WHERE username = ?", [username]):
-        errors["username"] = t("accounts.username_taken")
     if errors:
         raise InvalidInput(errors)
-    cur = db.execute(
-        "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-        [username, display_name.strip(), role, _hasher.hash(password), _now(now).isoformat(timespec="seconds")],
-    )
-    return cur.lastrowid
+    password_hash = _hasher.hash(password)  # the slow part, before the write lock is taken
+    with write(db):
+        if one(db, "SELECT 1 AS x FROM users WHERE username = ?", [username]):
+            raise InvalidInput({"username": t("accounts.username_taken")})
+        user_id = db.execute(
+            "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            [username, display_name.strip(), role, password_hash, _now(now).isoformat(timespec="seconds")],
+        ).lastrowid
+        if actor:
+            audit.record(db, "user_created", user=actor, target=f"user:{username}", detail={"role": role}, ip=ip,
+                         now=now)
+    return user_id
 
 
-def set_password(db: Database, username: str, password: str, now: datetime | None = None) -> None:
-    """Replace a user's password and end the user's sessions."""
+def set_password(db: Database, username: str, password: str, now: datetime | None = None,
+                 actor: dict | None = None, ip: str | None = None) -> None:
+    """Replace a user's password and end the user's sessions (audit-logged with `actor`, in the same transaction)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput({"password": t("accounts.password_too_short", n=MIN_PASSWORD)})
     user = get_user_by_name(db, username)
     if not user:
         raise InvalidInput({"username": t("accounts.no_such_user")})
-    with db.atomic():
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), user["id"]])
+    password_hash = _hasher.hash(password)
+    with write(db):
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user["id"]])
         db.execute("UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
                    [_now(now).isoformat(timespec="seconds"), user["id"]])
+        if actor:
+            audit.record(db, "password_reset", user=actor, target=f"user:{username}", ip=ip, now=now)
 
 
 def set_active(db: Database, user_id: int, active: bool, actor: dict, now: datetime | None = None) -> dict:
@@ -92,7 +121,7 @@ def set_active(db: Database, user_id: int, active: bool, actor: dict, now: datet
         raise NotFound(t("accounts.user_not_found"))
     if not active and target["id"] == actor["id"]:
         raise InvalidInput({"active": t("accounts.cannot_deactivate_self")})
-    with db.atomic():
+    with write(db):
         db.execute("UPDATE users SET active = ? WHERE id = ?", [int(active), user_id])
         audit.record(db, "user_activated" if active else "user_deactivated", user=actor,
                      target=f"user:{target['username']}", now=now)
@@ -133,30 +162,42 @@ def locked_out(db: Database, username: str, ip: str, now: datetime | None = None
     """Too many recent failures for this user name from this address, or from this address overall.
 
     Counting per (user name, address) means nobody can lock a colleague out from another machine;
-    the per-address limit stops one machine from trying many user names.
+    the per-address limit stops one machine from trying many user names. A success ends the count of the
+    pair's earlier failures (by row order, so failures in the same second as the success are not lost).
     """
     since = (_now(now) - LOCK_WINDOW).isoformat(timespec="seconds")
-    last_ok = one(db, "SELECT max(at) AS at FROM login_attempts WHERE username = ? AND ip = ? AND ok = 1",
-                  [username, ip])["at"] or ""
-    pair = one(db, "SELECT count(*) AS n FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 AND at >= ? AND at > ?",
+    last_ok = one(db, "SELECT coalesce(max(id), 0) AS id FROM login_attempts WHERE username = ? AND ip = ? AND ok = 1",
+                  [username, ip])["id"]
+    pair = one(db, "SELECT count(*) AS n FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 AND at >= ? AND id > ?",
                [username, ip, since, last_ok])["n"]
     address = one(db, "SELECT count(*) AS n FROM login_attempts WHERE ip = ? AND ok = 0 AND at >= ?", [ip, since])["n"]
     return pair >= MAX_FAILURES or address >= MAX_FAILURES_PER_ADDRESS
 
 
 def authenticate(db: Database, username: str, password: str, ip: str, now: datetime | None = None) -> tuple[dict | None, str | None]:
-    """(user, None) on success, else (None, zh-CN reason). Failures are recorded and throttled."""
+    """(user, None) on success, else (None, zh-CN reason). Attempts are recorded and throttled.
+
+    The limit check and the record of the attempt are one write transaction, and the attempt is recorded as
+    a failure before the password is verified (it becomes a success afterwards): attempts sent at the same
+    instant are counted one after another, so no more than the limit are ever verified. The verification
+    itself (about 150 ms) runs outside the write lock. An unknown or deactivated user is verified too,
+    against a dummy hash, so the answer takes as long as for an active user.
+    """
     at = _now(now).isoformat(timespec="seconds")
-    if locked_out(db, username, ip, now):
-        audit.record(db, "login_locked", username=username, ip=ip, now=now)
-        return None, t("accounts.locked_out", minutes=int(LOCK_WINDOW.total_seconds() // 60))
+    with write(db):
+        if locked_out(db, username, ip, now):
+            audit.record(db, "login_locked", username=username, ip=ip, now=now)
+            return None, t("accounts.locked_out", minutes=int(LOCK_WINDOW.total_seconds() // 60))
+        attempt = db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, 0)",
+                             [username, ip, at]).lastrowid
     user = get_user_by_name(db, username)
-    ok = bool(user and user["active"] and _verify(password, user["password_hash"]))
-    db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, ?)", [username, ip, at, int(ok)])
-    if not ok:
-        audit.record(db, "login_failed", username=username, ip=ip, now=now)
-        return None, t("accounts.bad_credentials")
-    audit.record(db, "login", user=user, ip=ip, now=now)
+    verified = _verify(password, user["password_hash"] if user else _dummy_hash())
+    with write(db):
+        if not (verified and user and user["active"]):
+            audit.record(db, "login_failed", username=username, ip=ip, now=now)
+            return None, t("accounts.bad_credentials")
+        db.execute("UPDATE login_attempts SET ok = 1 WHERE id = ?", [attempt])
+        audit.record(db, "login", user=user, ip=ip, now=now)
     return user, None
 
 
@@ -176,8 +217,9 @@ def start_session(db: Database, user_id: int, now: datetime | None = None) -> st
     """A brand-new session id (never reused across logins); the table stores only its hash."""
     sid = secrets.token_urlsafe(32)
     at = _now(now).isoformat(timespec="seconds")
-    db.execute("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
-               [_session_key(sid), user_id, secrets.token_urlsafe(32), at, at])
+    with write(db):
+        db.execute("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+                   [_session_key(sid), user_id, secrets.token_urlsafe(32), at, at])
     return sid
 
 
@@ -204,14 +246,16 @@ def touch_session(db: Database, session: dict, now: datetime | None = None) -> N
     """Keep an active session alive; written at most once an hour so a request rarely writes."""
     at = _now(now)
     if datetime.fromisoformat(session["last_seen_at"]) < at - SESSION_TOUCH_EVERY:
-        db.execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?",
-                   [at.isoformat(timespec="seconds"), session["id_hash"]])
+        with write(db):
+            db.execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?",
+                       [at.isoformat(timespec="seconds"), session["id_hash"]])
 
 
 def end_session(db: Database, sid: str, now: datetime | None = None) -> None:
     """End the session with this id (the id the cookie carries)."""
-    db.execute("UPDATE sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
-               [_now(now).isoformat(timespec="seconds"), _session_key(sid)])
+    with write(db):
+        db.execute("UPDATE sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
+                   [_now(now).isoformat(timespec="seconds"), _session_key(sid)])
 
 
 def anonymous_csrf(secret: str, anon_id: str) -> str:
@@ -229,16 +273,21 @@ def create_token(db: Database, username: str, name: str, now: datetime | None = 
     if not user:
         raise InvalidInput({"username": t("accounts.no_such_user")})
     token = "fl_" + secrets.token_urlsafe(32)
-    db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
-               [user["id"], name, _token_hash(token), _now(now).isoformat(timespec="seconds")])
+    with write(db):
+        db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+                   [user["id"], name, _token_hash(token), _now(now).isoformat(timespec="seconds")])
     return token
 
 
-def revoke_token(db: Database, token_id: int, now: datetime | None = None) -> bool:
-    """Revoke a token by id; False when there is no such live token."""
-    cur = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                     [_now(now).isoformat(timespec="seconds"), token_id])
-    return cur.rowcount == 1
+def revoke_token(db: Database, token_id: int, now: datetime | None = None, actor: dict | None = None,
+                 ip: str | None = None) -> bool:
+    """Revoke a token by id (audit-logged with `actor`, in the same transaction); False when there is no such live token."""
+    with write(db):
+        revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                             [_now(now).isoformat(timespec="seconds"), token_id]).rowcount == 1
+        if revoked and actor:
+            audit.record(db, "token_revoked", user=actor, target=f"token:{token_id}", ip=ip, now=now)
+    return revoked
 
 
 def list_tokens(db: Database) -> list[dict]:

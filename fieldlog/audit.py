@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from fieldlog.db import write
+
 
 def utcnow_iso(now: datetime | None = None) -> str:
     """UTC timestamp as ISO 8601 with offset."""
@@ -17,12 +19,13 @@ def utcnow_iso(now: datetime | None = None) -> str:
 def record(db: Database, action: str, *, user: dict | None = None, username: str | None = None,
            target: str | None = None, detail: dict | None = None, ip: str | None = None,
            now: datetime | None = None) -> None:
-    """Append one line to the audit log."""
-    db.execute(
-        "INSERT INTO audit_log (at, user_id, username, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [utcnow_iso(now), user["id"] if user else None, username or (user["username"] if user else None),
-         action, target, json.dumps(detail or {}, ensure_ascii=False), ip],
-    )
+    """Append one line to the audit log (inside the caller's write when there is one, so both land or neither)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO audit_log (at, user_id, username, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [utcnow_iso(now), user["id"] if user else None, username or (user["username"] if user else None),
+             action, target, json.dumps(detail or {}, ensure_ascii=False), ip],
+        )
 
 
 def recent(db: Database, limit: int = 200) -> list[dict]:

@@ -14,7 +14,11 @@ from fieldlog.messages import label, t
 
 
 def _cfg(**overrides) -> config_mod.Config:
-    return config_mod.load(**overrides)
+    try:
+        return config_mod.load(**overrides)
+    except ValueError as exc:  # a setting that cannot be used: say which, without a traceback
+        click.echo(t("cli.error", message=exc), err=True)
+        sys.exit(1)
 
 
 def _db(cfg: config_mod.Config | None = None):
@@ -58,7 +62,18 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
         cfg.demo_today = demo_mod.demo_today(datetime.now(cfg.tz).date())
         click.echo(t("cli.demo_dates", year=demo_mod.DEMO_YEAR, today=cfg.demo_today))
     click.echo(t("cli.started", host=cfg.host, port=cfg.port, database=cfg.database))
-    uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, proxy_headers=True, log_level="info")
+    uvicorn.run(create_app(cfg), **server_options(cfg))
+
+
+def server_options(cfg: config_mod.Config) -> dict:
+    """What `fieldlog serve` passes to uvicorn.run.
+
+    uvicorn's own forwarded-header handling stays off: with proxy_headers on it believes X-Forwarded-For from
+    127.0.0.1 by default, so any process on the host could pose as any address and slip past the sign-in
+    lockout and the survey limits. The app applies the forwarded headers itself, from FIELDLOG_TRUSTED_PROXIES
+    only (web.create_app), which also holds when the app runs under another server or in tests.
+    """
+    return {"host": cfg.host, "port": cfg.port, "proxy_headers": False, "log_level": "info"}
 
 
 def _build_demo(path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
+
+from fieldlog.messages import t
 
 # (attribute, environment variable, default, help). The README table is generated from this list.
 SETTINGS = [
@@ -21,6 +24,8 @@ SETTINGS = [
     ("secret_key", "FIELDLOG_SECRET_KEY", "", "Key that signs cookies; generated once and kept in DATA_DIR/secret.key when empty"),
     ("https", "FIELDLOG_HTTPS", "auto", "Mark cookies Secure: 'auto' (when the request came over HTTPS), 'on' or 'off'"),
     ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),  # zh: data
+    ("trusted_proxies", "FIELDLOG_TRUSTED_PROXIES", "",
+     "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or CIDRs); empty: none"),
 ]
 
 
@@ -37,6 +42,8 @@ class Config:
     secret_key: str
     https: str
     station: str
+    # Addresses (IPs or networks) of the reverse proxies whose forwarded headers are believed; empty: none.
+    trusted_proxies: tuple[str, ...] = ()
     demo: bool = False
     demo_today: date | None = None  # demo mode: the day dashboards open on, inside the demo year
     extra: dict = field(default_factory=dict)
@@ -67,11 +74,28 @@ def load(env: dict | None = None, **overrides) -> Config:
         secret_key=raw["secret_key"],
         https=raw["https"],
         station=raw["station"],
+        trusted_proxies=parse_proxies(raw["trusted_proxies"]),
         demo=bool(overrides.get("demo", False)),
     )
     if not cfg.secret_key:
         cfg.secret_key = _kept_secret(database.parent / "secret.key")
     return cfg
+
+
+def parse_proxies(text: str) -> tuple[str, ...]:
+    """FIELDLOG_TRUSTED_PROXIES as normalized networks ('10.0.0.5' -> '10.0.0.5/32'); ValueError on anything else.
+
+    A mistyped entry must stop the start, not silently trust nothing (or something else).
+    """
+    out = []
+    for item in (part.strip() for part in str(text or "").split(",")):
+        if not item:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(t("cli.trusted_proxy_invalid", item=item)) from None
+    return tuple(out)
 
 
 def _kept_secret(path: Path) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sqlite_utils import Database, Migrations
 
@@ -16,6 +18,34 @@ MIGRATION_SET = "fieldlog"
 # One writer at a time inside this process: threads queue here instead of in SQLite's busy handler,
 # whose back-off sleeps (up to 100 ms) made the tail of concurrent event submissions long.
 WRITE_LOCK = threading.Lock()
+
+
+@contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """The one way the app writes: a transaction that holds the write lock from its first statement.
+
+    Takes WRITE_LOCK (one writer per process), then BEGIN IMMEDIATE (one writer per database file, other
+    processes such as the command line wait in the busy handler), commits at the end and rolls back on any
+    exception. Reads inside the block see the state the writes apply to: a "count, then insert" cannot be
+    overtaken, and a transaction never has to upgrade a read lock to a write lock, which is what fails at once
+    with "database is locked" under concurrency. Inside an open transaction (nested use) it is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    with WRITE_LOCK:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.rollback()
+            raise
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.rollback()
+            raise
 
 
 def connect(path: str | Path) -> Database:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlite_utils import Database
 
 from fieldlog import accounts, registry, surveys
+from fieldlog.db import write
 
 DEMO_PASSWORD = "fieldlog-demo"
 DEMO_YEAR = 2021
@@ -73,7 +74,7 @@ def build_registry(db: Database, rng: random.Random, inspector_ids: list[int], y
 def build(db: Database, seed: int = DEMO_YEAR, year: int = DEMO_YEAR) -> dict:
     """Fill an empty, migrated database with the demo registry (and, where available, a year of events)."""
     rng = random.Random(seed)
-    with db.atomic():
+    with write(db):
         ids = users(db)
         build_registry(db, rng, ids["inspectors"], year)
         surveys.demo_answers(db, rng, year, ids["chief"])

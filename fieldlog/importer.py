@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit, registry
+from fieldlog.db import write
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import label, t
 
@@ -351,7 +352,7 @@ def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None,
     """Re-check against the current database and write the accepted rows in one transaction; rejected rows are skipped."""
     if parsed.error:
         return parsed
-    with db.atomic():
+    with write(db):
         check(db, parsed)
         for row in parsed.accepted:
             if parsed.kind == "sites":

@@ -470,6 +470,7 @@ MESSAGES: dict[str, str] = {
     "cli.building_demo": "正在生成演示数据库…",
     "cli.demo_dates": "演示数据为 {year} 年，看板按 {today} 显示；新记录按实际时间保存。",
     "cli.started": "fieldlog 已启动：http://{host}:{port}/  数据库：{database}",
+    "cli.trusted_proxy_invalid": "FIELDLOG_TRUSTED_PROXIES 中的“{item}”不是 IP 地址或网段（如 127.0.0.1、10.0.0.0/8）",
     "cli.demo_logins": "演示账号（密码均为 {password}）：",
     "cli.demo_built": "演示数据库已生成：{path}",
     "cli.migrations_applied": "已应用：{names}",

@@ -17,7 +17,7 @@ import pillow_heif
 from PIL import Image, ImageOps
 from sqlite_utils import Database
 
-from fieldlog.db import one
+from fieldlog.db import one, write
 from fieldlog.errors import InvalidInput, NotFound
 # Photos belong to events, and events.get_event lists them: this import is circular, read only at call time.
 from fieldlog.events import queries as event_queries
@@ -197,11 +197,12 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
     try:
         _write_atomic(files[0], processed.jpeg)
         _write_atomic(files[1], processed.thumb)
-        db.execute(
-            "INSERT INTO event_photos (id, event_id, sha256, file, thumb, width, height, bytes, content_type, "
-            "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [photo_id, event_id, digest, file_rel, thumb_rel, processed.width, processed.height,
-             len(processed.jpeg), processed.content_type, now.isoformat(timespec="seconds"), user_id])
+        with write(db):
+            db.execute(
+                "INSERT INTO event_photos (id, event_id, sha256, file, thumb, width, height, bytes, content_type, "
+                "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [photo_id, event_id, digest, file_rel, thumb_rel, processed.width, processed.height,
+                 len(processed.jpeg), processed.content_type, now.isoformat(timespec="seconds"), user_id])
     except BaseException as exc:
         for path in files:
             path.unlink(missing_ok=True)

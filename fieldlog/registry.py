@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit
-from fieldlog.db import one
+from fieldlog.db import one, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import label, t
 from fieldlog.periods import Period, is_active, parse_date
@@ -164,7 +164,7 @@ def save_site(db: Database, raw: dict, *, site_id: int | None = None, inspector_
     """Create (site_id None) or update a site with its inspectors and pauses; returns its id."""
     site = clean_site(raw)
     pauses = clean_pauses(pauses or [])
-    with db.atomic():
+    with write(db):
         _check_unique(db, "sites", "reg_no", site["reg_no"], site_id, t("registry.reg_no_taken"))
         ids = _check_inspectors(db, inspector_ids or [], site_id)
         stamp = _stamp(now)
@@ -194,7 +194,7 @@ def save_plant(db: Database, raw: dict, *, plant_id: int | None = None, actor: d
                now: datetime | None = None) -> int:
     """Create or update a plant; returns its id."""
     plant = clean_plant(raw)
-    with db.atomic():
+    with write(db):
         _check_unique(db, "plants", "licence_no", plant["licence_no"], plant_id, t("registry.licence_no_taken"))
         stamp = _stamp(now)
         created = plant_id is None

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from fieldlog import audit
-from fieldlog.db import one, scalar
+from fieldlog.db import one, scalar, write
 from fieldlog.errors import Forbidden, InvalidInput, NotFound
 from fieldlog.messages import t
 
@@ -133,7 +133,7 @@ def create_code(db: Database, kind: str, *, user: dict, site_id=None, event_id=N
         errors["note"] = t("surveys.note_too_long", n=NOTE_MAX)
     if errors:
         raise InvalidInput(errors)
-    with db.atomic():
+    with write(db):
         code_id = db.execute(
             "INSERT INTO survey_codes (token, kind, site_id, event_id, created_by, created_at, max_answers, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -202,11 +202,21 @@ def clean_answer(kind: str, form: Mapping) -> dict:
 
 
 def answer(db: Database, token: str, form: Mapping, *, ip: str, secret: str, now: datetime, tz: ZoneInfo) -> int:
-    """Store one respondent's answer (a quick resend returns the first id); Unavailable or InvalidInput otherwise."""
-    code = check_open(db, code_by_token(db, token))
+    """Store one respondent's answer (a quick resend returns the first id); Unavailable or InvalidInput otherwise.
+
+    The checks (open, double tap, flood limits, cap) and the insert are one write transaction: answers sent
+    at the same instant are counted one after another, so exactly the limit gets through.
+    """
+    code = check_open(db, code_by_token(db, token))  # unknown, closed or full: said without waiting for the lock
+    clean = clean_answer(code["kind"], form)
+    with write(db):
+        code = check_open(db, code_by_token(db, token))  # closed or filled in the meantime
+        return _store_answer(db, code, clean, ip=ip, secret=secret, now=now, tz=tz)
+
+
+def _store_answer(db: Database, code: dict, clean: dict, *, ip: str, secret: str, now: datetime, tz: ZoneInfo) -> int:
     local = now.astimezone(tz)
     day, address = local.date().isoformat(), ip_hash(ip, secret)
-    clean = clean_answer(code["kind"], form)
     answers_json = json.dumps(clean["answers"], ensure_ascii=False)
     # A double tap on a slow connection sends the same answer twice: keep the first.
     repeat = scalar(db, "SELECT id FROM survey_answers WHERE code_id = ? AND ip_hash = ? AND day = ? AND answered_at > ? "
@@ -234,7 +244,7 @@ def close_code(db: Database, code_id: int, *, user: dict, now: datetime) -> None
     code = get_code(db, code_id)
     if code["created_by"] != user["id"] and user["role"] != "chief":
         raise Forbidden(t("surveys.close_forbidden"))
-    with db.atomic():
+    with write(db):
         db.execute("UPDATE survey_codes SET closed_at = ? WHERE id = ? AND closed_at IS NULL", [_utc(now), code_id])
         audit.record(db, "survey_code_close", user=user, target=f"survey_code:{code_id}", now=now)
 
@@ -318,7 +328,7 @@ def demo_answers(db: Database, rng: random.Random, year: int, user_id: int, tz: 
     """Demo: survey codes over the year with 200 awareness answers (96 % aware) and 150 satisfaction (93 % satisfied)."""
     site_ids = [r[0] for r in db.conn.execute("SELECT id FROM sites ORDER BY id LIMIT 6")] or [None]
     rows = []
-    with db.atomic():
+    with write(db):
         for kind, n_codes, n_answers, n_positive in _DEMO_PLAN:
             months_each = 12 // n_codes
             positives = [True] * n_positive + [False] * (n_answers - n_positive)

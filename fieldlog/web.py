@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import MutableHeaders
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit, config as config_mod, db as db_mod, messages
@@ -365,6 +366,8 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 
     app.add_middleware(AnonymousAndHeaders)
+    # Outermost: client address and scheme come from X-Forwarded-For/-Proto only when FIELDLOG_TRUSTED_PROXIES sent them.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(cfg.trusted_proxies))
     from fieldlog import routes
 
     for module in sorted(m.name for m in pkgutil.iter_modules(routes.__path__)):

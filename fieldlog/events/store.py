@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
 
-from fieldlog.db import WRITE_LOCK
+from fieldlog.db import write as _write
 from fieldlog.errors import Conflict, Forbidden, InvalidInput
 from fieldlog.events import queries
 from fieldlog.events.kinds import KINDS, TOP_LEVEL, as_labels, field_label, normalized
@@ -33,23 +32,6 @@ def content_hash(sub: dict, default_inspectors: list[int]) -> str:
     content["inspector_ids"] = sub["inspector_ids"] or sorted(default_inspectors)
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-@contextmanager
-def _write(db: Database):
-    """A transaction that takes the write lock at once (BEGIN IMMEDIATE), or a savepoint inside an open one."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield
-        return
-    with WRITE_LOCK:
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.conn.rollback()
-            raise
-        db.conn.execute("COMMIT")
 
 
 def _iso(dt: datetime) -> str:

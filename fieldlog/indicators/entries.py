@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sqlite_utils import Database
 
 from fieldlog import audit
+from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.indicators.tables import TableRow, enum_value
 from fieldlog.messages import t
@@ -79,7 +80,7 @@ def save_manual_value(db: Database, year: int, row: TableRow, raw: dict, user: d
         errors["note"] = t("entries.note_too_long", max=NOTE_MAX)
     if errors:
         raise InvalidInput(errors)
-    with db.atomic():
+    with write(db):
         new_id = db.execute(
             "INSERT INTO manual_values (year, row_key, value_number, value_text, grade, source_document, note, "
             "entered_by, entered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -111,8 +112,9 @@ def save_note(db: Database, year: int, row_key: str, text: str, user: dict | Non
     text = (text or "").strip()
     if len(text) > NOTE_MAX:
         raise InvalidInput({"text": t("entries.reason_too_long", max=NOTE_MAX)})
-    db.execute("INSERT INTO evaluation_notes (year, row_key, text, written_by, written_at) VALUES (?, ?, ?, ?, ?)",
-               [year, row_key, text, user["id"] if user else None, _now(now)])
+    with write(db):
+        db.execute("INSERT INTO evaluation_notes (year, row_key, text, written_by, written_at) VALUES (?, ?, ?, ?, ?)",
+                   [year, row_key, text, user["id"] if user else None, _now(now)])
 
 
 def latest_notes(db: Database, year: int) -> dict[str, str]:
@@ -139,7 +141,7 @@ def clean_budget(raw: dict) -> dict:
 def save_budget(db: Database, year: int, raw: dict, user: dict | None, now: datetime | None = None) -> None:
     """Store the budget execution block (万元, newest wins); InvalidInput when bad."""
     b = clean_budget(raw)
-    with db.atomic():
+    with write(db):
         db.execute("INSERT INTO budget_execution (year, initial_budget, full_year_budget, executed, entered_by, entered_at) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
                    [year, b["initial_budget"], b["full_year_budget"], b["executed"], user["id"] if user else None, _now(now)])

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from fieldlog.db import write
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, rollup, tables
 from fieldlog.indicators.rollup import RowResult, fmt_score
@@ -76,7 +77,7 @@ def save_edit(db: Database, ev: Evaluation, values: dict, user: dict | None, now
     if errors:
         raise InvalidInput(errors)
     stored = ev.totals.budget["entry"] or {}
-    with db.atomic():
+    with write(db):
         for r in ev.results:
             text = values.get(f"note_{r.key}", "").strip()
             if text != ev.notes.get(r.key, ""):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.events import KINDS
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
@@ -362,8 +363,9 @@ def load_table(db: Database, text: str, loaded_by: str | None = None, now: datet
     """Check a table file and store it as its year's table (earlier loads are kept); `now` stamps the load."""
     table = parse_table(text)
     at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
-    db.execute("INSERT INTO target_tables (year, station, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?)",
-               [table.year, table.station, text, at, loaded_by])
+    with write(db):
+        db.execute("INSERT INTO target_tables (year, station, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?)",
+                   [table.year, table.station, text, at, loaded_by])
     table.origin = "loaded"
     return table
 

@@ -34,11 +34,10 @@ def user_create(request: Request, username: str = Form(""), display_name: str = 
     values = {"username": username.strip(), "display_name": display_name.strip(), "role": role}
     now = current_time(request)
     try:
-        accounts.create_user(db, values["username"], values["display_name"], role, password, now=now)
+        accounts.create_user(db, values["username"], values["display_name"], role, password, now=now, actor=user,
+                             ip=client_ip(request))
     except InvalidInput as exc:
         return _users_page(request, db, errors=exc.errors, values=values, status=422)
-    audit.record(db, "user_created", user=user, target=f"user:{values['username']}", detail={"role": role},
-                 ip=client_ip(request), now=now)
     return redirect("/admin/users?notice=created")
 
 
@@ -50,11 +49,10 @@ def user_password(request: Request, user_id: int, password: str = Form(""), db: 
         raise NotFound(t("accounts.user_not_found"))
     now = current_time(request)
     try:
-        accounts.set_password(db, target["username"], password, now=now)
+        accounts.set_password(db, target["username"], password, now=now, actor=user, ip=client_ip(request))
     except InvalidInput as exc:
         message = exc.errors.get("password", t("web.clause_separator").join(exc.errors.values()))
         return _users_page(request, db, reset_errors={user_id: message}, status=422)
-    audit.record(db, "password_reset", user=user, target=f"user:{target['username']}", ip=client_ip(request), now=now)
     return redirect("/admin/users?notice=password")
 
 
@@ -83,7 +81,6 @@ def tokens_page(request: Request, notice: str = "", db: Database = Depends(get_d
 @router.post("/admin/tokens/{token_id:int}/revoke")
 def token_revoke(request: Request, token_id: int, db: Database = Depends(get_db), user=Depends(admin_only)):
     now = current_time(request)
-    if not accounts.revoke_token(db, token_id, now=now):
+    if not accounts.revoke_token(db, token_id, now=now, actor=user, ip=client_ip(request)):
         raise NotFound(t("accounts.token_not_live"))
-    audit.record(db, "token_revoked", user=user, target=f"token:{token_id}", ip=client_ip(request), now=now)
     return redirect("/admin/tokens?notice=revoked")

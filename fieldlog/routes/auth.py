@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlite_utils import Database
 
 from fieldlog import accounts, audit
+from fieldlog.db import write
 from fieldlog.web import client_ip, current_time, current_user, get_db, redirect, render, require, set_session_cookie
 
 router = APIRouter()
@@ -25,10 +26,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     user, error = accounts.authenticate(db, username.strip(), password, client_ip(request), now=now)
     if not user:
         return render(request, "login.html", {"next": _safe_next(next), "username": username, "error": error}, 401)
-    if request.state.session:
-        accounts.end_session(db, request.state.session["id"], now=now)
+    with write(db):  # the old session ends and the new one starts together
+        if request.state.session:
+            accounts.end_session(db, request.state.session["id"], now=now)
+        sid = accounts.start_session(db, user["id"], now=now)
     response = redirect(_safe_next(next))
-    set_session_cookie(request, response, accounts.start_session(db, user["id"], now=now))
+    set_session_cookie(request, response, sid)
     return response
 
 
@@ -36,8 +39,9 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 def logout(request: Request, db: Database = Depends(get_db), user=Depends(current_user)):
     if request.state.session:
         now = current_time(request)
-        accounts.end_session(db, request.state.session["id"], now=now)
-        audit.record(db, "logout", user=user, ip=client_ip(request), now=now)
+        with write(db):
+            accounts.end_session(db, request.state.session["id"], now=now)
+            audit.record(db, "logout", user=user, ip=client_ip(request), now=now)
     response = redirect("/login")
     set_session_cookie(request, response, None)
     return response
