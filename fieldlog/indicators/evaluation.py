@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from fieldlog import exports
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, rollup, tables
 from fieldlog.indicators.rollup import RowResult, fmt_score
@@ -111,7 +111,7 @@ def budget_lines(ev: Evaluation) -> list[list[str]]:
 def to_csv(ev: Evaluation) -> bytes:
     """UTF-8 with BOM (so Excel opens it), the 自评表 columns, then the budget block and the total."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = exports.csv_writer(buf)
     w.writerow(COLUMNS)
     for r in ev.results:
         w.writerow(row_cells(ev, r))
@@ -145,15 +145,15 @@ def to_xlsx(ev: Evaluation) -> bytes:
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="center")
-    ws.append([f"{ev.table.year}年部门整体支出绩效自评表"])
+    exports.append(ws, [f"{ev.table.year}年部门整体支出绩效自评表"])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([f"填报单位：{ev.table.station}", "", "", "", f"截至 {ev.as_of.isoformat()}"])
-    ws.append(COLUMNS)
+    exports.append(ws, [f"填报单位：{ev.table.station}", "", "", "", f"截至 {ev.as_of.isoformat()}"])
+    exports.append(ws, COLUMNS)
     first = 4
     for r in ev.results:
-        ws.append(row_cells(ev, r))
+        exports.append(ws, row_cells(ev, r))
     last = first + len(ev.results) - 1
     level1 = [r.level1 for r in ev.results]
     level12 = [(r.level1, r.level2) for r in ev.results]
@@ -166,12 +166,12 @@ def to_xlsx(ev: Evaluation) -> bytes:
             cell.border, cell.alignment = border, wrap
     for cell in ws[3]:
         cell.font = Font(bold=True)
-    ws.append([])
-    ws.append(["预算执行率"])
+    exports.append(ws, [])
+    exports.append(ws, ["预算执行率"])
     for label, value in budget_lines(ev):
-        ws.append([label, value])
-    ws.append([])
-    ws.append(["总分", fmt_score(ev.totals.total), "等级", ev.totals.grade])
+        exports.append(ws, [label, value])
+    exports.append(ws, [])
+    exports.append(ws, ["总分", fmt_score(ev.totals.total), "等级", ev.totals.grade])
     for col, width in zip("ABCDEFGHI", (10, 14, 34, 18, 22, 10, 8, 8, 36)):
         ws.column_dimensions[col].width = width
     ws.print_title_rows = "3:3"
