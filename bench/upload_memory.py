@@ -3,7 +3,8 @@
 Run: python bench/upload_memory.py [--size-mb 40] [--repo PATH]
 
 Each case runs against a fresh server (uvicorn in a child process, the fieldlog of --repo, default this
-checkout) with its own temporary database holding one inspector. The client signs in and sends one small
+checkout) with its own temporary database holding one inspector (its password hashed at argon2's cheapest
+parameters, as in the tests). The client signs in and sends one small
 photo the same way first (so that every code path is loaded), then the server's peak RSS is reset
 (/proc/PID/clear_refs) and the big upload sent: the figure is the server's peak RSS during that request
 minus its RSS just before it. The photo is --size-mb of random bytes behind a JPEG signature: fieldlog
@@ -31,8 +32,12 @@ CHILD = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 import uvicorn
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from fieldlog import accounts, config, db as db_mod
 from fieldlog.web import create_app
+# Sign-in at argon2's cheapest parameters (as the tests do): quicker, and no part of what is measured.
+accounts.use_hasher(PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),)))
 cfg = config.load(env={}, data_dir=sys.argv[2], secret_key="bench-secret-key")
 db = db_mod.open_db(cfg.database)
 accounts.create_user(db, "alice", "Alice", "inspector", "correct-horse-battery")
