@@ -457,7 +457,7 @@ class BodyLimit:
 
         async def send_unless_cut(message):
             nonlocal started
-            if cut is not None:
+            if cut is not None and not started:
                 return  # the app's own answer to a body cut short (a 400, say) gives way to the 413 below
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -465,7 +465,7 @@ class BodyLimit:
         try:
             await self.app(scope, receive_limited, send_unless_cut)
         except Exception:
-            if cut is None:
+            if cut is None or started:  # not ours, or too late to answer in its place
                 raise
         if cut is not None and not started:
             await self._refuse(request, send, body_too_large(cut, limit, carries, exact=False), carries)
