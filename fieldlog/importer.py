@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, registry
+from fieldlog import accounts, audit, exports, registry
 from fieldlog.db import write
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import label, t
@@ -370,7 +370,7 @@ def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None,
 def template_csv(kind: str) -> bytes:
     """An import template as CSV (UTF-8 with BOM so Excel opens it correctly) with one example row."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = exports.csv_writer(buf)
     writer.writerow(headers(kind))
     writer.writerow(["" if v is None else (v.isoformat() if isinstance(v, date) else v) for v in EXAMPLES[kind]])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -384,8 +384,8 @@ def template_xlsx(kind: str) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = t("import.sheet_sites") if kind == "sites" else t("import.sheet_plants")
-    ws.append(headers(kind))
-    ws.append(EXAMPLES[kind])
+    exports.append(ws, headers(kind))
+    exports.append(ws, EXAMPLES[kind])
     for col, (key, _) in enumerate(COLUMNS[kind], start=1):
         ws.cell(row=1, column=col).font = Font(bold=True)
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 18

@@ -419,6 +419,10 @@ MESSAGES: dict[str, str] = {
     "web.not_a_number": "须为数字",
     "web.not_json": "不是有效的 JSON",
     "web.bad_format": "格式不正确",
+    # request bodies over their limit (413): sizes as "23.4 MB"; size_more_than when the body was cut off
+    "web.body_too_large": "提交的内容过大（{size}），上限 {limit}",
+    "web.phone_form_too_large": "提交的内容过大（{size}），上限 {limit}（相当于 {count} 张 {photo} 的照片）；照片多时请分次提交",
+    "web.size_more_than": "超过 {size}",
     # JSON API: OpenAPI summaries and descriptions, and its own checks
     "api.description": "建设工程质量安全监督站现场检查记录 API。认证：浏览器会话（需 X-CSRF-Token 头）或 Bearer 令牌（`fieldlog token create`）。",
     "api.sites_list": "工地列表",

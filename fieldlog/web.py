@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
+import re
 import secrets
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -20,7 +22,7 @@ from starlette.datastructures import MutableHeaders
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, config as config_mod, db as db_mod, messages
+from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, photos
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.messages import label, t
 from fieldlog.resources import resource_dir
@@ -351,6 +353,163 @@ class AnonymousAndHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# --- request body limits (one block: BodyLimit and what it needs) ----------------------------------------
+# A body is read only as far as its limit: a Content-Length over it is refused before a byte is read, and a
+# body without one (or lying about it) is cut off at the limit, with the same Chinese 413. The limit follows
+# the route, and a request without credentials (no bearer token, no session cookie this app signed) gets the
+# anonymous one wherever it goes: a stranger's 30 MB multipart is never parsed to be refused for its CSRF token.
+
+KB, MB = 1024, 1024 * 1024
+PHOTOS_PER_FORM = 8              # photos one phone form may carry (the no-JS path; log.js sends one a request)
+LIMIT_PHONE_FORM = PHOTOS_PER_FORM * photos.MAX_BYTES + 1 * MB   # + the form's fields and multipart framing
+LIMIT_API_PHOTO = photos.MAX_BYTES + 64 * KB                     # one photo and its framing
+LIMIT_IMPORT = importer.MAX_BYTES + 1 * MB                       # a registry CSV/XLSX
+LIMIT_PAGE = 2 * MB              # other signed-in forms (the 自评表 edit: 39 notes of 2000 characters, encoded)
+LIMIT_JSON = 256 * KB            # JSON API bodies
+LIMIT_ANONYMOUS = 64 * KB        # sign-in, public survey answers; anything sent without credentials
+_PHONE_FORM = re.compile(r"/log/[^/]+")
+_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/photos")
+_IMPORT = re.compile(r"/(sites|plants)/import")
+
+
+def _signed_in(request: Request) -> bool:
+    """Whether the request carries credentials worth a bigger body: a bearer token, or a session cookie signed
+    by this app (checked without the database; the route still decides who it is)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer ") and auth[7:].strip():
+        return True
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return False
+    try:
+        _signer(request).loads(cookie)
+    except BadSignature:
+        return False
+    return True
+
+
+def body_limit(request: Request) -> tuple[int, str]:
+    """(the most bytes the request's body may have, what it carries: "photo", "phone_form" or "body")."""
+    path = request.url.path
+    if _API_PHOTO.fullmatch(path):
+        limit, carries = LIMIT_API_PHOTO, "photo"
+    elif path.startswith("/api/"):
+        limit, carries = LIMIT_JSON, "body"
+    elif _PHONE_FORM.fullmatch(path):
+        limit, carries = LIMIT_PHONE_FORM, "phone_form"
+    elif _IMPORT.fullmatch(path):
+        limit, carries = LIMIT_IMPORT, "body"
+    else:
+        limit, carries = LIMIT_PAGE, "body"
+    if limit > LIMIT_ANONYMOUS and not _signed_in(request):
+        return LIMIT_ANONYMOUS, "body"
+    return limit, carries
+
+
+def _tenths(n: int, unit: int, over: int | None) -> float:
+    # n / unit to a tenth, rounded up where rounding would make a size over the limit `over` read as no more.
+    nearest = round(n * 10 / unit) / 10
+    return math.ceil(n * 10 / unit) / 10 if over is not None and n > over >= nearest * unit else nearest
+
+
+def size_text(n: int, over: int | None = None) -> str:
+    """A size as "23.4 MB", "121 MB" or "64 KB"; one over the limit `over` never reads as that limit."""
+    return f"{_tenths(n, MB, over):g} MB" if n >= MB else f"{_tenths(n, KB, over):g} KB"
+
+
+def photo_too_large(size: int, exact: bool = True) -> str:
+    """The refusal of a photo over photos.MAX_BYTES naming its size, "照片文件过大（23.4 MB），上限 15 MB"
+    (the photos module's message), or "（超过 15.1 MB）" when only a lower bound is known."""
+    number = f"{_tenths(size, MB, photos.MAX_BYTES):.1f}"
+    return t("photos.too_large", size=number if exact else t("web.size_more_than", size=number),
+             limit=photos.MAX_BYTES // MB)
+
+
+def body_too_large(size: int, limit: int, carries: str, exact: bool = True) -> str:
+    """The 413 message for a body of `size` bytes (only a lower bound when not `exact`) over `limit`."""
+    if carries == "photo":
+        return photo_too_large(size, exact)
+    shown = size_text(size, over=limit)
+    shown = shown if exact else t("web.size_more_than", size=shown)
+    if carries == "phone_form":
+        return t("web.phone_form_too_large", size=shown, limit=size_text(limit),
+                 photo=size_text(photos.MAX_BYTES), count=PHOTOS_PER_FORM)
+    return t("web.body_too_large", size=shown, limit=size_text(limit))
+
+
+class BodyTooLarge(Exception):
+    """Raised from `receive` when a body passes its limit; BodyLimit answers 413."""
+
+    def __init__(self, received: int):
+        super().__init__(received)
+        self.received = received
+
+
+class BodyLimit:
+    """ASGI middleware: every request body read only as far as its route's limit (body_limit), else a 413
+    in Chinese, as HTML for pages and as JSON naming the field for the API."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        limit, carries = body_limit(request)
+        try:
+            declared = int(request.headers.get("content-length", ""))
+        except ValueError:
+            declared = None
+        if declared is not None and declared > limit:
+            return await self._refuse(request, send, body_too_large(declared, limit, carries), carries)
+        received, cut, started = 0, None, False
+
+        async def receive_limited():
+            nonlocal received, cut
+            if cut is not None:
+                raise BodyTooLarge(cut)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    cut = received
+                    raise BodyTooLarge(received)
+            return message
+
+        async def send_unless_cut(message):
+            nonlocal started
+            if cut is not None and not started:
+                return  # the app's own answer to a body cut short (a 400, say) gives way to the 413 below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_limited, send_unless_cut)
+        except Exception:
+            if cut is None or started:  # not ours, or too late to answer in its place
+                raise
+        if cut is not None and not started:
+            await self._refuse(request, send, body_too_large(cut, limit, carries, exact=False), carries)
+
+    @staticmethod
+    async def _refuse(request: Request, send, message: str, carries: str) -> None:
+        if is_api(request):
+            field = "photo" if carries == "photo" else "body"
+            response = JSONResponse({"detail": api_detail(InvalidInput({field: message}))}, status_code=413)
+        else:
+            response = _error_page(request, 413, message)
+        # No "Connection: close": uvicorn then reads and drops the rest of the body, so the client, still
+        # sending, gets this answer instead of a reset connection.
+        await response(request.scope, _no_body, send)
+
+
+async def _no_body():
+    return {"type": "http.disconnect"}
+
+# --- end of request body limits --------------------------------------------------------------------------
+
+
 def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     """Build the app for one configuration; brings the schema up to date first."""
     cfg = cfg or config_mod.load()
@@ -362,6 +521,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)
+    app.add_middleware(BodyLimit)  # innermost: its 413 gets the security headers and the compression
     # Phones on a weak signal: pages, CSS and JS go compressed (the 40 KB page budget counts gzip).
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from fieldlog import exports
 from fieldlog.db import write
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, rollup, tables
@@ -128,7 +128,7 @@ def total_line(ev: Evaluation) -> list[str]:
 def to_csv(ev: Evaluation) -> bytes:
     """UTF-8 with BOM (so Excel opens it), the 自评表 columns, then the budget block and the total."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = exports.csv_writer(buf)
     w.writerow(columns())
     for r in ev.results:
         w.writerow(row_cells(ev, r))
@@ -163,16 +163,16 @@ def to_xlsx(ev: Evaluation) -> bytes:
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="center")
-    ws.append([t("evaluation.title", year=ev.table.year)])
+    exports.append(ws, [t("evaluation.title", year=ev.table.year)])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headings))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([t("evaluation.station", station=ev.table.station), "", "", "",
+    exports.append(ws, [t("evaluation.station", station=ev.table.station), "", "", "",
                t("evaluation.as_of", day=ev.as_of.isoformat())])
-    ws.append(headings)
+    exports.append(ws, headings)
     first = 4
     for r in ev.results:
-        ws.append(row_cells(ev, r))
+        exports.append(ws, row_cells(ev, r))
     last = first + len(ev.results) - 1
     level1 = [r.level1 for r in ev.results]
     level12 = [(r.level1, r.level2) for r in ev.results]
@@ -185,12 +185,12 @@ def to_xlsx(ev: Evaluation) -> bytes:
             cell.border, cell.alignment = border, wrap
     for cell in ws[3]:
         cell.font = Font(bold=True)
-    ws.append([])
-    ws.append([t("evaluation.budget_heading")])
+    exports.append(ws, [])
+    exports.append(ws, [t("evaluation.budget_heading")])
     for name, value in budget_lines(ev):
-        ws.append([name, value])
-    ws.append([])
-    ws.append(total_line(ev))
+        exports.append(ws, [name, value])
+    exports.append(ws, [])
+    exports.append(ws, total_line(ev))
     for col, width in zip("ABCDEFGHI", (10, 14, 34, 18, 22, 10, 8, 8, 36)):
         ws.column_dimensions[col].width = width
     ws.print_title_rows = "3:3"

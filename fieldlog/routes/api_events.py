@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from fieldlog import events
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import current_time, get_db, require, with_photo_urls
+from fieldlog.web import current_time, get_db, photo_too_large, require, with_photo_urls
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 field_worker = require("inspector", "chief")
@@ -197,7 +197,10 @@ def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(
         raise InvalidInput({"photo": t("photos.required")})
     from fieldlog import photos
 
-    # One byte past the limit is enough for fieldlog.photos to refuse with its own message.
+    # BodyLimit (fieldlog.web) caps the request at one photo and its framing; a photo over the photo limit
+    # is refused with its real size, unread, and no more than one byte past that limit is ever read.
+    if photo.size is not None and photo.size > photos.MAX_BYTES:
+        raise InvalidInput({"photo": photo_too_large(photo.size)})
     data = photo.file.read(photos.MAX_BYTES + 1)
     stored, created = photos.ingest(db, request.app.state.config.media_dir, event_id, data, user["id"])
     linked = with_photo_urls(stored)

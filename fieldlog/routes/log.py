@@ -18,7 +18,8 @@ from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
 from fieldlog.resources import resource_dir
-from fieldlog.web import current_time, csrf_token, current_user, get_db, redirect, render, render_page, require
+from fieldlog.web import (current_time, csrf_token, current_user, get_db, photo_too_large, redirect, render,
+                          render_page, require)
 
 router = APIRouter()
 PHONE = require("inspector", "chief")
@@ -191,28 +192,41 @@ def log_subjects(request: Request, kind: str, q: str = "", lat: str = "", lon: s
                                                   "distance_text": distance_text, "errors": {}, "q": q})
 
 
-def _read_photos(files: list) -> tuple[list[bytes], dict]:
-    """The uploaded photos' bytes, each checked by the photo module; errors keyed 'photos'."""
-    datas, errors = [], {}
-    for data in files:
+def _photo_files(form) -> list:
+    """The form's non-empty photo uploads, still in their (spooled) temporary files."""
+    return [f for f in form.getlist("photos") if getattr(f, "filename", None) and f.size]
+
+
+def _photo_bytes(upload) -> bytes:
+    """One upload's bytes, read no further than one byte past the photo limit."""
+    upload.file.seek(0)
+    return upload.file.read(photos.MAX_BYTES + 1)
+
+
+def _check_photos(files: list) -> dict:
+    """Each upload checked by the photo module, one in memory at a time; errors keyed 'photos'."""
+    for upload in files:
+        if upload.size > photos.MAX_BYTES:  # refused for its size, with that size, without reading it
+            return {"photos": photo_too_large(upload.size)}
         try:
-            photos.process(data)
+            photos.process(_photo_bytes(upload))
         except InvalidInput as exc:
-            errors["photos"] = t("events.message_separator").join(exc.errors.values())
-            break
-        datas.append(data)
-    return datas, errors
+            return {"photos": t("events.message_separator").join(exc.errors.values())}
+    return {}
+
+
+def _ingest_photo(db: Database, media_dir, event_id: str, upload, user_id: int) -> None:
+    photos.ingest(db, media_dir, event_id, _photo_bytes(upload), user_id)
 
 
 @router.post("/log/{kind}")
 async def log_submit(request: Request, kind: str, db: Database = Depends(get_db), user=Depends(PHONE)):
     """No-JS path: create the event (and its photos) and go back to /log, or re-render with the messages."""
     _kind(kind)
-    form = await request.form()
-    uploads = [await f.read() for f in form.getlist("photos") if getattr(f, "filename", None)]
-    uploads = [u for u in uploads if u]
+    form = await request.form()  # BodyLimit (fieldlog.web) caps the whole form; files wait on disk past 1 MB
+    files = _photo_files(form)
     raw, now, tz = form_to_raw(kind, form), current_time(request), _tz(request)
-    datas, errors = await run_in_threadpool(_read_photos, uploads)
+    errors = await run_in_threadpool(_check_photos, files)
     try:
         if errors:
             events.validate(db, raw, user=user, now=now, tz=tz)
@@ -228,6 +242,6 @@ async def log_submit(request: Request, kind: str, db: Database = Depends(get_db)
             values["id"] = str(uuid.uuid4())
         return render(request, "log_form.html", _form_context(request, db, user, kind, values, errors), 422)
     media_dir = request.app.state.config.media_dir
-    for data in datas:
-        await run_in_threadpool(photos.ingest, db, media_dir, event["id"], data, user["id"])
+    for upload in files:
+        await run_in_threadpool(_ingest_photo, db, media_dir, event["id"], upload, user["id"])
     return redirect(f"/log?saved={event['id']}")
