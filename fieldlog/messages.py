@@ -121,6 +121,8 @@ MESSAGES: dict[str, str] = {
     "events.word_plant": "搅拌站",
     "events.word_campaign": "大检查",
     "events.ref_not_int": "{label}编号须为整数",
+    "events.ref_out_of_range": "没有这个{label}（编号超出范围）",
+    "events.int_out_of_range": "{label}数值超出范围",
     "events.campaign_malformed": "大检查须包含名称、开始和结束日期",
     "events.campaign_name_required": "请填写大检查名称",
     "events.campaign_start_on": "开始日期",
@@ -154,6 +156,8 @@ MESSAGES: dict[str, str] = {
     "events.outside_campaign": "检查日期不在大检查“{name}”期间（{start_on} 至 {end_on}）内",
     # storing, editing, voiding
     "events.id_conflict": "该记录编号已用于内容不同的另一条记录",
+    "events.id_taken": "该记录编号已被另一条记录使用，请换一个编号重新提交",
+    "events.inspectors_without_self": "监督员中须包括您本人；为其他监督员登记请由站长录入",
     "events.voided_no_change": "该记录已作废，不能再修改",
     "events.already_voided": "该记录已作废",
     "events.kind_unchangeable": "记录类型不能修改；如类型选错，请作废后重新记录",
@@ -423,6 +427,7 @@ MESSAGES: dict[str, str] = {
     "web.body_too_large": "提交的内容过大（{size}），上限 {limit}",
     "web.phone_form_too_large": "提交的内容过大（{size}），上限 {limit}（相当于 {count} 张 {photo} 的照片）；照片多时请分次提交",
     "web.size_more_than": "超过 {size}",
+    "web.out_of_range": "数值超出范围",
     # JSON API: OpenAPI summaries and descriptions, and its own checks
     "api.description": "建设工程质量安全监督站现场检查记录 API。认证：浏览器会话（需 X-CSRF-Token 头）或 Bearer 令牌（`fieldlog token create`）。",
     "api.sites_list": "工地列表",

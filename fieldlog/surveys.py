@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from fieldlog import audit
 from fieldlog.db import one, scalar, write
 from fieldlog.errors import Forbidden, InvalidInput, NotFound
+from fieldlog.integers import INT64_MAX
 from fieldlog.messages import t
 
 # The answer options are values, not labels: the public form posts them, survey_answers stores them
@@ -110,7 +111,7 @@ def _int_or_none(value, errors: dict, field: str, message: str, low: int = 1, hi
     except ValueError:
         errors[field] = message
         return None
-    if number < low or (high is not None and number > high):
+    if number < low or number > (INT64_MAX if high is None else high):
         errors[field] = message
     return number
 

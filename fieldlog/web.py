@@ -9,7 +9,9 @@ import re
 import secrets
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Iterator
+from typing import Annotated, Iterator
+
+from annotated_types import Interval
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +26,7 @@ from sqlite_utils import Database
 
 from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, photos
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
+from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
 from fieldlog.resources import resource_dir
 
@@ -89,6 +92,17 @@ def api_detail(exc: InvalidInput) -> list[dict]:
     location = "query" if isinstance(exc, InvalidQuery) else "body"
     return [{"loc": [location, *field.split(".")], "msg": msg, "type": "value_error"}
             for field, msg in exc.errors.items()]
+
+
+# --- integer parameters: one bound for every route ------------------------------------------------
+
+# Every int a route takes (path, query, JSON model) is an Int64: pydantic accepts any size of int, sqlite3
+# cannot bind one beyond 64 bits. Out of range is a 422 naming the parameter, or a 404 for an id in the path
+# (see _install_handlers). tests/test_security_input.py checks that no route takes a bare int.
+Int64 = Annotated[int, Interval(ge=INT64_MIN, le=INT64_MAX)]
+MAX_PAGE = 10**9  # a page number: (page - 1) * page size stays an Int64 for any page size
+Page = Annotated[int, Interval(ge=INT64_MIN, le=MAX_PAGE)]
+RANGE_ERRORS = {"greater_than_equal", "less_than_equal"}
 
 
 class LoginRequired(Exception):
@@ -284,6 +298,9 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if errors and all(e["loc"][0] == "path" and e["type"] in RANGE_ERRORS for e in errors):
+            return _error_page(request, 404, t("common.not_found"))  # an id no row can have
         if is_api(request):
             return JSONResponse({"detail": [{"loc": list(e["loc"]), "msg": _zh_validation(e), "type": e["type"]}
                                             for e in exc.errors()]}, status_code=422)
@@ -295,6 +312,8 @@ def _zh_validation(error: dict) -> str:
     kind = error.get("type", "")
     if kind == "missing":
         return t("web.required")
+    if kind in RANGE_ERRORS:
+        return t("web.out_of_range")
     if "int" in kind or "float" in kind:
         return t("web.not_a_number")
     if "json" in kind:

@@ -81,7 +81,9 @@ def test_sql_rule_and_python_predicate_agree(db, users, shared):
 
 def test_visible_to_and_took_part_stay_distinct(db, users, shared):
     # user_id: what alice recorded or took part in; inspector_id (the chief's filter): only what she took part in.
-    for_bob = create(db, "safety_patrol", site_id=shared["own"]["site_id"], inspector_ids=[users["bob"]])
+    # An entry alice recorded for bob alone, from before the inspectors rule (docs/contracts.md) held.
+    for_bob = create(db, "safety_patrol", by="carol", site_id=shared["own"]["site_id"], inspector_ids=[users["bob"]])
+    db.execute("UPDATE events SET recorded_by = ? WHERE id = ?", [users["alice"], for_bob["id"]])
     visible = {e["id"] for e in events.list_events(db, user_id=users["alice"])}
     took_part = {e["id"] for e in events.list_events(db, inspector_id=users["alice"])}
     assert visible == {shared["own"]["id"], shared["with_alice"]["id"], for_bob["id"]}

@@ -311,7 +311,7 @@ def test_concurrent_threads_uploading_the_same_photo_store_it_once(db, cfg, user
 
 def test_photos_are_served_only_to_signed_in_users(db, cfg, users, event, client_for):
     photo, _ = photos.ingest(db, cfg.media_dir, event, jpeg((2000, 1500)), users["alice"], now=NOW)
-    client = client_for("bob")
+    client = client_for("alice")  # who may see the event: tests/test_security_visibility.py has the others
     for url, size in ((photo_url(photo["id"]), (1600, 1200)), (photo_url(photo["id"], thumb=True), (320, 240))):
         response = client.get(url)
         assert response.status_code == 200

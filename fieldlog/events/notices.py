@@ -46,8 +46,16 @@ def is_open(kind: str, data: dict, issued_at: str, reviews: list[dict], today: d
     return order_of(kind, data) is not None and closing_review(reviews_since(issued_at, reviews, today)) is None
 
 
+# What the review picker shows of a notice: any inspector may review any open notice (docs/contracts.md,
+# "Who sees what"), so it carries what a reviewer needs to pick one and nothing of the patrol itself
+# (no note, findings, GPS, photos or inspectors).
+PICKER_KEYS = ("id", "site_id", "site_name", "notice_no", "notice_deadline")
+
+
 def open_notices(db: Database, site_id: int | None = None, today: date | None = None) -> list[dict]:
-    """Notices open as of today (None: counting every review), as API events, earliest deadline first."""
+    """Notices open as of today (None: counting every review), earliest deadline first, each only PICKER_KEYS."""
     rows = queries.notice_events(db, today, site_id)
     reviews = queries.reviews_by_notice(db, [e["id"] for e in rows])
-    return [e for e in rows if is_open(e["kind"], e["fields"], e["occurred_at"], reviews.get(e["id"], []), today)]
+    return [{"id": e["id"], "site_id": e["site_id"], "site_name": e["site_name"],
+             "notice_no": e["fields"].get("notice_no"), "notice_deadline": e["fields"].get("notice_deadline")}
+            for e in rows if is_open(e["kind"], e["fields"], e["occurred_at"], reviews.get(e["id"], []), today)]

@@ -49,6 +49,13 @@ def can_see(event: dict, user: dict) -> bool:
     return viewer_id(user) is None or user["id"] == event["recorded_by"] or user["id"] in event["inspector_ids"]
 
 
+def is_visible(db: Database, event_id: str, user: dict) -> bool:
+    """Whether the event exists and the user may see it (the rule of visible_to, for one id)."""
+    viewer = viewer_id(user)
+    cond, params = ("1", []) if viewer is None else visible_to(viewer)
+    return one(db, f"SELECT 1 AS x FROM events e WHERE e.id = ? AND {cond}", [event_id, *params]) is not None
+
+
 # --- the one filter builder ----------------------------------------------------------------------
 
 def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: int | None = None,

@@ -74,12 +74,18 @@ def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, rec
     _link_inspectors(db, sub["id"], sub["inspector_ids"])
 
 
-def _resend(db: Database, event_id: str, digest: str) -> tuple[dict, bool, list[str]] | None:
-    """The answer to a resend of a stored id: (stored, False, warnings), Conflict when content differs, None if new."""
+def _resend(db: Database, event_id: str, digest: str, user: dict) -> tuple[dict, bool, list[str]] | None:
+    """The answer to a resend of a stored id: (stored, False, warnings), Conflict when content differs, None if new.
+
+    Whoever may not see the stored event (queries.can_see) gets a Conflict without it, whether the content
+    matched or not: neither the event nor a yes/no about its content reaches them.
+    """
     stored = queries.stored_hash(db, event_id)
     if stored is None:
         return None
     event = load(db, event_id)
+    if not queries.can_see(event, user):
+        raise Conflict(t("events.id_taken"))
     if stored != digest:
         raise Conflict(t("events.id_conflict"), stored=event)
     return event, False, warnings_for(db, event)
@@ -94,19 +100,19 @@ def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
     digest = content_hash(sub, [user["id"]])
     # A resend is answered before reference checks, so an acknowledged event stays acknowledged
     # even if, say, one of its inspectors has since been deactivated.
-    answer = _resend(db, sub["id"], digest)
+    answer = _resend(db, sub["id"], digest, user)
     if answer:
         return answer
     _check_references(db, sub, user)
     try:
         with _write(db):
-            answer = _resend(db, sub["id"], digest)  # another request may have stored it while we checked
+            answer = _resend(db, sub["id"], digest, user)  # another request may have stored it while we checked
             if answer:
                 return answer
             _insert(db, sub, digest, user, now, received_at)
     except sqlite3.IntegrityError:
         # Two identical requests racing on the primary key: the loser re-reads and compares.
-        answer = _resend(db, sub["id"], digest)
+        answer = _resend(db, sub["id"], digest, user)
         if not answer:
             raise
         return answer
@@ -190,7 +196,7 @@ def edit(db: Database, event_id: str, changes: dict, *, user: dict, now: datetim
     if changes.get("kind") not in (None, event["kind"]):
         raise InvalidInput({"kind": t("events.kind_unchangeable")})
     sub = validate(db, merge(event, changes), user={"id": event["recorded_by"]}, now=now, tz=tz,
-                   kept=frozenset(event["inspector_ids"]))
+                   kept=frozenset(event["inspector_ids"]), actor=user, before=event["inspector_ids"])
     with _write(db):
         current = load(db, event_id)
         if current["version"] != event["version"]:

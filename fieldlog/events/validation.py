@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlite_utils import Database
 
 from fieldlog import accounts, registry
+from fieldlog.integers import fits
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
 from fieldlog.events.kinds import KINDS, NOTICE_KINDS, choice_value, pickable, subject_fields
@@ -29,20 +30,34 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+class OutOfRange(ValueError):
+    """An integer beyond what SQLite stores (64 bits): refused like any bad value, with its own message."""
+
+
 def _int(value) -> int:
+    """An integer from JSON or form text; ValueError when not one, OutOfRange beyond SQLite's 64 bits."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError
-        return int(value)
-    return int(str(value).strip())
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    else:
+        number = int(str(value).strip())
+    if not fits(number):
+        raise OutOfRange
+    return number
 
 
 def _number(value) -> float:
     if isinstance(value, bool):
         raise ValueError
-    number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+    try:
+        number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
+    except OverflowError:  # an int literal too large for a float (JSON allows 10**400)
+        raise ValueError from None
     if not math.isfinite(number):
         raise ValueError
     return number
@@ -78,6 +93,8 @@ def _parse_value(spec: dict, value):
             parsed = _bool(value)
         else:
             parsed = str(value).strip()
+    except OutOfRange:
+        raise ValueError(t("events.int_out_of_range", label=label)) from None
     except (ValueError, TypeError):
         raise ValueError(_not_of_type(kind, label)) from None
     if kind == "choice":
@@ -168,9 +185,11 @@ def _optional_int(raw: dict, key: str, label: str, errors: dict) -> int | None:
         return None
     try:
         return _int(raw[key])
+    except OutOfRange:
+        errors[key] = t("events.ref_out_of_range", label=label)
     except (ValueError, TypeError):
         errors[key] = t("events.ref_not_int", label=label)
-        return None
+    return None
 
 
 def _optional_number(raw: dict, key: str, low: float, high: float, message: str, errors: dict) -> float | None:
@@ -226,9 +245,11 @@ def _clean_inspectors(value, errors: dict) -> list[int] | None:
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     try:
         return sorted({_int(i) for i in items if not _blank(i)}) or None
+    except OutOfRange:
+        errors["inspector_ids"] = t("events.inspector_not_found")  # no user has such an id
     except (ValueError, TypeError):
         errors["inspector_ids"] = t("events.inspector_ids_not_int")
-        return None
+    return None
 
 
 # What a kind refuses, by subject field, when the submission carries it anyway.
@@ -300,10 +321,26 @@ def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
     return sub, errors
 
 
+def own_entry_error(inspector_ids: list[int], actor: dict, before: list[int] | None = None) -> str | None:
+    """The inspectors rule (docs/contracts.md): an inspector's entry names the inspector; the chief logs for anyone.
+
+    On create (before None) an inspector must be among inspector_ids. On an edit (before: the stored ids) the
+    same holds once the edit changes who took part: an inspector cannot remove themselves nor hand an entry
+    to others; an edit that leaves the inspectors as they were passes. None when the rule holds, else the message.
+    """
+    if actor.get("role") != "inspector" or actor["id"] in inspector_ids:
+        return None
+    if before is not None and sorted(before) == sorted(inspector_ids):
+        return None
+    return t("events.inspectors_without_self")
+
+
 def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] = frozenset(),
-                      errors: dict | None = None) -> dict:
+                      errors: dict | None = None, actor: dict | None = None, before: list[int] | None = None) -> dict:
     """Subject, campaign, inspectors and notice exist; fills inspector_ids and campaign_id. InvalidInput if not.
 
+    `user` stands for the recorder (whom inspector_ids defaults to); `actor`, who submits (the user unless
+    given), must satisfy own_entry_error, with `before` the stored inspectors on an edit.
     `kept` are inspector ids already on the event being edited: they stay valid after a user is deactivated.
     `errors` from clean are reported together with these, so a form shows every problem at once.
     """
@@ -329,6 +366,9 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
     if set(ids) - found - kept and "inspector_ids" not in errors:
         errors["inspector_ids"] = t("events.inspector_not_found")
     sub["inspector_ids"] = sorted(ids)
+    own = own_entry_error(sub["inspector_ids"], actor or user, before)
+    if own and "inspector_ids" not in errors:
+        errors["inspector_ids"] = own
     if sub["kind"] == "rectification_review" and "fields.notice_event_id" not in errors:
         _check_notice(db, sub, errors)
     if errors:
@@ -344,10 +384,14 @@ def _check_notice(db: Database, sub: dict, errors: dict) -> None:
         errors["fields.notice_event_id"] = t("events.notice_other_site")
 
 
-def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset()) -> dict:
-    """The normalized submission after form checks (clean) and reference checks against the database."""
+def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset(),
+             actor: dict | None = None, before: list[int] | None = None) -> dict:
+    """The normalized submission after form checks (clean) and reference checks against the database.
+
+    `user` is the recorder, `actor` who submits (the user unless given), `before` the stored inspectors on an edit.
+    """
     sub, errors = _clean(raw, now=now, tz=tz)
-    return _check_references(db, sub, user, kept, errors)
+    return _check_references(db, sub, user, kept, errors, actor=actor, before=before)
 
 
 # --- warnings ------------------------------------------------------------------------------------

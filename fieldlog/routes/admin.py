@@ -8,7 +8,7 @@ from sqlite_utils import Database
 from fieldlog import accounts, audit
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
-from fieldlog.web import client_ip, current_time, get_db, redirect, render, require
+from fieldlog.web import Int64, client_ip, current_time, get_db, redirect, render, require
 
 router = APIRouter()
 admin_only = require("admin")
@@ -42,7 +42,7 @@ def user_create(request: Request, username: str = Form(""), display_name: str = 
 
 
 @router.post("/admin/users/{user_id:int}/password")
-def user_password(request: Request, user_id: int, password: str = Form(""), db: Database = Depends(get_db),
+def user_password(request: Request, user_id: Int64, password: str = Form(""), db: Database = Depends(get_db),
                   user=Depends(admin_only)):
     target = accounts.get_user(db, user_id)
     if not target:
@@ -57,7 +57,7 @@ def user_password(request: Request, user_id: int, password: str = Form(""), db: 
 
 
 @router.post("/admin/users/{user_id:int}/active")
-def user_active(request: Request, user_id: int, active: str = Form(""), db: Database = Depends(get_db),
+def user_active(request: Request, user_id: Int64, active: str = Form(""), db: Database = Depends(get_db),
                 user=Depends(admin_only)):
     try:
         accounts.set_active(db, user_id, active == "1", user, now=current_time(request))
@@ -79,7 +79,7 @@ def tokens_page(request: Request, notice: str = "", db: Database = Depends(get_d
 
 
 @router.post("/admin/tokens/{token_id:int}/revoke")
-def token_revoke(request: Request, token_id: int, db: Database = Depends(get_db), user=Depends(admin_only)):
+def token_revoke(request: Request, token_id: Int64, db: Database = Depends(get_db), user=Depends(admin_only)):
     now = current_time(request)
     if not accounts.revoke_token(db, token_id, now=now, actor=user, ip=client_ip(request)):
         raise NotFound(t("accounts.token_not_live"))

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from fieldlog import events
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import current_time, get_db, photo_too_large, require, with_photo_urls
+from fieldlog.web import Int64, current_time, get_db, photo_too_large, require, with_photo_urls
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 field_worker = require("inspector", "chief")
@@ -32,13 +32,14 @@ class EventIn(BaseModel):
     kind: str = Field(description="one of " + ", ".join(events.KINDS), examples=["safety_patrol"])
     occurred_at: str = Field(description="ISO 8601; without an offset it is station-local time",
                              examples=["2021-03-31T09:30:00+08:00"])
-    site_id: int | None = None
-    plant_id: int | None = None
-    campaign_id: int | None = None
+    site_id: Int64 | None = None
+    plant_id: Int64 | None = None
+    campaign_id: Int64 | None = None
     campaign: dict[str, str] | None = Field(
         None, description="instead of campaign_id, {name, start_on, end_on} (YYYY-MM-DD): found or created by name and dates")
     place: str | None = Field(None, description="where leaflets were handed out when neither a site nor a plant")
-    inspector_ids: list[int] | None = Field(None, description="default: the submitting user")
+    inspector_ids: list[Int64] | None = Field(
+        None, description="default: the submitting user; an inspector must be among them (the chief logs for anyone)")
     lat: float | None = None
     lon: float | None = None
     accuracy_m: float | None = None
@@ -76,11 +77,11 @@ class EventPatch(BaseModel):
     """Changes to an event; `fields` are merged into the stored ones (an empty value removes one)."""
 
     occurred_at: str | None = None
-    site_id: int | None = None
-    plant_id: int | None = None
-    campaign_id: int | None = None
+    site_id: Int64 | None = None
+    plant_id: Int64 | None = None
+    campaign_id: Int64 | None = None
     place: str | None = None
-    inspector_ids: list[int] | None = None
+    inspector_ids: list[Int64] | None = Field(None, description="an inspector who edits stays among them")
     lat: float | None = None
     lon: float | None = None
     accuracy_m: float | None = None
@@ -144,8 +145,8 @@ def post_event(request: Request, body: Any = Depends(json_body), db: Database = 
 
 
 @router.get("/events")
-def get_events(request: Request, kind: str | None = None, site_id: int | None = None, plant_id: int | None = None,
-               inspector_id: int | None = None, include_voided: bool = True, limit: int = 100, offset: int = 0,
+def get_events(request: Request, kind: str | None = None, site_id: Int64 | None = None, plant_id: Int64 | None = None,
+               inspector_id: Int64 | None = None, include_voided: bool = True, limit: Int64 = 100, offset: Int64 = 0,
                db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Events, newest first (inspectors: their own; the chief: all). `from`/`to` are inclusive local dates."""
     params = request.query_params

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlite_utils import Database
 
-from fieldlog import registry
+from fieldlog import integers, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import label, t
 from fieldlog.periods import Period
-from fieldlog.web import InvalidQuery, current_time, get_db, require, station_today
+from fieldlog.web import Int64, InvalidQuery, current_time, get_db, require, station_today
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -89,7 +89,7 @@ def _day(text: str | None, name: str) -> Period | None:
 def _ids(value, field: str = "inspector_ids") -> list[int]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+    if not isinstance(value, list) or not all(isinstance(i, int) and integers.parse(i) is not None for i in value):
         raise InvalidInput({field: t("api.inspector_ids_list")})
     return value
 
@@ -110,7 +110,7 @@ def list_sites(request: Request, q: str = "", town: str = "", active_on: str | N
 
 
 @router.get("/sites/{site_id}", summary=t("api.site_detail"))
-def get_site(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require())):
+def get_site(request: Request, site_id: Int64, db: Database = Depends(get_db), user=Depends(require())):
     """One site with its inspectors and pauses."""
     return registry.site_record(db, site_id, _today(request))
 
@@ -125,7 +125,7 @@ def create_site(request: Request, body: SiteIn, db: Database = Depends(get_db), 
 
 
 @router.put("/sites/{site_id}", summary=t("api.site_update"))
-def update_site(request: Request, site_id: int, body: SiteIn, db: Database = Depends(get_db),
+def update_site(request: Request, site_id: Int64, body: SiteIn, db: Database = Depends(get_db),
                 user=Depends(require("admin"))):
     """Replace a site's fields, inspectors and pauses."""
     registry.get_site(db, site_id)
@@ -143,7 +143,7 @@ def list_plants(request: Request, q: str = "", town: str = "", active_on: str | 
 
 
 @router.get("/plants/{plant_id}", summary=t("api.plant_detail"))
-def get_plant(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require())):
+def get_plant(request: Request, plant_id: Int64, db: Database = Depends(get_db), user=Depends(require())):
     """One plant."""
     return registry.plant_with_status(db, plant_id, _today(request))
 
@@ -156,7 +156,7 @@ def create_plant(request: Request, body: PlantIn, db: Database = Depends(get_db)
 
 
 @router.put("/plants/{plant_id}", summary=t("api.plant_update"))
-def update_plant(request: Request, plant_id: int, body: PlantIn, db: Database = Depends(get_db),
+def update_plant(request: Request, plant_id: Int64, body: PlantIn, db: Database = Depends(get_db),
                  user=Depends(require("admin"))):
     """Replace a plant's fields."""
     registry.get_plant(db, plant_id)

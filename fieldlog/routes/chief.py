@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, coverage, followups, pacing, registry
+from fieldlog import accounts, coverage, followups, integers, pacing, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
@@ -25,9 +25,10 @@ def parse_inspector(text: str | None) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    number = integers.parse(text, low=0)
+    if number is None:
         raise InvalidInput({"inspector": t("coverage.inspector_filter_invalid")})
-    return int(text)
+    return number
 
 
 def parse_year(text: str | None) -> int | None:
@@ -35,9 +36,10 @@ def parse_year(text: str | None) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not (text.isdigit() and len(text) == 4):
+    number = integers.parse(text, low=1000, high=9999)
+    if number is None or len(text) != 4:
         raise InvalidInput({"year": t("coverage.year_malformed")})
-    return int(text)
+    return number
 
 
 def filter_query(town: str, inspector_id: int | None) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, registry
+from fieldlog import accounts, events, integers, registry
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.messages import t
 from fieldlog.periods import parse_month
@@ -38,18 +38,20 @@ def _clean_filters(params, keys: tuple[str, ...]) -> tuple[dict, dict]:
         except ValueError:
             problems["month"] = t("events.month_malformed")
     for key, target in (("inspector", "user_id"), ("site", "site_id")):
-        if key in keys and values[key].isdigit():
-            filters[target] = int(values[key])
+        number = integers.parse(values[key]) if key in keys else None
+        if number is not None:
+            filters[target] = number
     return filters, {**values, "problems": problems}
 
 
-def _page(values: dict) -> int:
-    return max(1, int(values["page"])) if values["page"].isdigit() else 1
+def _page(values: dict, pages: int) -> int:
+    """The page asked for, within 1…pages (a page past the end shows the last one)."""
+    return min(integers.parse(values["page"], low=1) or 1, pages)
 
 
 def _list_context(db: Database, filters: dict, values: dict, base: str) -> dict:
-    page = _page(values)
     total = events.count_events(db, **filters)
+    page = _page(values, max(1, -(-total // PAGE_SIZE)))
     rows = events.list_events(db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
     query = urlencode({k: v for k, v in values.items() if k not in ("page", "problems") and v})
     return {"events": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "values": values,
@@ -145,14 +147,15 @@ def _changes_from_form(form, kind: str) -> tuple[dict, dict]:
     """(changes for events.edit, values to echo) from the edit form; every field of the kind is sent."""
     values = {k: str(v).strip() for k, v in form.items() if k not in ("csrf_token", "inspector_ids")}
     raw_ids = form.getlist("inspector_ids")
-    values["inspector_ids"] = [int(i) for i in raw_ids if str(i).isdigit()]
+    # Echoed as ints (to tick the boxes); changes carry the raw texts, which events.validation judges.
+    values["inspector_ids"] = [n for n in (integers.parse(i) for i in raw_ids) if n is not None]
     fields = {}
     for spec in events.KINDS[kind]["fields"]:
         fields[spec["name"]] = ("1" if form.get(spec["name"]) else "0") if spec["type"] == "bool" else values.get(spec["name"], "")
     changes = {k: values.get(k, "") for k in ("occurred_at", "note")}
     for key in events.subject_fields(kind):
         changes[key] = values.get(key, "")
-    changes["inspector_ids"] = values["inspector_ids"] if raw_ids else []
+    changes["inspector_ids"] = [str(i) for i in raw_ids]
     changes["fields"] = fields
     return changes, values
 

@@ -12,7 +12,7 @@ from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
 from fieldlog.periods import Period, quarter
 from fieldlog.routes.chief import CHIEF, parse_inspector, parse_year, station_today
-from fieldlog.web import get_db, render
+from fieldlog.web import Int64, get_db, render
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 
@@ -58,7 +58,7 @@ def _page(request: Request, db: Database, title: str, subject: dict | None, back
 
 
 @router.get("/chief/sites/{site_id:int}")
-def site_evidence(request: Request, site_id: int, month: str = "", kind: str = "",
+def site_evidence(request: Request, site_id: Int64, month: str = "", kind: str = "",
                   db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Timeline of a site's events (optionally one month and kind)."""
     site = registry.get_site(db, site_id)
@@ -68,7 +68,7 @@ def site_evidence(request: Request, site_id: int, month: str = "", kind: str = "
 
 
 @router.get("/chief/plants/{plant_id:int}")
-def plant_evidence(request: Request, plant_id: int, month: str = "", kind: str = "",
+def plant_evidence(request: Request, plant_id: Int64, month: str = "", kind: str = "",
                    db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Timeline of a plant's events (optionally one month and kind)."""
     plant = registry.get_plant(db, plant_id)

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, evaluation, evidence, rollup, tables
 from fieldlog.messages import t
-from fieldlog.web import current_time, get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import Page, current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -109,7 +109,7 @@ def _row(db: Database, year: int, row_key: str):
 
 
 @router.get("/indicators/{year}/{row_key}")
-def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "", page: int = 1, show: str = "",
+def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "", page: Page = 1, show: str = "",
                      db: Database = Depends(get_db), user=Depends(VIEW)):
     """The evidence of a row: the events it counted, the subject-periods or periods it judged, its manual entries."""
     y, day = _year_as_of(request, year, as_of)

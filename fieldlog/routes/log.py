@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, photos, registry
+from fieldlog import accounts, events, integers, photos, registry
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
@@ -92,7 +92,7 @@ def form_to_raw(kind: str, form) -> dict:
 def form_values(form) -> dict:
     """Values to put back into a re-rendered form."""
     values = {k: v for k, v in form.items() if k not in ("photos", "csrf_token")}
-    values["inspector_ids"] = [int(i) for i in form.getlist("inspector_ids") if str(i).isdigit()]
+    values["inspector_ids"] = [n for n in (integers.parse(i) for i in form.getlist("inspector_ids")) if n is not None]
     return values
 
 

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlite_utils import Database
 
-from fieldlog import accounts, importer, registry
+from fieldlog import accounts, importer, integers, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import current_time, get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import Int64, current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -54,9 +54,10 @@ def _site_from_form(form) -> tuple[dict, list[int], list[dict], dict]:
     values["uses_ready_mix"] = "1" if form.get("uses_ready_mix") else "0"
     raw_ids = form.getlist("inspector_ids")
     errors = {}
-    if not all(str(i).isdigit() for i in raw_ids):
+    parsed = [integers.parse(i, low=1) for i in raw_ids]
+    if None in parsed:
         errors["inspector_ids"] = t("routes.inspector_choice_invalid")
-    ids = [int(i) for i in raw_ids if str(i).isdigit()]
+    ids = [i for i in parsed if i is not None]
     pauses = [{"start_on": s.strip(), "end_on": e.strip(), "reason": r.strip()}
               for s, e, r in zip(form.getlist("pause_start_on"), form.getlist("pause_end_on"), form.getlist("pause_reason"))]
     return values, ids, pauses, errors
@@ -88,13 +89,13 @@ async def site_create(request: Request, db: Database = Depends(get_db), user=Dep
 
 
 @router.get("/sites/{site_id:int}")
-def site_detail(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require())):
+def site_detail(request: Request, site_id: Int64, db: Database = Depends(get_db), user=Depends(require())):
     site = registry.site_with_status(db, site_id, _today(request))
     return render(request, "site_detail.html", {"site": site})
 
 
 @router.get("/sites/{site_id:int}/edit")
-def site_edit(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require("admin"))):
+def site_edit(request: Request, site_id: Int64, db: Database = Depends(get_db), user=Depends(require("admin"))):
     site = registry.get_site(db, site_id)
     values = {k: "" if site[k] is None else str(site[k]) for k in SITE_FORM_FIELDS}
     values["uses_ready_mix"] = "1" if site["uses_ready_mix"] else "0"
@@ -104,7 +105,7 @@ def site_edit(request: Request, site_id: int, db: Database = Depends(get_db), us
 
 
 @router.post("/sites/{site_id:int}/edit")
-async def site_update(request: Request, site_id: int, db: Database = Depends(get_db), user=Depends(require("admin"))):
+async def site_update(request: Request, site_id: Int64, db: Database = Depends(get_db), user=Depends(require("admin"))):
     registry.get_site(db, site_id)
     return await _save_site_form(request, db, user, site_id)
 
@@ -138,20 +139,20 @@ async def plant_create(request: Request, db: Database = Depends(get_db), user=De
 
 
 @router.get("/plants/{plant_id:int}")
-def plant_detail(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require())):
+def plant_detail(request: Request, plant_id: Int64, db: Database = Depends(get_db), user=Depends(require())):
     plant = registry.plant_with_status(db, plant_id, _today(request))
     return render(request, "plant_detail.html", {"plant": plant})
 
 
 @router.get("/plants/{plant_id:int}/edit")
-def plant_edit(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require("admin"))):
+def plant_edit(request: Request, plant_id: Int64, db: Database = Depends(get_db), user=Depends(require("admin"))):
     plant = registry.get_plant(db, plant_id)
     values = {k: "" if plant[k] is None else str(plant[k]) for k in PLANT_FORM_FIELDS}
     return render(request, "plant_form.html", {"values": values, "errors": {}, "plant_id": plant_id})
 
 
 @router.post("/plants/{plant_id:int}/edit")
-async def plant_update(request: Request, plant_id: int, db: Database = Depends(get_db), user=Depends(require("admin"))):
+async def plant_update(request: Request, plant_id: Int64, db: Database = Depends(get_db), user=Depends(require("admin"))):
     registry.get_plant(db, plant_id)
     return await _save_plant_form(request, db, user, plant_id)
 

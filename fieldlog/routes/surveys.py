@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from fieldlog import events, registry, surveys
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import current_time, client_ip, get_db, redirect, render, require, station_today
+from fieldlog.web import Int64, current_time, client_ip, get_db, redirect, render, require, station_today
 
 router = APIRouter()
 staff = require("inspector", "chief")
@@ -72,7 +72,7 @@ def survey_create(request: Request, kind: str = Form(""), site_id: str = Form(""
 
 
 @router.get("/surveys/{code_id}")
-def survey_detail(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+def survey_detail(request: Request, code_id: Int64, db: Database = Depends(get_db), user=Depends(staff)):
     code = surveys.get_code(db, code_id)
     stats = surveys.code_stats(db, code_id)
     for comment in stats["comments"]:
@@ -84,7 +84,7 @@ def survey_detail(request: Request, code_id: int, db: Database = Depends(get_db)
 
 
 @router.get("/surveys/{code_id}/qr.svg")
-def survey_qr(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+def survey_qr(request: Request, code_id: Int64, db: Database = Depends(get_db), user=Depends(staff)):
     code = surveys.get_code(db, code_id)
     buffer = io.BytesIO()
     # Level M survives a smudged print; the 4-module quiet zone is what scanners expect.
@@ -94,14 +94,14 @@ def survey_qr(request: Request, code_id: int, db: Database = Depends(get_db), us
 
 
 @router.get("/surveys/{code_id}/print")
-def survey_print(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+def survey_print(request: Request, code_id: Int64, db: Database = Depends(get_db), user=Depends(staff)):
     code = surveys.get_code(db, code_id)
     return render(request, "survey_print.html", {"code": code, "survey": surveys.SURVEYS[code["kind"]],
                                                  "url": public_url(request, code["token"])})
 
 
 @router.post("/surveys/{code_id}/close")
-def survey_close(request: Request, code_id: int, db: Database = Depends(get_db), user=Depends(staff)):
+def survey_close(request: Request, code_id: Int64, db: Database = Depends(get_db), user=Depends(staff)):
     surveys.close_code(db, code_id, user=user, now=current_time(request))
     return redirect(f"/surveys/{code_id}")
 
