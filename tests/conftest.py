@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -237,11 +238,11 @@ def client_for(app, users):
 
 @pytest.fixture
 def token_client(app, db, users):
-    """Factory: a client that authenticates with a bearer token of the named user."""
+    """Factory: a client that authenticates with a bearer token of the named user (a 500 comes back as an answer)."""
     clients = []
 
     def make(username: str) -> Client:
-        client = Client(app, base_url="http://testserver")
+        client = Client(app, base_url="http://testserver", raise_server_exceptions=False)
         client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
         clients.append(client)
         return client
@@ -288,22 +289,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(app):
-    """The app served by uvicorn on a loopback port in a thread; yields its base URL."""
+@contextmanager
+def serving(app, **options):
+    """The app served by uvicorn (with these Config options) on a loopback port in a thread; yields its base URL."""
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "warning", **options, "host": "127.0.0.1", "port": port}))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 10
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by uvicorn on a loopback port in a thread; yields its base URL."""
+    with serving(app) as url:
+        yield url
 
 
 def browser_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:

@@ -11,10 +11,9 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
-from fieldlog import accounts, events, integers, routes
+from fieldlog import events, integers, routes
 from fieldlog.db import scalar
 from fieldlog.errors import InvalidInput
-from tests.conftest import Client
 from tests.factories import NOW, TZ, event, plant, site, submission, user
 from tests.test_log_pages import form_defaults
 
@@ -26,22 +25,6 @@ SUPERSCRIPT = "²"        # str.isdigit() says yes, int() says no
 @pytest.fixture
 def reg(db, users):
     return {"site": site(db), "plant": plant(db)}
-
-
-@pytest.fixture
-def bearer(app, db, users):
-    """bearer(name): a client that signs with the named user's API token (no CSRF token needed)."""
-    clients = []
-
-    def make(username: str) -> Client:
-        client = Client(app, base_url="http://testserver", raise_server_exceptions=False)
-        client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 # --- the one bound ------------------------------------------------------------------------------------
@@ -98,17 +81,17 @@ def test_no_route_takes_an_unbounded_int():
     ("carol", "/chief/plants/{n}"), ("carol", "/surveys/{n}"), ("carol", "/surveys/{n}/qr.svg"),
     ("carol", "/surveys/{n}/print"),
 ])
-def test_a_path_id_beyond_64_bits_is_not_found(bearer, who, path):
+def test_a_path_id_beyond_64_bits_is_not_found(token_client, who, path):
     for n in (HUGE, -HUGE - 1):
-        response = bearer(who).get(path.format(n=n))
+        response = token_client(who).get(path.format(n=n))
         assert response.status_code == 404, (path, response.text[:200])
 
 
 @pytest.mark.parametrize("path", ["/admin/users/{n}/active", "/admin/users/{n}/password", "/admin/tokens/{n}/revoke",
                                   "/api/v1/sites/{n}", "/api/v1/plants/{n}"])
-def test_a_path_id_beyond_64_bits_is_not_found_on_writes_too(bearer, db, path):
+def test_a_path_id_beyond_64_bits_is_not_found_on_writes_too(token_client, db, path):
     method = "put" if path.startswith("/api/") else "post"
-    response = getattr(bearer("dave"), method)(path.format(n=HUGE), **(
+    response = getattr(token_client("dave"), method)(path.format(n=HUGE), **(
         {"json": {"name": "x"}} if method == "put" else {"data": {"active": "1", "password": "x" * 12}}))
     assert response.status_code == 404
 
@@ -116,8 +99,8 @@ def test_a_path_id_beyond_64_bits_is_not_found_on_writes_too(bearer, db, path):
 # --- query parameters ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["site_id", "plant_id", "inspector_id", "offset", "limit"])
-def test_api_list_refuses_a_huge_query_int_naming_it(bearer, name):
-    response = bearer("carol").get("/api/v1/events", params={name: HUGE_TEXT})
+def test_api_list_refuses_a_huge_query_int_naming_it(token_client, name):
+    response = token_client("carol").get("/api/v1/events", params={name: HUGE_TEXT})
     assert response.status_code == 422
     assert response.json()["detail"] == [{"loc": ["query", name], "msg": "数值超出范围", "type": "less_than_equal"}]
 
@@ -126,30 +109,30 @@ def test_api_list_refuses_a_huge_query_int_naming_it(bearer, name):
     ("carol", "/events", "inspector"), ("carol", "/events", "site"), ("carol", "/events", "page"),
     ("alice", "/events/mine", "page"),
 ])
-def test_event_list_pages_ignore_a_filter_or_page_they_cannot_use(bearer, db, users, reg, who, path, name):
+def test_event_list_pages_ignore_a_filter_or_page_they_cannot_use(token_client, db, users, reg, who, path, name):
     event(db, "safety_patrol", site_id=reg["site"])
     for value in (HUGE_TEXT, SUPERSCRIPT, "-1"):
-        response = bearer(who).get(path, params={name: value})
+        response = token_client(who).get(path, params={name: value})
         assert response.status_code == 200, (name, value)
         assert "安全日常巡查" in response.text  # the filter is ignored: the event is listed
 
 
-def test_event_list_page_past_the_end_shows_the_last_page(bearer, db, users, reg):
+def test_event_list_page_past_the_end_shows_the_last_page(token_client, db, users, reg):
     event(db, "leaflets", place="城关镇集市")
-    page = bearer("alice").get("/events/mine", params={"page": "999"})
+    page = token_client("alice").get("/events/mine", params={"page": "999"})
     assert page.status_code == 200 and "城关镇集市" in page.text
 
 
 @pytest.mark.parametrize("path, name", [("/chief/coverage", "inspector"), ("/chief/events", "inspector"),
                                         ("/chief/pacing", "year"), ("/chief/events", "year")])
-def test_chief_filters_refuse_huge_or_odd_numbers_naming_the_field(bearer, path, name):
+def test_chief_filters_refuse_huge_or_odd_numbers_naming_the_field(token_client, path, name):
     for value in (HUGE_TEXT, SUPERSCRIPT * 4):
-        response = bearer("carol").get(path, params={name: value})
+        response = token_client("carol").get(path, params={name: value})
         assert response.status_code == 422, (path, value)
 
 
-def test_indicator_evidence_page_refuses_a_page_beyond_its_bound(bearer):
-    response = bearer("carol").get("/indicators/2021/safety_patrols", params={"page": str(2**62)})
+def test_indicator_evidence_page_refuses_a_page_beyond_its_bound(token_client):
+    response = token_client("carol").get("/indicators/2021/safety_patrols", params={"page": str(2**62)})
     assert response.status_code == 422
 
 
@@ -164,13 +147,13 @@ def test_indicator_evidence_page_refuses_a_page_beyond_its_bound(bearer):
     ("fields.hazards_general", HUGE, "一般隐患数数值超出范围"),
     ("fields.hazards_general", 1e30, "一般隐患数数值超出范围"),
 ])
-def test_api_create_refuses_a_huge_integer_naming_the_field(bearer, db, reg, key, value, message):
+def test_api_create_refuses_a_huge_integer_naming_the_field(token_client, db, reg, key, value, message):
     body = submission("safety_patrol", site_id=reg["site"])
     if key.startswith("fields."):
         body["fields"][key.removeprefix("fields.")] = value
     else:
         body[key] = value
-    response = bearer("alice").post("/api/v1/events", json=body)
+    response = token_client("alice").post("/api/v1/events", json=body)
     assert response.status_code == 422, response.text[:300]
     assert {"loc": ["body", *key.split(".")], "msg": message, "type": "value_error"} in response.json()["detail"]
     assert scalar(db, "SELECT count(*) FROM events") == 0
@@ -178,28 +161,28 @@ def test_api_create_refuses_a_huge_integer_naming_the_field(bearer, db, reg, key
 
 @pytest.mark.parametrize("kind, key, label", [("concrete_sampling", "plant_id", "搅拌站"),
                                               ("major_inspection", "campaign_id", "大检查")])
-def test_api_create_refuses_a_huge_plant_or_campaign_id(bearer, db, reg, kind, key, label):
+def test_api_create_refuses_a_huge_plant_or_campaign_id(token_client, db, reg, kind, key, label):
     body = submission(kind, site_id=reg["site"], **{key: HUGE})
     body.pop("campaign", None)
-    response = bearer("alice").post("/api/v1/events", json=body)
+    response = token_client("alice").post("/api/v1/events", json=body)
     assert response.status_code == 422
     assert {"loc": ["body", key], "msg": f"没有这个{label}（编号超出范围）", "type": "value_error"} in response.json()["detail"]
 
 
-def test_api_create_refuses_a_number_field_too_large_for_a_float(bearer, db, reg):
+def test_api_create_refuses_a_number_field_too_large_for_a_float(token_client, db, reg):
     # JSON allows 10**400; float() of it raises OverflowError, not ValueError.
     body = submission("concrete_sampling", site_id=reg["site"], fields={"result": "合格", "fee_yuan": 10**400})
-    response = bearer("alice").post("/api/v1/events", json=body)
+    response = token_client("alice").post("/api/v1/events", json=body)
     assert response.status_code == 422
     assert [d["loc"] for d in response.json()["detail"]] == [["body", "fields", "fee_yuan"]]
     body = submission("safety_patrol", site_id=reg["site"], lat=10**400, lon=112.9)
-    assert bearer("alice").post("/api/v1/events", json=body).status_code == 422
+    assert token_client("alice").post("/api/v1/events", json=body).status_code == 422
 
 
 @pytest.mark.parametrize("change", [{"site_id": HUGE}, {"inspector_ids": [HUGE]}, {"fields": {"hazards_general": HUGE}}])
-def test_api_edit_refuses_a_huge_integer(bearer, db, reg, change):
+def test_api_edit_refuses_a_huge_integer(token_client, db, reg, change):
     stored = event(db, "safety_patrol", site_id=reg["site"])
-    response = bearer("alice").patch(f"/api/v1/events/{stored['id']}", json=change)
+    response = token_client("alice").patch(f"/api/v1/events/{stored['id']}", json=change)
     assert response.status_code == 422
     assert events.load(db, stored["id"])["version"] == 1
 
@@ -213,8 +196,8 @@ def test_domain_create_refuses_the_integer_just_past_the_bound_and_takes_the_bou
     assert events.create(db, body, user=user(db, "alice"), now=NOW, tz=TZ)[0]["fields"]["copies"] == integers.INT64_MAX
 
 
-def test_registry_api_refuses_huge_inspector_ids(bearer, db, users):
-    response = bearer("dave").post("/api/v1/sites", json={"name": "城关镇安置小区", "reg_no": "HD-9",
+def test_registry_api_refuses_huge_inspector_ids(token_client, db, users):
+    response = token_client("dave").post("/api/v1/sites", json={"name": "城关镇安置小区", "reg_no": "HD-9",
                                                           "inspector_ids": [HUGE]})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "inspector_ids"]

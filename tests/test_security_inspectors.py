@@ -5,29 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from fieldlog import accounts, events
+from fieldlog import events
 from fieldlog.db import scalar
 from fieldlog.errors import InvalidInput
-from tests.conftest import Client
 from tests.factories import NOW, TZ, event, site, submission, user
 from tests.test_log_pages import form_defaults
 
 WITHOUT_SELF = "监督员中须包括您本人；为其他监督员登记请由站长录入"
-
-
-@pytest.fixture
-def bearer(app, db, users):
-    clients = []
-
-    def make(username: str) -> Client:
-        client = Client(app, base_url="http://testserver")
-        client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 @pytest.fixture
@@ -37,8 +21,8 @@ def s(db, users):
 
 # --- create -----------------------------------------------------------------------------------------
 
-def test_an_inspector_cannot_log_an_entry_for_others_only(bearer, db, users, s):
-    alice = bearer("alice")
+def test_an_inspector_cannot_log_an_entry_for_others_only(token_client, db, users, s):
+    alice = token_client("alice")
     refused = alice.post("/api/v1/events", json=submission("safety_patrol", site_id=s, inspector_ids=[users["bob"]]))
     assert refused.status_code == 422
     assert refused.json()["detail"] == [{"loc": ["body", "inspector_ids"], "msg": WITHOUT_SELF, "type": "value_error"}]
@@ -50,7 +34,7 @@ def test_an_inspector_cannot_log_an_entry_for_others_only(bearer, db, users, s):
     mine = alice.post("/api/v1/events", json=submission("safety_patrol", site_id=s))
     assert mine.status_code == 201 and mine.json()["inspector_ids"] == [users["alice"]]
     # The chief logs on behalf of anyone, without being among them.
-    for_them = bearer("carol").post("/api/v1/events", json=submission("safety_patrol", site_id=s,
+    for_them = token_client("carol").post("/api/v1/events", json=submission("safety_patrol", site_id=s,
                                                                        inspector_ids=[users["alice"], users["bob"]]))
     assert for_them.status_code == 201 and for_them.json()["recorded_by"] == users["carol"]
 
@@ -62,13 +46,13 @@ def test_the_rule_is_reported_with_the_other_messages_at_once(db, users, s):
     assert caught.value.errors == {"inspector_ids": WITHOUT_SELF, "fields.copies": "发放份数须大于 0"}
 
 
-def test_an_entry_acknowledged_before_the_rule_is_still_acknowledged(bearer, db, users, s):
+def test_an_entry_acknowledged_before_the_rule_is_still_acknowledged(token_client, db, users, s):
     # Stored for bob alone by alice before the rule held (made here through the chief, then re-attributed).
     body = submission("safety_patrol", site_id=s, inspector_ids=[users["bob"]])
     stored, _, _ = events.create(db, body, user=user(db, "carol"), now=NOW, tz=TZ)
     db.execute("UPDATE events SET recorded_by = ? WHERE id = ?", [users["alice"], stored["id"]])
-    assert bearer("alice").post("/api/v1/events", json=body).status_code == 200  # a resend, not a new entry
-    refused = bearer("alice").post("/api/v1/events", json={**body, "id": "6f1c1f0e-8a43-4d6c-9f1e-1d2b3c4d5e6f"})
+    assert token_client("alice").post("/api/v1/events", json=body).status_code == 200  # a resend, not a new entry
+    refused = token_client("alice").post("/api/v1/events", json={**body, "id": "6f1c1f0e-8a43-4d6c-9f1e-1d2b3c4d5e6f"})
     assert refused.status_code == 422
 
 
@@ -92,8 +76,8 @@ def test_the_phone_form_defaults_to_me_and_refuses_unticking_me(client_for, db, 
 
 # --- edit -------------------------------------------------------------------------------------------
 
-def test_an_inspector_cannot_edit_themselves_out_of_an_entry(bearer, db, users, s):
-    alice, bob = bearer("alice"), bearer("bob")
+def test_an_inspector_cannot_edit_themselves_out_of_an_entry(token_client, db, users, s):
+    alice, bob = token_client("alice"), token_client("bob")
     own = event(db, "safety_patrol", by="alice", site_id=s)
     joint = event(db, "safety_patrol", by="alice", site_id=s, inspector_ids=[users["alice"], users["bob"]])
     # The recorder cannot hand her entry to bob; bob cannot take himself off alice's joint patrol.
@@ -109,7 +93,7 @@ def test_an_inspector_cannot_edit_themselves_out_of_an_entry(bearer, db, users, 
     assert alice.patch(f"/api/v1/events/{own['id']}", json={
         "inspector_ids": [users["alice"], users["bob"]]}).json()["inspector_ids"] == sorted([users["alice"], users["bob"]])
     assert alice.patch(f"/api/v1/events/{joint['id']}", json={"inspector_ids": [users["alice"]]}).status_code == 200
-    assert bearer("carol").patch(f"/api/v1/events/{own['id']}", json={
+    assert token_client("carol").patch(f"/api/v1/events/{own['id']}", json={
         "inspector_ids": [users["bob"]]}).json()["inspector_ids"] == [users["bob"]]
 
 

@@ -6,13 +6,10 @@ port, and every request comes from 127.0.0.1: any process on the host could send
 
 from __future__ import annotations
 
-import threading
-import time
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from fieldlog import accounts, config
@@ -20,26 +17,14 @@ from fieldlog.cli import main, server_options
 from fieldlog.db import scalar
 from fieldlog.messages import t
 from fieldlog.web import SESSION_COOKIE, create_app
-from tests.conftest import PASSWORD, _free_port, csrf_of
+from tests.conftest import PASSWORD, csrf_of, serving
 
 
 @contextmanager
-def serving(cfg):
+def serving_as_cli(cfg):
     """The app for cfg served as `fieldlog serve` serves it; yields an httpx client for it."""
-    options = {**server_options(cfg), "host": "127.0.0.1", "port": _free_port(), "log_level": "warning"}
-    server = uvicorn.Server(uvicorn.Config(create_app(cfg), **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{options['port']}") as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(cfg), **server_options(cfg)) as url, httpx.Client(base_url=url) as client:
+        yield client
 
 
 def sign_in(client: httpx.Client, password: str, headers: dict) -> httpx.Response:
@@ -50,7 +35,7 @@ def sign_in(client: httpx.Client, password: str, headers: dict) -> httpx.Respons
 
 def test_forged_forwarded_for_does_not_dodge_the_lockout(cfg, db, users):
     assert cfg.trusted_proxies == ()  # the default: no proxy is trusted
-    with serving(cfg) as client:
+    with serving_as_cli(cfg) as client:
         answers = [sign_in(client, "wrong-password-1", {"X-Forwarded-For": f"203.0.113.{i}"})
                    for i in range(accounts.MAX_FAILURES + 1)]
     assert [r.status_code for r in answers] == [401] * (accounts.MAX_FAILURES + 1)
@@ -61,7 +46,7 @@ def test_forged_forwarded_for_does_not_dodge_the_lockout(cfg, db, users):
 
 def test_trusted_proxy_forwarded_for_is_the_address_counted(cfg, db, users):
     cfg.trusted_proxies = config.parse_proxies("10.0.0.0/8, 127.0.0.1")
-    with serving(cfg) as client:
+    with serving_as_cli(cfg) as client:
         visitor = {"X-Forwarded-For": "203.0.113.7"}
         answers = [sign_in(client, "wrong-password-1", visitor) for _ in range(accounts.MAX_FAILURES + 1)]
         # another visitor behind the same proxy is not locked out by the first one's failures
@@ -77,7 +62,7 @@ def test_trusted_proxy_forwarded_for_is_the_address_counted(cfg, db, users):
 def test_forwarded_proto_https_marks_the_request_secure_only_from_a_trusted_proxy(cfg, db, users, trusted, secure):
     cfg.trusted_proxies = config.parse_proxies(trusted)
     assert cfg.https == "auto"
-    with serving(cfg) as client:
+    with serving_as_cli(cfg) as client:
         response = sign_in(client, PASSWORD, {"X-Forwarded-Proto": "https"})
     assert response.status_code == 303
     [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE + "=")]

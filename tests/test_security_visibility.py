@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from fieldlog import accounts, events, photos
+from fieldlog import events, photos
 from fieldlog.db import scalar
-from tests.conftest import Client
 from tests.factories import NOW, TZ, event, jpeg, site, submission, user
 
 SECRET_NOTE = "鲍勃的现场备注：塔吊基础积水"   # what only bob (and the chief) may read
 SECRET_FINDINGS = "鲍勃记录的违法事实"
 BOB_AT = (27.0931, 112.9712)
 TODAY = NOW.astimezone(TZ).date().isoformat()
-
-
-@pytest.fixture
-def bearer(app, db, users):
-    clients = []
-
-    def make(username: str) -> Client:
-        client = Client(app, base_url="http://testserver")
-        client.headers["Authorization"] = "Bearer " + accounts.create_token(db, username, "test")
-        clients.append(client)
-        return client
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 @pytest.fixture
@@ -54,19 +38,19 @@ def bobs(db, cfg, users):
 
 # --- a reused id ----------------------------------------------------------------------------------------
 
-def test_a_409_shows_the_stored_event_only_to_who_may_see_it(bearer, client_for, db, bobs):
+def test_a_409_shows_the_stored_event_only_to_who_may_see_it(token_client, client_for, db, bobs):
     reused = {**submission("safety_patrol", site_id=bobs["site"]), "id": bobs["patrol"]["id"]}
     for who in ("bob", "carol"):  # the recorder and the chief get the stored event, as before
-        response = bearer(who).post("/api/v1/events", json=reused)
+        response = token_client(who).post("/api/v1/events", json=reused)
         assert response.status_code == 409 and response.json()["stored"]["note"] == SECRET_NOTE
-    response = bearer("alice").post("/api/v1/events", json=reused)
+    response = token_client("alice").post("/api/v1/events", json=reused)
     assert response.status_code == 409
     assert response.json() == {"detail": "该记录编号已被另一条记录使用，请换一个编号重新提交"}
     assert SECRET_NOTE not in response.text and str(BOB_AT[0]) not in response.text
     assert scalar(db, "SELECT count(*) FROM events WHERE id = ?", [bobs["patrol"]["id"]]) == 1
     # The co-inspector of a joint patrol may see it, so gets it back.
     joint = {**submission("safety_patrol", site_id=bobs["site"]), "id": bobs["joint"]["id"]}
-    assert bearer("alice").post("/api/v1/events", json=joint).json()["stored"]["note"] == "联合巡查"
+    assert token_client("alice").post("/api/v1/events", json=joint).json()["stored"]["note"] == "联合巡查"
     # The phone form's answer to a reused id never showed the stored event, and still does not.
     phone = client_for("alice")
     phone.get("/log/safety_patrol")
@@ -75,13 +59,13 @@ def test_a_409_shows_the_stored_event_only_to_who_may_see_it(bearer, client_for,
     assert page.status_code == 422 and SECRET_NOTE not in page.text and SECRET_FINDINGS not in page.text
 
 
-def test_resending_another_inspectors_exact_content_is_a_409_without_it(bearer, db, users, bobs):
+def test_resending_another_inspectors_exact_content_is_a_409_without_it(token_client, db, users, bobs):
     # Not a 200 with the (since edited) stored event: no oracle telling whether a guessed content matches.
     events.edit(db, bobs["patrol"]["id"], {"note": SECRET_NOTE + "（已整改）"}, user=user(db, "bob"), now=NOW, tz=TZ)
     exact = {**bobs["body"], "inspector_ids": [users["bob"]]}
-    response = bearer("alice").post("/api/v1/events", json=exact)
+    response = token_client("alice").post("/api/v1/events", json=exact)
     assert response.status_code == 409 and "stored" not in response.json() and SECRET_NOTE not in response.text
-    again = bearer("bob").post("/api/v1/events", json=bobs["body"])  # bob's own resend is acknowledged as before
+    again = token_client("bob").post("/api/v1/events", json=bobs["body"])  # bob's own resend is acknowledged as before
     assert again.status_code == 200 and again.json()["note"] == SECRET_NOTE + "（已整改）"
 
 
@@ -102,8 +86,8 @@ def test_photos_are_served_only_to_who_may_see_their_event(client_for, bobs):
 
 # --- every list ----------------------------------------------------------------------------------------
 
-def test_every_list_shows_alice_none_of_bobs_own_entries(client_for, bearer, db, users, bobs):
-    alice, api = client_for("alice"), bearer("alice")
+def test_every_list_shows_alice_none_of_bobs_own_entries(client_for, token_client, db, users, bobs):
+    alice, api = client_for("alice"), token_client("alice")
     own_ids = [bobs[k]["id"] for k in ("patrol", "notice", "today")]
     pages = {
         "events list (API)": api.get("/api/v1/events").json(),
