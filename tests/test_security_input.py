@@ -239,3 +239,30 @@ def test_edit_form_refuses_huge_or_odd_numbers(client_for, db, reg, users, field
     assert response.status_code == 422
     assert events.load(db, stored["id"])["version"] == 1
 
+
+
+ODD_JSON = [{}, {"a": 1}, [], [1, "x"], [{}], True, 1.5, -1, "", "x" * 300]
+
+
+@pytest.mark.parametrize("key", ["id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "campaign", "place",
+                                 "inspector_ids", "lat", "lon", "accuracy_m", "note", "fields"])
+def test_api_create_answers_any_json_type_in_any_field_without_a_500(token_client, db, reg, key):
+    """A value of the wrong JSON type anywhere (an object where a kind belongs, a list for a note) is a 4xx."""
+    client = token_client("alice")
+    for kind in ("safety_patrol", "major_inspection", "leaflets"):
+        for value in ODD_JSON:
+            body = submission(kind, site_id=reg["site"] if kind != "leaflets" else None)
+            body[key] = value
+            response = client.post("/api/v1/events", json=body)
+            assert response.status_code < 500, (kind, key, value, response.text[:200])
+            assert response.status_code in (200, 201, 409, 422), (kind, key, value, response.status_code)
+
+
+def test_api_create_with_an_object_for_its_kind_names_the_kind(token_client, db, reg):
+    body = submission("safety_patrol", site_id=reg["site"])
+    for value in ({}, {"kind": "safety_patrol"}, ["safety_patrol"]):
+        body["kind"] = value
+        response = token_client("alice").post("/api/v1/events", json=body)
+        assert response.status_code == 422
+        assert ["body", "kind"] in [d["loc"] for d in response.json()["detail"]]
+    assert scalar(db, "SELECT count(*) FROM events") == 0

@@ -293,8 +293,9 @@ def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
         raise InvalidInput({"body": t("events.body_not_object")})
     errors: dict[str, str] = {}
     kind = raw.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         errors["kind"] = t("events.kind_unknown") if kind else t("events.kind_required")
+        kind = kind if isinstance(kind, str) else None  # a list or object is no kind (and cannot be looked up)
     sub = {"id": _clean_id(raw.get("id"), errors), "kind": kind}
     occurred, message = parse_occurred(raw.get("occurred_at"), now=now, tz=tz)
     if message:
