@@ -550,5 +550,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     from fieldlog import routes
 
     for module in sorted(m.name for m in pkgutil.iter_modules(routes.__path__)):
-        app.include_router(importlib.import_module(f"fieldlog.routes.{module}").router)
+        # The published schema is the JSON API's (routes/api_*.py); the HTML pages stay out of it.
+        app.include_router(importlib.import_module(f"fieldlog.routes.{module}").router,
+                           include_in_schema=module.startswith("api_"))
     return app

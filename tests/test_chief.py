@@ -203,3 +203,4 @@ def test_openapi_lists_the_api_not_the_pages(app):
     paths = app.openapi()["paths"]
     assert "/api/v1/coverage" in paths
     assert not any(p.startswith("/chief") for p in paths)
+    assert all(p.startswith("/api/v1/") for p in paths), sorted(p for p in paths if not p.startswith("/api/"))
