@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
 from sqlite_utils import Database
@@ -15,6 +15,7 @@ from fieldlog import audit
 from fieldlog.db import one, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
+from fieldlog.periods import utc
 
 # The roles, as stored in users.role; their Chinese names are LABELS["role"].
 ROLES = ("inspector", "chief", "admin")
@@ -57,7 +58,7 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
 
 
 def _now(now: datetime | None) -> datetime:
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return utc(now)
 
 
 def validate_user(username: str, display_name: str, role: str, password: str | None) -> dict[str, str]:

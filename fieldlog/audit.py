@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from fieldlog.db import write
+from fieldlog.periods import utc_stamp
 
 
 def utcnow_iso(now: datetime | None = None) -> str:
     """UTC timestamp as ISO 8601 with offset."""
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    return utc_stamp(now)
 
 
 def record(db: Database, action: str, *, user: dict | None = None, username: str | None = None,

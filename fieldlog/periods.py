@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 
@@ -71,10 +71,19 @@ def elapsed(periods: list[Period], as_of: date) -> list[Period]:
     return [p for p in periods if p.end <= as_of]
 
 
+def utc(now: datetime | None = None) -> datetime:
+    """`now` in UTC; the real clock only when a caller (the command line, a script) gives none."""
+    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+
+
+def utc_stamp(now: datetime | None = None) -> str:
+    """A stored timestamp: utc(now) as ISO 8601 to the second, with its offset."""
+    return utc(now).isoformat(timespec="seconds")
+
+
 def local_now(tz: ZoneInfo, now: datetime | None = None) -> datetime:
     """`now` (or the clock) in the station zone."""
-    now = now or datetime.now(tz)
-    return now.astimezone(tz)
+    return utc(now).astimezone(tz)
 
 
 def to_local(dt: datetime, tz: ZoneInfo) -> datetime:

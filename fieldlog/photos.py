@@ -10,7 +10,7 @@ import secrets
 import sqlite3
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pillow_heif
@@ -22,6 +22,7 @@ from fieldlog.errors import InvalidInput, NotFound
 # Photos belong to events, and events.get_event lists them: this import is circular, read only at call time.
 from fieldlog.events import queries as event_queries
 from fieldlog.messages import t
+from fieldlog.periods import utc
 
 pillow_heif.register_heif_opener()
 Image.init()  # load every plugin now, so the allow-list below names registered formats
@@ -189,7 +190,7 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
     if stored:
         return stored, False
     processed = process(data, draft=draft)
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = utc(now)
     photo_id = secrets.token_hex(16)
     file_rel = f"{now:%Y/%m}/{photo_id}.jpg"
     thumb_rel = f"{now:%Y/%m}/{photo_id}_t.jpg"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlite_utils import Database
 
@@ -10,7 +10,7 @@ from fieldlog import accounts, audit
 from fieldlog.db import one, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import label, t
-from fieldlog.periods import Period, is_active, parse_date
+from fieldlog.periods import Period, is_active, parse_date, utc_stamp
 
 SITE_TEXT = ["name", "reg_no", "address", "town", "builder", "contractor", "supervisor"]
 PLANT_TEXT = ["name", "licence_no", "address", "town"]
@@ -136,7 +136,7 @@ def clean_pauses(rows: list[dict]) -> list[dict]:
 
 def _stamp(now: datetime | None) -> str:
     """A stored timestamp: `now` (the caller's clock) in UTC, or the real time when none is given."""
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    return utc_stamp(now)
 
 
 def _check_unique(db: Database, table: str, column: str, value: str, own_id: int | None, message: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlite_utils import Database
 
@@ -11,6 +11,7 @@ from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.indicators.tables import TableRow, enum_value
 from fieldlog.messages import t
+from fieldlog.periods import utc_stamp
 
 # The chief's grades of a qualitative row, best first (labels: LABELS["grade"]).
 GRADES = ("met", "partial", "missed")
@@ -19,7 +20,7 @@ NOTE_MAX = 2000
 
 
 def _now(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    return utc_stamp(now)
 
 
 def _number(text, field: str, label: str, errors: dict, required: bool = True, minimum: float | None = 0) -> float | None:

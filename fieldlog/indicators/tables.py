@@ -6,7 +6,7 @@ import copy
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -16,6 +16,7 @@ from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.events import KINDS
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
 from fieldlog.messages import LABELS, t
+from fieldlog.periods import utc_stamp
 
 TABLES_DIR = Path(__file__).resolve().parent.parent / "tables"
 COMPARATORS = (">=", "<=", "=", "text")
@@ -362,7 +363,7 @@ def shipped_tables() -> dict[int, Path]:
 def load_table(db: Database, text: str, loaded_by: str | None = None, now: datetime | None = None) -> TargetTable:
     """Check a table file and store it as its year's table (earlier loads are kept); `now` stamps the load."""
     table = parse_table(text)
-    at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    at = utc_stamp(now)
     with write(db):
         db.execute("INSERT INTO target_tables (year, station, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?)",
                    [table.year, table.station, text, at, loaded_by])
