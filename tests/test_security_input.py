@@ -266,3 +266,13 @@ def test_api_create_with_an_object_for_its_kind_names_the_kind(token_client, db,
         assert response.status_code == 422
         assert ["body", "kind"] in [d["loc"] for d in response.json()["detail"]]
     assert scalar(db, "SELECT count(*) FROM events") == 0
+
+
+@pytest.mark.parametrize("path, message", [("/api/v1/indicators?year=²²²²", "年份须为四位数字，如 2021"),
+                                           ("/indicators?year=²²²²", "年份须为四位数字，如 2021"),
+                                           ("/chief/events?quarter=²²²²-Q1", "季度格式应为 YYYY-Qn，例如 2021-Q1")])
+def test_a_year_of_non_ascii_digits_is_refused_with_its_message(token_client, path, message):
+    """'²'.isdigit() is true but int('²') raises: the year parsers go through integers.parse."""
+    response = token_client("carol").get(path)
+    assert response.status_code == 422, response.text[:200]
+    assert message in response.text

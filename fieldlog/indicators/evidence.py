@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from fieldlog import registry
+from fieldlog import integers, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
 from fieldlog.indicators.rules import Context, Outcome
@@ -25,10 +25,11 @@ def parse_year_as_of(year: str | int | None, as_of: str | None, today: date) -> 
     y = today.year
     text = "" if year is None else str(year).strip()
     if text:
-        if not (text.isdigit() and len(text) == 4 and 2000 <= int(text) <= 2100):
+        given = integers.parse(text, 2000, 2100) if len(text) == 4 else None
+        if given is None:
             errors["year"] = t("indicators.bad_year")
         else:
-            y = int(text)
+            y = given
     day = None
     if as_of and str(as_of).strip():
         try:

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import coverage, events, photos, registry
+from fieldlog import coverage, events, integers, photos, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
 from fieldlog.periods import Period, quarter
@@ -33,9 +33,10 @@ def parse_span(today: date, month: str = "", quarter_label: str = "", year: str 
         return coverage.month_or_current(month, today)
     if quarter_label.strip():
         y, _, q = quarter_label.strip().partition("-Q")
-        if not (y.isdigit() and len(y) == 4 and q in {"1", "2", "3", "4"}):
+        number = integers.parse(y, 1000, 9999) if len(y) == 4 else None
+        if number is None or q not in {"1", "2", "3", "4"}:
             raise InvalidInput({"quarter": t("events.quarter_malformed")})
-        return quarter(int(y), int(q))
+        return quarter(number, int(q))
     y = parse_year(year)
     return Period(date(y, 1, 1), date(y, 12, 31), str(y)) if y else None
 
