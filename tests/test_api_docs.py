@@ -96,23 +96,23 @@ def test_signed_in_browser_sees_the_operations_with_the_network_limited_to_the_a
     assert "/docs" not in summaries and "/openapi.json" not in summaries
 
     # "Try it out" goes out with the session.
-    get_sites = page.locator(".opblock-get").filter(has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/v1/sites$")))
-    get_sites.locator(".opblock-summary").click()
-    get_sites.locator("button.try-out__btn").click()
-    get_sites.locator("button.execute").click()
-    status = get_sites.locator(".live-responses-table tr.response .response-col_status").first
-    status.wait_for(timeout=20000)
-    assert status.inner_text().strip() == "200"
+    assert _try_it_out(page, "get", "/api/v1/sites") == "200"
 
     # A state-changing call carries the page's CSRF token (api-docs.js): the API judges the body, not a 403.
-    post_events = page.locator(".opblock-post").filter(has=page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/v1/events$")))
-    post_events.locator(".opblock-summary").click()
-    post_events.locator("button.try-out__btn").click()
-    post_events.locator("button.execute").click()
-    status = post_events.locator(".live-responses-table tr.response .response-col_status").first
-    status.wait_for(timeout=20000)
-    assert status.inner_text().strip() in ("201", "422")
+    assert _try_it_out(page, "post", "/api/v1/events") in ("201", "422")
 
     assert page.evaluate("window.__violations") == []
     assert elsewhere == []
     context.close()
+
+
+def _try_it_out(page, method: str, path: str) -> str:
+    """Open an operation in Swagger UI, press "Try it out" and "Execute"; the status code it shows."""
+    block = page.locator(f".opblock-{method}").filter(
+        has=page.locator(".opblock-summary-path", has_text=re.compile(f"^{re.escape(path)}$")))
+    block.locator(".opblock-summary").click()
+    block.locator("button.try-out__btn").click()
+    block.locator("button.execute").click()
+    status = block.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for(timeout=20000)
+    return status.inner_text().strip()
