@@ -12,7 +12,7 @@ from pwdlib import PasswordHash
 from sqlite_utils import Database
 
 from fieldlog import audit
-from fieldlog.db import one, write
+from fieldlog.db import marks, one, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
 from fieldlog.periods import utc
@@ -148,7 +148,7 @@ def field_users(db: Database, ids: list[int] | None = None) -> list[dict]:
     """Active users who log events in the field (inspectors and the chief), optionally only those ids."""
     where, params = "", []
     if ids is not None:
-        where, params = f" AND id IN ({','.join('?' * len(ids))})", list(ids)
+        where, params = f" AND id IN ({marks(ids)})", list(ids)
     return list(db.query(
         "SELECT id, username, display_name, role FROM users WHERE active = 1 AND role IN ('inspector', 'chief')"
         + where + " ORDER BY role DESC, display_name", params))

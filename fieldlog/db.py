@@ -148,6 +148,11 @@ def open_db(path: str | Path) -> Database:
     return db
 
 
+def marks(values) -> str:
+    """'?,?,?': one placeholder per value of an IN list."""
+    return ",".join("?" * len(values))
+
+
 def one(db: Database, sql: str, params=()) -> dict | None:
     """First row of a query as a dict, or None."""
     return next(iter(db.query(sql, params)), None)

@@ -7,15 +7,10 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from fieldlog.db import one
+from fieldlog.db import marks, one
 from fieldlog.errors import NotFound
 from fieldlog.events.kinds import KINDS
 from fieldlog.messages import t
-
-
-def _marks(values) -> str:
-    """'?,?,?': one placeholder per value of an IN list."""
-    return ",".join("?" * len(values))
 
 
 # --- who sees which events -----------------------------------------------------------------------
@@ -79,9 +74,9 @@ def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: i
         if value not in (None, ""):
             add(f"{column} = ?", [value])
     if kinds is not None:
-        add(f"e.kind IN ({_marks(kinds)})", kinds)
+        add(f"e.kind IN ({marks(kinds)})", kinds)
     if months:
-        add(f"e.month IN ({_marks(months)})", months)
+        add(f"e.month IN ({marks(months)})", months)
     if date_from:
         add("e.day >= ?", [str(date_from)])
     if date_to:
@@ -317,7 +312,7 @@ def campaign_choices(db: Database, today: date) -> list[dict]:
 
 def counts_by_subject(db: Database, month: str, column: str, kinds: tuple[str, ...]) -> dict[int, dict[str, int]]:
     """{subject id: {kind: count}} of a month's non-voided events, through the (kind, month, subject) indexes."""
-    sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({_marks(kinds)}) "
+    sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({marks(kinds)}) "
            f"AND month = ? AND {column} IS NOT NULL AND voided = 0 GROUP BY kind, {column}")
     out: dict[int, dict[str, int]] = {}
     for sid, kind, n in db.conn.execute(sql, [*kinds, month]):
@@ -329,7 +324,7 @@ def last_days(db: Database, column: str, kinds: tuple[str, ...], ids: list[int],
     """{id: day of the latest non-voided event of the kinds on or before upto}, via the (subject, occurred_at) index."""
     # One statement for all subjects: a correlated lookup per id, without a Python round trip each.
     sql = (f"SELECT j.value, (SELECT e.day FROM events e WHERE e.{column} = j.value AND e.occurred_at < ? "
-           f"AND e.day <= ? AND e.voided = 0 AND e.kind IN ({_marks(kinds)}) "
+           f"AND e.day <= ? AND e.voided = 0 AND e.kind IN ({marks(kinds)}) "
            "ORDER BY e.occurred_at DESC LIMIT 1) FROM json_each(?) j")
     params = [(upto + timedelta(days=1)).isoformat(), upto.isoformat(), *kinds, json.dumps(ids)]
     return {sid: date.fromisoformat(day) for sid, day in db.conn.execute(sql, params) if day}
@@ -340,7 +335,7 @@ def sampled_sites(db: Database, months: list[str]) -> set[int]:
     # INDEXED BY: the planner otherwise takes the (kind, month, voided, result) index and reads every row.
     return {r[0] for r in db.conn.execute(
         "SELECT DISTINCT site_id FROM events INDEXED BY events_kind_month_site WHERE kind = 'concrete_sampling' "
-        f"AND month IN ({_marks(months)}) "
+        f"AND month IN ({marks(months)}) "
         "AND site_id IS NOT NULL AND voided = 0", months)}
 
 
