@@ -13,7 +13,7 @@ import hmac
 import json
 import random
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from fieldlog.db import one, scalar, write
 from fieldlog.errors import Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX
 from fieldlog.messages import t
+from fieldlog.periods import utc_stamp
 
 # The answer options are values, not labels: the public form posts them, survey_answers stores them
 # (answers JSON, respondent_type) and the positive rule below compares them.
@@ -85,10 +86,6 @@ class Unavailable(Exception):
         self.reason = reason
 
 
-def _utc(now: datetime) -> str:
-    return now.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
 def is_positive(kind: str, answers: Mapping[str, str]) -> bool:
     """Whether a complete set of answers counts as aware / satisfied, by the kind's rule."""
     rule = SURVEYS[kind]["positive"]
@@ -138,7 +135,7 @@ def create_code(db: Database, kind: str, *, user: dict, site_id=None, event_id=N
         code_id = db.execute(
             "INSERT INTO survey_codes (token, kind, site_id, event_id, created_by, created_at, max_answers, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [secrets.token_urlsafe(12), kind, site, event or None, user["id"], _utc(now), cap, note]).lastrowid
+            [secrets.token_urlsafe(12), kind, site, event or None, user["id"], utc_stamp(now), cap, note]).lastrowid
         audit.record(db, "survey_code_create", user=user, target=f"survey_code:{code_id}", detail={"kind": kind}, now=now)
     return code_id
 
@@ -176,7 +173,7 @@ def _check_flood(db: Database, code_id: int, address: str, day: str, now: dateti
     same_code = scalar(db, "SELECT count(*) FROM survey_answers WHERE code_id = ? AND ip_hash = ? AND day = ?",
                        [code_id, address, day])
     last_hour = scalar(db, "SELECT count(*) FROM survey_answers WHERE ip_hash = ? AND answered_at > ?",
-                       [address, _utc(now - timedelta(hours=1))])
+                       [address, utc_stamp(now - timedelta(hours=1))])
     if same_code >= PER_CODE_PER_ADDRESS_PER_DAY or last_hour >= PER_ADDRESS_PER_HOUR:
         raise Unavailable("flood")
 
@@ -222,7 +219,7 @@ def _store_answer(db: Database, code: dict, clean: dict, *, ip: str, secret: str
     # A double tap on a slow connection sends the same answer twice: keep the first.
     repeat = scalar(db, "SELECT id FROM survey_answers WHERE code_id = ? AND ip_hash = ? AND day = ? AND answered_at > ? "
                         "AND answers = ? AND respondent_type = ? AND comment = ? ORDER BY id DESC LIMIT 1",
-                    [code["id"], address, day, _utc(now - REPEAT_WINDOW), answers_json, clean["respondent_type"],
+                    [code["id"], address, day, utc_stamp(now - REPEAT_WINDOW), answers_json, clean["respondent_type"],
                      clean["comment"]])
     if repeat:
         return repeat
@@ -232,7 +229,7 @@ def _store_answer(db: Database, code: dict, clean: dict, *, ip: str, secret: str
         "INSERT INTO survey_answers (code_id, kind, answered_at, day, month, positive, answers, respondent_type, "
         "ip_hash, comment) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
         "WHERE ? IS NULL OR (SELECT count(*) FROM survey_answers WHERE code_id = ?) < ?",
-        [code["id"], code["kind"], _utc(now), day, day[:7], int(is_positive(code["kind"], clean["answers"])),
+        [code["id"], code["kind"], utc_stamp(now), day, day[:7], int(is_positive(code["kind"], clean["answers"])),
          answers_json, clean["respondent_type"], address, clean["comment"],
          code["max_answers"], code["id"], code["max_answers"]])
     if cur.rowcount != 1:
@@ -246,7 +243,7 @@ def close_code(db: Database, code_id: int, *, user: dict, now: datetime) -> None
     if code["created_by"] != user["id"] and user["role"] != "chief":
         raise Forbidden(t("surveys.close_forbidden"))
     with write(db):
-        db.execute("UPDATE survey_codes SET closed_at = ? WHERE id = ? AND closed_at IS NULL", [_utc(now), code_id])
+        db.execute("UPDATE survey_codes SET closed_at = ? WHERE id = ? AND closed_at IS NULL", [utc_stamp(now), code_id])
         audit.record(db, "survey_code_close", user=user, target=f"survey_code:{code_id}", now=now)
 
 
@@ -341,13 +338,13 @@ def demo_answers(db: Database, rng: random.Random, year: int, user_id: int, tz: 
                     "INSERT INTO survey_codes (token, kind, site_id, created_by, created_at, closed_at, note) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     ["".join(rng.choices(_TOKEN_CHARS, k=16)), kind, site_ids[c % len(site_ids)], user_id,
-                     _utc(first), None if c == n_codes - 1 else _utc(last), f"演示：第 {c + 1} 批"]).lastrowid  # zh: data
+                     utc_stamp(first), None if c == n_codes - 1 else utc_stamp(last), f"演示：第 {c + 1} 批"]).lastrowid  # zh: data
                 share = positives[c * n_answers // n_codes:(c + 1) * n_answers // n_codes]
                 span_days = (last - first).days
                 for i, positive in enumerate(share):
                     local = first + timedelta(days=rng.randrange(span_days), hours=rng.randint(0, 11), minutes=rng.randint(0, 59))
                     content = _demo_content(kind, positive, rng)
-                    rows.append([code_id, kind, _utc(local), local.date().isoformat(), local.strftime("%Y-%m"),
+                    rows.append([code_id, kind, utc_stamp(local), local.date().isoformat(), local.strftime("%Y-%m"),
                                  int(is_positive(kind, content)), json.dumps(content, ensure_ascii=False),
                                  rng.choices(RESPONDENT_TYPES, _DEMO_TYPES[kind])[0],
                                  hashlib.sha256(f"demo:{kind}:{c}:{i}".encode()).hexdigest(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -16,6 +16,7 @@ from fieldlog.events.kinds import KINDS, TOP_LEVEL, as_labels, field_label, norm
 from fieldlog.events.queries import load
 from fieldlog.events.validation import MAX_TEXT, _check_references, _clean, validate, warnings_for
 from fieldlog.messages import t
+from fieldlog.periods import utc_stamp
 
 LATE_AFTER = timedelta(days=3)             # received later than this after it occurred: 补录
 
@@ -34,10 +35,6 @@ def content_hash(sub: dict, default_inspectors: list[int]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
 def _period_columns(occurred_at: str, received_at: datetime) -> dict:
     """The stored day, month and late (补录) of an event: the one place they are computed."""
     local = datetime.fromisoformat(occurred_at)
@@ -50,7 +47,7 @@ def _campaign_id(db: Database, row: dict, now: datetime) -> int:
     if row.get("id"):
         return row["id"]
     db.execute("INSERT OR IGNORE INTO campaigns (name, start_on, end_on, created_at) VALUES (?, ?, ?, ?)",
-               [row["name"], row["start_on"], row["end_on"], _iso(now)])
+               [row["name"], row["start_on"], row["end_on"], utc_stamp(now)])
     return queries.campaign_by_key(db, row["name"], row["start_on"], row["end_on"])["id"]
 
 
@@ -67,9 +64,9 @@ def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, rec
         sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
     row = {k: sub[k] for k in ("id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "lat",
                                "lon", "accuracy_m", "note")}
-    row.update(_period_columns(sub["occurred_at"], received), received_at=_iso(received), recorded_by=user["id"],
+    row.update(_period_columns(sub["occurred_at"], received), received_at=utc_stamp(received), recorded_by=user["id"],
                data=json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), content_hash=digest,
-               updated_at=_iso(received))
+               updated_at=utc_stamp(received))
     db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     _link_inspectors(db, sub["id"], sub["inspector_ids"])
 
@@ -166,7 +163,7 @@ def _changeable(db: Database, event_id: str, user: dict) -> dict:
 def _revise(db: Database, event: dict, action: str, user: dict, reason: str, now: datetime) -> None:
     db.execute("INSERT INTO event_revisions (event_id, version, changed_at, changed_by, action, reason, before) "
                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [event["id"], event["version"], _iso(now), user["id"], action, reason,
+               [event["id"], event["version"], utc_stamp(now), user["id"], action, reason,
                 json.dumps(snapshot(event), ensure_ascii=False, sort_keys=True)])
 
 
@@ -218,7 +215,7 @@ def edit(db: Database, event_id: str, changes: dict, *, user: dict, now: datetim
             "WHERE id = ?",
             [sub["occurred_at"], periods["day"], periods["month"], periods["late"], sub["site_id"], sub["plant_id"],
              sub["campaign_id"], sub["place"], sub["lat"], sub["lon"], sub["accuracy_m"], sub["note"],
-             json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), _iso(now), event_id])
+             json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), utc_stamp(now), event_id])
         db.execute("DELETE FROM event_inspectors WHERE event_id = ?", [event_id])
         _link_inspectors(db, event_id, sub["inspector_ids"])
     return load(db, event_id)
@@ -235,6 +232,6 @@ def void(db: Database, event_id: str, *, user: dict, reason: str, now: datetime)
     with _write(db):
         _revise(db, event, "void", user, reason, now)
         db.execute("UPDATE events SET voided = 1, void_reason = ?, voided_at = ?, voided_by = ?, version = version + 1, "
-                   "updated_at = ? WHERE id = ? AND voided = 0", [reason, _iso(now), user["id"], _iso(now), event_id])
+                   "updated_at = ? WHERE id = ? AND voided = 0", [reason, utc_stamp(now), user["id"], utc_stamp(now), event_id])
     return load(db, event_id)
 
