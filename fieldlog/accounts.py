@@ -6,6 +6,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
+from collections import Counter
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
@@ -24,6 +27,8 @@ MIN_PASSWORD = 10
 MAX_FAILURES = 5
 MAX_FAILURES_PER_ADDRESS = 20
 LOCK_WINDOW = timedelta(minutes=15)
+# An attempt whose only obstacle is other attempts still being verified waits this long for them to finish.
+VERIFYING_WAIT = 10.0
 SESSION_IDLE = timedelta(days=14)
 # A session ends this long after sign-in even while in use (the cookie lives as long).
 SESSION_LIFETIME = timedelta(days=30)
@@ -159,8 +164,17 @@ def inspectors(db: Database) -> list[dict]:
     return field_users(db)
 
 
-def locked_out(db: Database, username: str, ip: str, now: datetime | None = None) -> bool:
-    """Too many recent failures for this user name from this address, or from this address overall.
+# Attempts being verified right now (this process serves every request), per (user name, address) and per
+# address. Their login_attempts rows already say failure; these counts tell how many of those are not yet known.
+# Changed only while holding the write lock, so they agree with the rows.
+_verifying_pair: Counter = Counter()
+_verifying_address: Counter = Counter()
+_verified = threading.Condition()
+
+
+def _failures(db: Database, username: str, ip: str, now: datetime | None) -> tuple[int, int]:
+    """Recent failed attempts (those being verified included) for this user name from this address, and from
+    this address overall.
 
     Counting per (user name, address) means nobody can lock a colleague out from another machine;
     the per-address limit stops one machine from trying many user names. A success ends the count of the
@@ -172,7 +186,44 @@ def locked_out(db: Database, username: str, ip: str, now: datetime | None = None
     pair = one(db, "SELECT count(*) AS n FROM login_attempts WHERE username = ? AND ip = ? AND ok = 0 AND at >= ? AND id > ?",
                [username, ip, since, last_ok])["n"]
     address = one(db, "SELECT count(*) AS n FROM login_attempts WHERE ip = ? AND ok = 0 AND at >= ?", [ip, since])["n"]
-    return pair >= MAX_FAILURES or address >= MAX_FAILURES_PER_ADDRESS
+    return pair, address
+
+
+def _reserve_attempt(db: Database, username: str, ip: str, now: datetime | None) -> int | None:
+    """Record an attempt (as a failure until verified) and return its row id, or None when locked out.
+
+    At most the limit of attempts are ever verified: when the limit is reached only because attempts are still
+    being verified (a phone sending its sign-in twice, colleagues behind one NAT), this one waits for them to
+    finish instead of being refused, and is refused only if they failed.
+    """
+    deadline = time.monotonic() + VERIFYING_WAIT
+    while True:
+        with write(db):
+            pair, address = _failures(db, username, ip, now)
+            known_pair, known_address = pair - _verifying_pair[username, ip], address - _verifying_address[ip]
+            if known_pair >= MAX_FAILURES or known_address >= MAX_FAILURES_PER_ADDRESS:
+                return None
+            if pair < MAX_FAILURES and address < MAX_FAILURES_PER_ADDRESS:
+                attempt = db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, 0)",
+                                     [username, ip, _now(now).isoformat(timespec="seconds")]).lastrowid
+                _verifying_pair[username, ip] += 1
+                _verifying_address[ip] += 1
+                return attempt
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        with _verified:
+            _verified.wait(min(remaining, 0.05))
+
+
+def _settle_attempt(username: str, ip: str) -> None:
+    """The attempt's verification is over (call while holding the write lock)."""
+    for counter, key in ((_verifying_pair, (username, ip)), (_verifying_address, ip)):
+        counter[key] -= 1
+        if counter[key] <= 0:
+            del counter[key]
+    with _verified:
+        _verified.notify_all()
 
 
 def authenticate(db: Database, username: str, password: str, ip: str, now: datetime | None = None) -> tuple[dict | None, str | None]:
@@ -184,21 +235,27 @@ def authenticate(db: Database, username: str, password: str, ip: str, now: datet
     itself (about 150 ms) runs outside the write lock. An unknown or deactivated user is verified too,
     against a dummy hash, so the answer takes as long as for an active user.
     """
-    at = _now(now).isoformat(timespec="seconds")
-    with write(db):
-        if locked_out(db, username, ip, now):
+    attempt = _reserve_attempt(db, username, ip, now)
+    if attempt is None:
+        with write(db):
             audit.record(db, "login_locked", username=username, ip=ip, now=now)
-            return None, t("accounts.locked_out", minutes=int(LOCK_WINDOW.total_seconds() // 60))
-        attempt = db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, 0)",
-                             [username, ip, at]).lastrowid
-    user = get_user_by_name(db, username)
-    verified = _verify(password, user["password_hash"] if user else _dummy_hash())
-    with write(db):
-        if not (verified and user and user["active"]):
-            audit.record(db, "login_failed", username=username, ip=ip, now=now)
-            return None, t("accounts.bad_credentials")
-        db.execute("UPDATE login_attempts SET ok = 1 WHERE id = ?", [attempt])
-        audit.record(db, "login", user=user, ip=ip, now=now)
+        return None, t("accounts.locked_out", minutes=int(LOCK_WINDOW.total_seconds() // 60))
+    settled = False
+    try:
+        user = get_user_by_name(db, username)
+        verified = _verify(password, user["password_hash"] if user else _dummy_hash())
+        with write(db):
+            settled = True
+            _settle_attempt(username, ip)
+            if not (verified and user and user["active"]):
+                audit.record(db, "login_failed", username=username, ip=ip, now=now)
+                return None, t("accounts.bad_credentials")
+            db.execute("UPDATE login_attempts SET ok = 1 WHERE id = ?", [attempt])
+            audit.record(db, "login", user=user, ip=ip, now=now)
+    finally:
+        if not settled:  # the verification itself failed: the attempt stays a failure
+            with write(db):
+                _settle_attempt(username, ip)
     return user, None
 
 

@@ -91,6 +91,49 @@ def test_thirty_wrong_passwords_at_once_are_checked_only_five_times(app, db, use
     assert accounts.authenticate(db, "alice", PASSWORD, "10.1.1.1", now=clock())[0]["username"] == "alice"
 
 
+class SlowHasher:
+    """The test hasher, with each verification taking a fifth of a second: sign-ins sent together overlap."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def hash(self, password):
+        return self.inner.hash(password)
+
+    def verify(self, password, password_hash):
+        time.sleep(0.2)
+        return self.inner.verify(password, password_hash)
+
+
+def _right_password(app, clients: list):
+    def prepare():
+        client = Client(app, base_url="http://testserver")
+        clients.append(client)
+        client.refresh_csrf("/login")
+        form = {"username": "alice", "password": PASSWORD, "csrf_token": client.csrf, "next": "/"}
+        return lambda: client.post("/login", data=form, follow_redirects=False)
+    return prepare
+
+
+def test_eight_right_passwords_at_once_all_sign_in_while_the_limit_still_holds(app, db, users, clock):
+    # Eight correct sign-ins overlapping (a phone sending twice, colleagues behind one NAT): the ones beyond
+    # the limit wait for those being verified, and none is refused as if they had failed.
+    previous = accounts.use_hasher(SlowHasher(accounts._hasher))
+    clients: list = []
+    try:
+        responses = at_once([_right_password(app, clients) for _ in range(8)])
+        wrong = at_once([_wrong_password(app, clients, "alice") for _ in range(8)])
+    finally:
+        accounts.use_hasher(previous)
+        for c in clients:
+            c.close()
+    assert [r.status_code for r in responses] == [303] * 8
+    assert count(db, "SELECT count(*) FROM login_attempts WHERE ok = 1") == 8
+    assert [r.status_code for r in wrong] == [401] * 8
+    assert count(db, "SELECT count(*) FROM audit_log WHERE action = 'login_failed'") == accounts.MAX_FAILURES
+    assert accounts._verifying_pair == {} and accounts._verifying_address == {}
+
+
 def test_thirty_user_names_at_once_from_one_address_are_checked_only_twenty_times(app, db, users, clock):
     for _ in range(5):  # a few rounds, each in a fresh lock window, to give the race a chance to bite
         clock.advance(minutes=accounts.LOCK_WINDOW.total_seconds() // 60 + 1)
