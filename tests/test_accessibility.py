@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import browser_login
-from tests.factories import enter_manual, met_year
 
 pytestmark = pytest.mark.browser
 
@@ -36,16 +35,6 @@ def violations(page, axe_source: str) -> list[str]:
     return [f"{rule} ({impact}): {where}" for rule, impact, where in found]
 
 
-@pytest.fixture
-def year(prebuilt):
-    def build(db):
-        met = met_year(db)
-        enter_manual(db)
-        return met
-
-    return prebuilt(build)
-
-
 INSPECTOR_PAGES = ["/log", "/log/safety_patrol", "/log/concrete_sampling", "/"]
 CHIEF_PAGES = ["/chief", "/indicators?year=2021", "/indicators/2021/evaluation", "/chief/followups"]
 
@@ -57,7 +46,7 @@ def test_sign_in_page_has_no_violations(phone, live_server, axe_source):
 
 
 @pytest.mark.parametrize("who,paths", [("alice", INSPECTOR_PAGES), ("carol", CHIEF_PAGES)])
-def test_pages_have_no_violations_at_360_px(phone, live_server, year, axe_source, who, paths):
+def test_pages_have_no_violations_at_360_px(phone, live_server, full_year, axe_source, who, paths):
     page = phone.new_page()
     browser_login(page, live_server, who)
     found = {}
@@ -77,7 +66,7 @@ SMALL_TARGETS = """() => [...document.querySelectorAll('a[href], button, input:n
 
 
 @pytest.mark.parametrize("who,paths", [("alice", INSPECTOR_PAGES), ("carol", CHIEF_PAGES)])
-def test_tap_targets_are_44_px(phone, live_server, year, who, paths):
+def test_tap_targets_are_44_px(phone, live_server, full_year, who, paths):
     page = phone.new_page()
     browser_login(page, live_server, who)
     found = {}
