@@ -105,6 +105,9 @@ MESSAGES: dict[str, str] = {
     "events.unknown_field": "不是该类型记录的字段",
     "events.field_required": "请填写{label}",
     "events.not_before": "{label}不能早于{other}",
+    "events.before_the_event": "{label}不能早于检查日期",
+    "events.agree_min": "{when}为“{value}”时，{label}至少为 {min}",
+    "events.agree_max": "{when}为“{value}”时，{label}应为 {max}",
     # validation of a submission
     "events.body_not_object": "提交内容须为 JSON 对象",
     "events.body_not_json": "提交内容不是有效的 JSON",

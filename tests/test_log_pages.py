@@ -280,7 +280,7 @@ def test_search_without_js_filters_the_list(client_for, db):
 def test_rectification_review_lists_open_notices(client_for, db, users, clock):
     site_id = site(db, name="杨桥镇保障性住房", reg_no="N-1")
     notice = event(db, "safety_patrol", now_local(clock) - timedelta(days=1), site_id=site_id, now=clock(),
-                   fields={"finding": "一般", "notice_no": "衡建安改〔2021〕7号", "notice_deadline": "2021-12-31"})["id"]
+                   fields={"finding": "一般", "notice_no": "衡建安改〔2021〕7号", "notice_deadline": "2022-01-31"})["id"]
     page = client_for("alice").get("/log/rectification_review").text
     assert f'<option value="{notice}" data-subject="site:{site_id}">杨桥镇保障性住房 · 衡建安改〔2021〕7号' in page
 
