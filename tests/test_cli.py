@@ -26,7 +26,7 @@ def test_every_command_has_help_text():
     for path, command in commands:
         assert command.help, f"fieldlog {' '.join(path)} has no help text"
         result = CliRunner().invoke(main, [*path, "--help"])
-        assert result.exit_code == 0 and "Usage" in result.output
+        assert result.exit_code == 0 and "用法" in result.output
 
 
 @pytest.fixture
