@@ -303,15 +303,19 @@ def check_database(database: Path, full: bool = False) -> list[Finding]:
     """Integrity (quick_check, or integrity_check with `full`), foreign keys and pending migrations."""
     if not database.is_file():
         return [_line("database", False, "cli.check_database_missing", path=database)]
-    conn = db_mod.connect(database)
     try:
-        result = [r[0] for r in conn.conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check")]
-        broken_keys = conn.conn.execute("PRAGMA foreign_key_check").fetchall()
-        pending = [m.name for m in db_mod.build_migrations().pending(conn)]
-        applied = {r[0] for r in conn.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
-                                                   [db_mod.MIGRATION_SET])} if conn["_sqlite_migrations"].exists() else set()
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            result = [r[0] for r in conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check")]
+            broken_keys = conn.execute("PRAGMA foreign_key_check").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            applied = {r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = ?",
+                                                  [db_mod.MIGRATION_SET])} if "_sqlite_migrations" in tables else set()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [_line("database", False, "cli.check_database_bad", path=database, result=exc)]
+    pending = [f.stem for f in db_mod.migration_files() if f.stem not in applied]
     unknown = sorted(applied - {f.stem for f in db_mod.migration_files()})
     sep = t("web.list_separator")
     out = [_line("database", True, "cli.check_database_ok", path=database) if result == ["ok"] and not broken_keys
