@@ -168,20 +168,38 @@ def serve(host: str | None, port: int | None, cfg: config_mod.Config) -> None:
 def _serve_demo(cfg: config_mod.Config) -> None:
     from fieldlog import demo as demo_mod
 
-    now = _now()
-    built = None
-    if cfg.database.exists():
-        db = db_mod.open_db(cfg.database)
-        built = demo_mod.built_at(db)
-        db.close()
-    today = now.astimezone(demo_mod.TZ).date()
-    if built is None or built.astimezone(demo_mod.TZ).date() < today:
-        click.echo(t("cli.building_demo") if built is None else t("cli.rebuilding_demo", day=built.astimezone(demo_mod.TZ).date()))
-        _build_demo(cfg.database, now)
-        built = now
+    built = demo_for_serving(cfg.database, _now())
     _print_logins()
     current = built.astimezone(demo_mod.TZ)
     click.echo(t("cli.demo_dates", previous=current.year - 1, year=current.year, until=f"{current:%Y-%m-%d %H:%M}"))
+
+
+def demo_for_serving(path: Path, now: datetime) -> datetime:
+    """Make sure the demo at `path` runs up to today: build it when missing or built on an earlier day (unless a
+    running fieldlog has it open); return when the demo served was built."""
+    from fieldlog import demo as demo_mod
+
+    built = None
+    if path.exists():
+        db = db_mod.open_db(path)
+        built = demo_mod.built_at(db)
+        db.close()
+    if built is not None and built.astimezone(demo_mod.TZ).date() >= now.astimezone(demo_mod.TZ).date():
+        return built
+    try:
+        lock = ops.exclusive(path)
+    except ops.OpsError:
+        if built is None:
+            raise
+        click.echo(t("cli.demo_in_use", day=built.astimezone(demo_mod.TZ).date()))
+        return built
+    try:
+        click.echo(t("cli.building_demo") if built is None else
+                   t("cli.rebuilding_demo", day=built.astimezone(demo_mod.TZ).date()))
+        _build_demo(path, now)
+    finally:
+        lock.close()
+    return now
 
 
 def server_options(cfg: config_mod.Config) -> dict:
@@ -235,7 +253,14 @@ def demo(out: Path | None, as_of: str | None) -> None:
     day = _day(as_of, "--as-of")
     now = datetime.combine(day, time(23, 59, 59), demo_mod.TZ) if day else _now()
     out = out or demo_path(_cfg())
-    _build_demo(out, now)
+    try:
+        lock = ops.exclusive(out)  # never replace a demo a running server has open
+    except ops.OpsError as exc:
+        _fail_with(str(exc))
+    try:
+        _build_demo(out, now)
+    finally:
+        lock.close()
     click.echo(t("cli.demo_built", path=out))
     _print_logins()
 

@@ -540,6 +540,7 @@ MESSAGES: dict[str, str] = {
     "cli.field_error": "错误：{field}：{message}",
     "cli.building_demo": "正在生成演示数据库…",
     "cli.rebuilding_demo": "演示数据库生成于 {day}，正在按今天重新生成（之前在演示中录入的内容不保留）…",
+    "cli.demo_in_use": "演示数据库（生成于 {day}）正在被另一个 fieldlog 使用，这次不重新生成",
     "cli.demo_dates": "演示数据：{previous} 年全年（含年终自评表）和 {year} 年 1 月 1 日至 {until}；看板按真实日期显示，新录入的记录立即计入。",
     "cli.started": "fieldlog 已启动：http://{host}:{port}/  数据库：{database}",
     "cli.trusted_proxy_invalid": "FIELDLOG_TRUSTED_PROXIES 中的“{item}”不是 IP 地址或网段（如 127.0.0.1、10.0.0.0/8）",

@@ -54,7 +54,7 @@ def hold(database: Path):
     return handle
 
 
-def _exclusive(database: Path):
+def exclusive(database: Path):
     """The lock for replacing `database`, or OpsError when a fieldlog process has it open."""
     path = lock_path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,7 @@ def _check_backup(path: Path) -> None:
 def restore(source: Path, database: Path, media_dir: Path, now: datetime) -> Restored:
     """Replace `database` with the backup `source` (and add its photos to `media_dir`); see the module docstring."""
     _check_backup(source)
-    lock = _exclusive(database)
+    lock = exclusive(database)
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         staged = Path(f"{database}.restoring")

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from fieldlog import accounts, config, db as db_mod, demo, events
+from fieldlog import accounts, config, db as db_mod, demo, events, ops
 from fieldlog.db import scalar
 from fieldlog.web import create_app
 from tests.conftest import DEMO_AS_OF, Client, FixedClock, login
@@ -118,3 +118,21 @@ def test_last_years_complete_table_is_there_to_look_at(demo_app):
     this_year = chief.get(f"/api/v1/indicators?year={CURRENT}").json()
     assert this_year["table"]["origin"] in ("loaded", "shipped") and this_year["year"] == CURRENT
     assert f"{CURRENT}年部门整体支出绩效自评表" in chief.get(f"/indicators/{CURRENT}/evaluation").text
+
+
+def test_serve_demo_keeps_a_demo_built_today_and_never_swaps_one_in_use(tmp_path, capsys):
+    from fieldlog.cli import demo_for_serving
+
+    path = tmp_path / "demo.db"
+    db = db_mod.open_db(path)
+    today = datetime(2026, 12, 2, 9, 0, tzinfo=demo.TZ)
+    demo.users(db, today - timedelta(hours=1))
+    db.close()
+    assert demo_for_serving(path, today) == (today - timedelta(hours=1)).astimezone(timezone.utc)
+    in_use = ops.hold(path)  # a running server on it: tomorrow's start serves it as it is
+    try:
+        assert demo_for_serving(path, today + timedelta(days=1)) == (today - timedelta(hours=1)).astimezone(timezone.utc)
+    finally:
+        in_use.close()
+    assert "正在被另一个 fieldlog 使用" in capsys.readouterr().out
+    assert accounts.list_users(db_mod.open_db(path))  # the same database, not rebuilt
