@@ -564,7 +564,7 @@ MESSAGES: dict[str, str] = {
     "cli.backup_corrupt": "{path} 完整性检查未通过（{result}），不能用来恢复",
     "cli.backup_not_fieldlog": "{path} 不是 fieldlog 的数据库备份",
     "cli.backup_newer": "{path} 来自更新版本的 fieldlog（含本程序没有的升级：{names}），请先升级程序再恢复",
-    "cli.restore_in_use": "数据库 {path} 正在被 fieldlog 使用（服务在运行）：先停止服务（如 systemctl stop fieldlog），再恢复",
+    "cli.restore_in_use": "数据库 {path} 正在被运行中的 fieldlog 服务使用：先停止服务（如 systemctl stop fieldlog），再恢复或替换",
     "cli.restore_done": "已从 {source} 恢复数据库到 {path}，复制照片 {photos} 个",
     "cli.restore_kept": "原数据库保留为 {path}，确认无误后可删除",
     "cli.check_line": "{mark}  {topic}：{text}",

@@ -111,7 +111,7 @@ def test_restore_round_trip_through_a_running_server(tmp_path):
         assert len(photos_at_backup) == 6  # three photos and their thumbnails
         [(_, backup)] = ops.backups_in(backups)
         refused = run(env, "restore", str(backup))
-        assert refused.exit_code == 1 and "正在被 fieldlog 使用" in refused.output
+        assert refused.exit_code == 1 and "正在被运行中的 fieldlog 服务使用" in refused.output
         assert httpx.get(f"{server.url}/api/v1/events/{late['id']}", headers={"Authorization": f"Bearer {token}"}
                          ).status_code == 200  # refused: nothing changed under the running server
     finally:
