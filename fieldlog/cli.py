@@ -456,22 +456,20 @@ def _import(cfg: config_mod.Config, path: Path, kind: str, dry_run: bool) -> Non
         click.echo(t("cli.import_done", written=parsed.written, rejected=len(parsed.rejected)))
 
 
-@main.command("import-sites", help=t("cli.help_import_sites"))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar=t("cli.metavar_file"))
-@click.option("--dry-run", is_flag=True, help=t("cli.opt_dry_run"))
-@with_database()
-def import_sites(file: Path, dry_run: bool, cfg: config_mod.Config) -> None:
-    """Import sites from a CSV or XLSX FILE (Chinese headers, see the template); rows with problems are skipped."""
-    _import(cfg, file, "sites", dry_run)
+def _import_command(kind: str):
+    """`fieldlog import-<kind> FILE [--dry-run]`: import sites or plants from CSV or XLSX; bad rows are skipped."""
+
+    @main.command(f"import-{kind}", help=t(f"cli.help_import_{kind}"))
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar=t("cli.metavar_file"))
+    @click.option("--dry-run", is_flag=True, help=t("cli.opt_dry_run"))
+    @with_database()
+    def command(file: Path, dry_run: bool, cfg: config_mod.Config) -> None:
+        _import(cfg, file, kind, dry_run)
+
+    return command
 
 
-@main.command("import-plants", help=t("cli.help_import_plants"))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar=t("cli.metavar_file"))
-@click.option("--dry-run", is_flag=True, help=t("cli.opt_dry_run"))
-@with_database()
-def import_plants(file: Path, dry_run: bool, cfg: config_mod.Config) -> None:
-    """Import ready-mix concrete plants from a CSV or XLSX FILE; rows with problems are skipped."""
-    _import(cfg, file, "plants", dry_run)
+import_sites, import_plants = _import_command("sites"), _import_command("plants")
 
 
 # --- indicators: target tables and the roll-up --------------------------------------------------
