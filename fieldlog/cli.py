@@ -54,8 +54,21 @@ def click_in_chinese():
             setattr(module, attr, original)
 
 
+class FieldlogFormatter(click.HelpFormatter):
+    """Help headings end with a Chinese colon (选项：, 命令：)."""
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{t('cli.heading', heading=heading)}\n")
+
+
+class FieldlogContext(click.Context):
+    formatter_class = FieldlogFormatter
+
+
 class FieldlogCommand(click.Command):
-    """A command whose usage line reads in Chinese."""
+    """A command whose usage line and help read in Chinese."""
+
+    context_class = FieldlogContext
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("options_metavar", t("cli.metavar_options"))
@@ -66,6 +79,7 @@ class FieldlogGroup(click.Group):
     """A group whose commands and subgroups are fieldlog's, and which runs them with click speaking Chinese."""
 
     command_class = FieldlogCommand
+    context_class = FieldlogContext
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("options_metavar", t("cli.metavar_options"))

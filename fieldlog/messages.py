@@ -476,6 +476,7 @@ MESSAGES: dict[str, str] = {
     "cli.help": "fieldlog：建设工程质量安全监督站现场检查记录。命令名为英文，如 fieldlog serve；每个命令都有 --help。",
     "cli.version": "%(prog)s，版本 %(version)s",
     "cli.opt_version": "显示版本并退出。",
+    "cli.heading": "{heading}：",
     "cli.metavar_options": "[选项]",
     "cli.metavar_subcommand": "命令 [参数]...",
     "cli.metavar_file": "文件",

@@ -129,7 +129,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def test_help_errors_and_usage_are_chinese(env):
     top = run(env, "--help")
     assert top.exit_code == 0
-    assert top.output.startswith("用法：") and "选项" in top.output and "命令" in top.output
+    assert top.output.startswith("用法：") and "\n选项：\n" in top.output and "\n命令：\n" in top.output
     assert "显示此帮助并退出。" in top.output and "Show this message" not in top.output
     for path, command in _all_commands(main):
         assert CJK.search(command.help), f"fieldlog {' '.join(path)}: help is not in Chinese"
