@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, photos
+from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, ops, photos
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
@@ -184,9 +184,9 @@ def current_time(request: Request) -> datetime:
 
 
 def station_today(request: Request) -> date:
-    """Today in the station's time zone: the day pages default to (a fixed day of the demo year in demo mode)."""
+    """Today in the station's time zone: the day pages default to (the demo's too: its data runs up to now)."""
     cfg = request.app.state.config
-    return cfg.demo_today or current_time(request).astimezone(cfg.tz).date()
+    return current_time(request).astimezone(cfg.tz).date()
 
 
 def client_ip(request: Request) -> str:
@@ -239,7 +239,6 @@ def render(request: Request, name: str, context: dict | None = None, status: int
         "station": request.app.state.config.station,
         "roles": {role: label("role", role) for role in accounts.ROLES},
         "demo": request.app.state.config.demo,
-        "demo_today": request.app.state.config.demo_today,
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -537,6 +536,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
                   description=t("api.description"), docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = cfg
+    app.state.in_use = ops.hold(cfg.database)  # `fieldlog restore` refuses to swap a database in use
     app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)
