@@ -67,7 +67,17 @@ def _with_evidence_url(row: dict, year: int) -> dict:
     return out
 
 
-templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label)
+def phone_texts(script: str) -> dict[str, str]:
+    """The catalogue's texts of one phone script ("queue", "log"): keys "phone.<script>.*" without that prefix,
+    as "<script>.<name>", for the page to carry as JSON (<script type="application/json" class="fieldlog-texts">)."""
+    prefix = f"phone.{script}."
+    return {key.removeprefix("phone."): text for key, text in messages.MESSAGES.items() if key.startswith(prefix)}
+
+
+templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label,
+                             phone_texts=phone_texts)
+# Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
+templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
 # --- domain errors about query parameters ---------------------------------------------------------
