@@ -38,9 +38,11 @@ def _body_schema() -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def _complete(photo: dict, size: int) -> dict:
+def _complete(photo: dict, size: int, upload: uploads.Upload | None = None) -> dict:
     linked = with_photo_urls(photo)
-    return {"complete": True, "size": size, "offset": size, "photo": {k: linked.get(k) for k in PHOTO_FIELDS}}
+    # The last part's answer also says what it took: every body byte that arrived, in how many requests.
+    counters = {"received_total": upload.received_total, "requests": upload.requests} if upload else {}
+    return {"complete": True, "size": size, "offset": size, "photo": {k: linked.get(k) for k in PHOTO_FIELDS}, **counters}
 
 
 @router.post("/events/{event_id}/uploads", status_code=201, openapi_extra=_body_schema(),
@@ -112,4 +114,4 @@ async def put_chunk(request: Request, upload_id: str, offset: Int64, db: Databas
         photo, created = await run_in_threadpool(uploads.finish, db, media, upload, current_time(request))
     finally:
         writer.release()
-    return JSONResponse(_complete(photo, upload.size), status_code=201 if created else 200)
+    return JSONResponse(_complete(photo, upload.size, upload), status_code=201 if created else 200)
