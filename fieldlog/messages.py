@@ -206,14 +206,14 @@ MESSAGES: dict[str, str] = {
     "uploads.size_invalid": "照片大小须为正整数（字节）",
     "uploads.sha256_invalid": "校验值须为 64 位十六进制 SHA-256",
     "uploads.sha256_mismatch": "照片内容与声明的校验值不符，请重新上传",
-    "uploads.not_found": "找不到该上传（可能已完成或已过期），请重新开始上传",
+    "uploads.not_found": "服务器上没有这张照片的上传（尚未开始或已过期），请从头上传",
+    "uploads.size_differs": "这张照片的上传已声明大小为 {size} 字节，与本次不符",
     "uploads.offset_invalid": "上传位置须为不小于 0 的整数",
     "uploads.offset_mismatch": "上传位置不符：服务器已收到 {offset} 字节，请从该处继续",
     "uploads.past_size": "上传内容超过声明的大小（{size} 字节）",
     "uploads.busy": "该照片正由另一个请求上传，请稍后从服务器已收到的位置继续",
-    "uploads.api_create": "开始（或继续）上传一张照片：声明大小和 SHA-256，返回服务器已收到的字节数",
     "uploads.api_status": "上传进度：服务器已收到的字节数",
-    "uploads.api_chunk": "从 offset 处继续上传照片内容（原始字节）；收齐后校验并存为记录的照片（同一照片只存一次）",
+    "uploads.api_chunk": "从 offset 处上传照片内容（原始字节，首次上传即开始）；收齐后校验 SHA-256 并存为记录的照片（同一照片只存一次）",
 
     # --- the phone's own texts (static/queue.js, static/log.js) -------------------------------------
     # (keys "phone.<script>.*"; web.phone_texts renders them into the page as JSON, the scripts fill {names})

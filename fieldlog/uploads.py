@@ -1,7 +1,8 @@
 """Resumable photo uploads: a phone on a weak signal sends a photo in as many requests as it takes, never twice.
 
-An upload is created for (event, user, sha256 of the bytes, size); its id is derived from those, so creating it
-again (a phone that lost the answer, another page resuming) finds the same upload and its offset. The bytes
+An upload is addressed by its event and the sha256 of its bytes, and belongs to the user who started it; its
+file id is derived from those three, so every attempt (a phone that lost an answer, another page resuming) finds
+the same upload and its offset, and the first part sent creates it. The bytes
 received so far are kept in `MEDIA/uploads/<id>.part`, beside a small JSON sidecar (who, which event, size, hash,
 counters); no table: a partial upload is a file until it is complete. A chunk names its offset; bytes the server
 already has are skipped (a resent chunk is harmless), a gap is refused with the current offset, and a request cut
@@ -28,7 +29,6 @@ from fieldlog.messages import t
 from fieldlog.periods import utc
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 STALE_AFTER = timedelta(days=14)  # a partial upload nobody resumed for this long is removed
 
 
@@ -47,8 +47,8 @@ class Upload:
 
     def public(self) -> dict:
         """What the API answers about it."""
-        return {"id": self.id, "event_id": self.event_id, "size": self.size, "sha256": self.sha256,
-                "offset": self.offset, "complete": False, "received_total": self.received_total}
+        return {"event_id": self.event_id, "sha256": self.sha256, "size": self.size, "offset": self.offset,
+                "complete": False, "received_total": self.received_total}
 
 
 class OffsetMismatch(Exception):
@@ -72,23 +72,25 @@ def _paths(media_dir: Path, upload_id: str) -> tuple[Path, Path]:
     return base.with_suffix(".part"), base.with_suffix(".json")
 
 
-def upload_id(event_id: str, user_id: int, sha256: str, size: int) -> str:
-    """The id of the upload of these bytes to this event by this user: the same for every attempt."""
-    return hashlib.sha256(f"{event_id}\0{user_id}\0{sha256}\0{size}".encode()).hexdigest()[:32]
+def upload_id(event_id: str, user_id: int, sha256: str) -> str:
+    """The file id of the upload of these bytes to this event by this user: the same for every attempt."""
+    return hashlib.sha256(f"{event_id}\0{user_id}\0{sha256}".encode()).hexdigest()[:32]
 
 
-def check_declared(size, sha256) -> tuple[int, str]:
-    """The declared size and hash, or InvalidInput naming the field (a size over the photo limit is refused now)."""
-    errors = {}
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        errors["size"] = t("uploads.size_invalid")
-    elif size > photos.MAX_BYTES:
-        errors["size"] = photos.too_large(size)
-    if not isinstance(sha256, str) or not SHA256.fullmatch(sha256.lower()):
-        errors["sha256"] = t("uploads.sha256_invalid")
-    if errors:
-        raise InvalidInput(errors)
-    return size, sha256.lower()
+def check_sha256(sha256: str) -> str:
+    """The hash in lower case, or InvalidInput naming `sha256`."""
+    if not SHA256.fullmatch(sha256.lower()):
+        raise InvalidInput({"sha256": t("uploads.sha256_invalid")})
+    return sha256.lower()
+
+
+def check_size(size: int) -> int:
+    """The declared size, or InvalidInput naming `size` (over the photo limit: refused before a byte is read)."""
+    if size < 1:
+        raise InvalidInput({"size": t("uploads.size_invalid")})
+    if size > photos.MAX_BYTES:
+        raise InvalidInput({"size": photos.too_large(size)})
+    return size
 
 
 def _read_sidecar(media_dir: Path, uid: str) -> dict | None:
@@ -112,26 +114,26 @@ def _as_upload(media_dir: Path, info: dict) -> Upload:
 
 
 def start(media_dir: Path, event_id: str, user_id: int, size: int, sha256: str, now: datetime) -> tuple[Upload, bool]:
-    """The upload of these bytes to this event: (upload, True) when created now, (the existing one, False)."""
+    """The upload of these bytes to this event: (upload, True) when created now, (the existing one, False).
+    A size other than the one first declared for these bytes is refused."""
+    found = find(media_dir, event_id, user_id, sha256)
+    if found is not None:
+        if found.size != size:
+            raise InvalidInput({"size": t("uploads.size_differs", size=found.size)})
+        return found, False
     sweep(media_dir, now)
-    uid = upload_id(event_id, user_id, sha256, size)
-    info = _read_sidecar(media_dir, uid)
-    if info is not None:
-        return _as_upload(media_dir, info), False
     folder(media_dir).mkdir(parents=True, exist_ok=True)
-    info = {"id": uid, "event_id": event_id, "user_id": user_id, "size": size, "sha256": sha256,
-            "created_at": utc(now).isoformat(timespec="seconds"), "received_total": 0, "requests": 0}
-    _paths(media_dir, uid)[0].touch()
+    info = {"id": upload_id(event_id, user_id, sha256), "event_id": event_id, "user_id": user_id, "size": size,
+            "sha256": sha256, "created_at": utc(now).isoformat(timespec="seconds"), "received_total": 0, "requests": 0}
+    _paths(media_dir, info["id"])[0].touch()
     _write_sidecar(media_dir, info)
     return _as_upload(media_dir, info), True
 
 
-def get(media_dir: Path, uid: str, user_id: int) -> Upload:
-    """The user's upload with this id; NotFound for an unknown id and for another user's upload alike."""
-    info = _read_sidecar(media_dir, uid) if UPLOAD_ID.fullmatch(uid) else None
-    if info is None or info["user_id"] != user_id:
-        raise NotFound(t("uploads.not_found"))
-    return _as_upload(media_dir, info)
+def find(media_dir: Path, event_id: str, user_id: int, sha256: str) -> Upload | None:
+    """The user's upload of these bytes to this event, if one was started (and is not finished)."""
+    info = _read_sidecar(media_dir, upload_id(event_id, user_id, sha256))
+    return _as_upload(media_dir, info) if info is not None else None
 
 
 def discard(media_dir: Path, uid: str) -> None:

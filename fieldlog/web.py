@@ -397,7 +397,7 @@ LIMIT_PAGE = 2 * MB              # other signed-in forms (the 自评表 edit: 39
 LIMIT_JSON = 256 * KB            # JSON API bodies
 LIMIT_ANONYMOUS = 64 * KB        # sign-in, public survey answers; anything sent without credentials
 _PHONE_FORM = re.compile(r"/log/[^/]+")
-_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/photos|/api/v1/uploads/[^/]+")  # a photo, or a part of one
+_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/(photos|uploads/[^/]+)")  # a photo, or a part of one
 _IMPORT = re.compile(r"/(sites|plants)/import")
 
 

@@ -152,6 +152,8 @@
 
   function addPhoto(blob) {
     var item = { blob: blob, url: URL.createObjectURL(blob) }, li = h("li"), img = h("img"), del = h("button", null, "×");
+    // Hashed now, while the inspector fills in the form: the upload is addressed by it.
+    if (window.crypto && crypto.subtle) busy = busy.then(function () { return Q.sha256(blob).then(function (x) { item.sha = x; }, function () {}); });
     img.src = item.url;
     img.alt = T("log.photo_alt", { n: photos.length + 1 });
     del.type = "button";
@@ -314,7 +316,8 @@
     st.textContent = T("log.saving");
     busy.then(function () {
       var body = toBody(form);
-      var rec = { id: body.id, kind: body.kind, label: label(form), body: body, photos: photos.map(function (p) { return p.blob; }) };
+      var rec = { id: body.id, kind: body.kind, label: label(form), body: body, photos: photos.map(function (p) { return p.blob; }),
+                  sha: photos.map(function (p) { return p.sha; }) };
       return Q.add(rec).then(function () {
         st.textContent = T(navigator.onLine ? "log.saved_sending" : "log.saved_offline");
         if (!navigator.onLine) return null;
@@ -325,13 +328,14 @@
         return answer;
       }).then(function () { return Q.get(rec.id); }).then(function (left) {
         if (left && left.state === "needs_action" && left.status === 422 && !left.eventAck) {
+          Q.leave(false);
           return Q.remove(rec.id).then(function () {
             btn.disabled = false;
             st.textContent = "";
             showErrors(form, left.detail || left.error);
           });
         }
-        location.href = "/log?saved=" + rec.id;
+        goToLog(rec.id);
       });
     }).catch(function () {
       // The phone could not keep the entry (storage full, private window): post it the ordinary way.
@@ -373,10 +377,32 @@
     locate(form);
   }
 
-  document.addEventListener("fieldlog:queue", render);
-  document.addEventListener("fieldlog:sent", sent);
-  document.addEventListener("fieldlog:persist", function (e) { showPersistence(e.detail); });
-  document.addEventListener("DOMContentLoaded", function () {
+  // To /log without leaving this document when the network allows: the queue's sending (a photo upload
+  // under way) goes on instead of being cut off and resumed. Offline, or if the page cannot be had quickly,
+  // an ordinary navigation (the service worker has the page; the next page resumes the upload).
+  function goToLog(id) {
+    var url = "/log?saved=" + encodeURIComponent(id), ctl = window.AbortController && new AbortController();
+    var hard = function () { Q.leave(); location.href = url; };
+    if (!navigator.onLine || !ctl || !window.DOMParser || !history.pushState) return hard();
+    var timer = setTimeout(function () { ctl.abort(); }, 6000);
+    fetch(url, { credentials: "same-origin", signal: ctl.signal }).then(function (r) {
+      clearTimeout(timer);
+      if (!r.ok || r.redirected) throw new Error("page");
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html"), token = $('meta[name="csrf-token"]', doc);
+      if (!$("#queue", doc)) throw new Error("page");
+      document.title = doc.title;
+      if (token) $('meta[name="csrf-token"]').content = token.content;
+      document.body = document.adoptNode(doc.body);
+      history.pushState({ fieldlog: "log" }, "", url);
+      window.scrollTo(0, 0);
+      if (window.htmx) htmx.process(document.body);
+      setupPage();
+    }).catch(hard);
+  }
+
+  function setupPage() {
     var form = $("#log-form"), btn = $("#send-now"), exp = $("#queue-export"), imp = $("#queue-import");
     if (form) setupForm(form);
     if (btn) btn.addEventListener("click", sendNow);
@@ -384,5 +410,12 @@
     if (imp) imp.addEventListener("change", importQueue);
     if (navigator.storage && navigator.storage.persisted) navigator.storage.persisted().then(showPersistence);
     render();
-  });
+  }
+
+  document.addEventListener("fieldlog:queue", render);
+  document.addEventListener("fieldlog:sent", sent);
+  document.addEventListener("fieldlog:persist", function (e) { showPersistence(e.detail); });
+  document.addEventListener("DOMContentLoaded", setupPage);
+  // Back from a /log shown in place of the form: load what the address now says.
+  window.addEventListener("popstate", function () { location.reload(); });
 })();

@@ -10,7 +10,7 @@
 // Texts come from the server's catalogue (fieldlog/messages.py, keys "phone.*") in <script class="fieldlog-texts">.
 (function () {
   var STORE = "entries", me = (document.currentScript && document.currentScript.dataset.user) || "";
-  var flushing = null, again = false, inflight = null, TEXT = {};
+  var flushing = null, again = false, inflight = null, leaving = false, TEXT = {};
   var DAY_MS = 24 * 3600 * 1000, FORMAT = "fieldlog-queue";
 
   Array.prototype.forEach.call(document.querySelectorAll("script.fieldlog-texts"), function (s) {
@@ -140,22 +140,22 @@
     });
   }
 
-  // The bytes from the offset the server holds; a 409 names the offset to resume from.
-  function sendFrom(up, blob, tries) {
-    var url = "/api/v1/uploads/" + up.id + "?offset=" + up.offset;
-    return request("PUT", url, blob.slice(up.offset), { "Content-Type": "application/octet-stream" }, 120000, true)
-      .then(function (res) {
-        var b = res.body || {}, more = tries < 4;
-        if (more && (res.status === 409 && typeof b.offset === "number" || res.status === 200 && b.complete === false)) {
-          return sendFrom({ id: up.id, offset: b.offset }, blob, tries + 1);
-        }
-        return res;
-      });
+  // The bytes from `offset` on; a 409 names the offset the server holds, to resume from.
+  function sendFrom(url, blob, offset, tries) {
+    return request("PUT", url + "?size=" + blob.size + "&offset=" + offset, blob.slice(offset),
+                   { "Content-Type": "application/octet-stream" }, 120000, true).then(function (res) {
+      var b = res.body || {};
+      if (tries < 4 && (res.status === 409 && typeof b.offset === "number" || res.status === 200 && b.complete === false)) {
+        return sendFrom(url, blob, b.offset, tries + 1);
+      }
+      return res;
+    });
   }
 
-  // One photo: create (or find) its upload, then send what the server lacks. Without WebCrypto (an
-  // insecure context) the photo goes whole, as a multipart form.
-  function sendPhoto(rec, i, restarted) {
+  // One photo, addressed by its entry and the SHA-256 of its bytes. The first attempt sends from 0 at once
+  // (its first byte begins the upload); a later one (another page, after a drop) asks the server's offset first.
+  // Without WebCrypto (an insecure context) the photo goes whole, as a multipart form.
+  function sendPhoto(rec, i) {
     var blob = rec.photos[i];
     if (!(window.crypto && crypto.subtle)) {
       var fd = new FormData();
@@ -163,14 +163,16 @@
       return request("POST", "/api/v1/events/" + rec.id + "/photos", fd, {}, 120000, true);
     }
     rec.sha = rec.sha || [];
+    rec.started = rec.started || [];
     var hash = rec.sha[i] ? Promise.resolve(rec.sha[i]) : sha256(blob).then(function (h) { rec.sha[i] = h; return h; });
     return hash.then(function (h) {
-      return postJSON("/api/v1/events/" + rec.id + "/uploads", { size: blob.size, sha256: h });
-    }).then(function (res) {
-      if ((res.status !== 200 && res.status !== 201) || res.body.complete) return res;
-      return sendFrom(res.body, blob, 0).then(function (r) {
-        // Completed meanwhile by another page: creating it again answers with the stored photo.
-        return r.status === 404 && !restarted ? sendPhoto(rec, i, true) : r;
+      var url = "/api/v1/events/" + rec.id + "/uploads/" + h, resumed = rec.started[i];
+      rec.started[i] = true;
+      put(rec).catch(function () {}); // not waited for: at worst a later attempt sends from 0 and the server skips
+      return (resumed ? request("GET", url, undefined, {}) : Promise.resolve({ status: 404, body: {} })).then(function (res) {
+        if (res.status === 200 && res.body.complete) return res;
+        if (res.status === 200) return sendFrom(url, blob, res.body.offset, 0);
+        return res.status === 404 ? sendFrom(url, blob, 0, 0) : res;
       });
     });
   }
@@ -211,7 +213,8 @@
     return all().then(function (rows) {
       rows.forEach(function (rec) { if (rec.state === "auth") rec.state = "pending"; });
       return pass(rows, function (rec) { return rec.eventAck ? Promise.resolve("ok") : sendEvent(rec); }).then(function (o) {
-        if (o === "offline" || o === "auth") return o;
+        // A page about to leave sends no photo: the next page would only cut it off.
+        if (o === "offline" || o === "auth" || leaving) return o;
         return pass(rows, function (rec) { return rec.eventAck ? sendPhotos(rec) : Promise.resolve("ok"); });
       });
     });
@@ -325,6 +328,7 @@
   }
 
   window.fieldlogQueue = { add: add, all: all, mine: mine, get: get, put: put, remove: remove, flush: flush, uuid: uuid,
+                           sha256: sha256, leave: function (yes) { leaving = yes !== false; },
                            user: me, t: T, stale: stale, exportText: exportText, importText: importText };
 
   if (!window.indexedDB) return;
@@ -355,7 +359,7 @@
       .catch(function () {});
   }
   window.addEventListener("online", flush);
-  document.addEventListener("DOMContentLoaded", flush);
+  flush(); // deferred: the document is parsed; sending need not wait for the scripts after this one
   document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
   setInterval(function () {
     mine().then(function (rows) {

@@ -1,73 +1,67 @@
-"""JSON API for resumable photo uploads (fieldlog.uploads): create, ask the offset, send the rest from it.
+"""JSON API for resumable photo uploads (fieldlog.uploads): send a photo's bytes from an offset, ask the offset.
 
-A phone creates the upload of a photo for an event (size and SHA-256), then PUTs the bytes from the offset the
-server answers; a request cut off keeps what arrived, and the next one (from any page) resumes there. On the last
-byte the photo is checked and attached like `POST /api/v1/events/{id}/photos`: once per event and photo.
+A photo's upload is addressed by its event and the SHA-256 of its bytes: `PUT .../uploads/{sha256}?size=&offset=0`
+begins it and sends what it can; a request cut off keeps what arrived, and the next one (from any page) asks
+`GET .../uploads/{sha256}` for the offset and sends the rest from there. On the last byte the photo is checked and
+attached like `POST /api/v1/events/{id}/photos`: once per event and photo.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlite_utils import Database
 from starlette.requests import ClientDisconnect
 
 from fieldlog import events, photos, uploads
-from fieldlog.errors import Forbidden, InvalidInput
+from fieldlog.errors import Forbidden, InvalidInput, NotFound
 from fieldlog.messages import t
-from fieldlog.routes.api_events import PHOTO_FIELDS, json_body
-from fieldlog.web import Int64, InvalidQuery, current_time, get_db, require, with_photo_urls
+from fieldlog.routes.api_events import PHOTO_FIELDS
+from fieldlog.web import Int64, current_time, get_db, query_params, require, with_photo_urls
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"])
 field_worker = require("inspector", "chief")
 BUSY_WAIT_S = 10  # a request cut off a moment ago may still hold the upload: wait for it this long
 
 
-class UploadIn(BaseModel):
-    size: int = Field(description="the photo's size in bytes (at most the photo limit)")
-    sha256: str = Field(description="SHA-256 of the photo's bytes, hex")
-
-
-def _body_schema() -> dict:
-    schema = UploadIn.model_json_schema()
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-def _complete(photo: dict, size: int, upload: uploads.Upload | None = None) -> dict:
+def _complete(photo: dict, size: int | None = None, upload: uploads.Upload | None = None) -> dict:
     linked = with_photo_urls(photo)
-    # The last part's answer also says what it took: every body byte that arrived, in how many requests.
-    counters = {"received_total": upload.received_total, "requests": upload.requests} if upload else {}
-    return {"complete": True, "size": size, "offset": size, "photo": {k: linked.get(k) for k in PHOTO_FIELDS}, **counters}
+    out = {"complete": True, "photo": {k: linked.get(k) for k in PHOTO_FIELDS}}
+    if size is not None:
+        out.update(size=size, offset=size)
+    if upload:  # the last part's answer also says what it took: every body byte that arrived, in how many requests
+        out.update(received_total=upload.received_total, requests=upload.requests)
+    return out
 
 
-@router.post("/events/{event_id}/uploads", status_code=201, openapi_extra=_body_schema(),
-             summary=t("uploads.api_create"))
-def create_upload(request: Request, event_id: str, body: Any = Depends(json_body), db: Database = Depends(get_db),
-                  user: dict = Depends(field_worker)):
-    """Start the upload of a photo, or find the one started before: answers the offset to send from."""
+def _event_for(db: Database, event_id: str, user: dict) -> dict:
     event = events.load(db, event_id)
     if not events.can_change(event, user):
         raise Forbidden()
-    if not isinstance(body, dict):
-        raise InvalidInput({"body": t("events.body_not_object")})
-    size, sha256 = uploads.check_declared(body.get("size"), body.get("sha256"))
+    return event
+
+
+def _sha256(sha256: str) -> str:
+    with query_params():
+        return uploads.check_sha256(sha256)
+
+
+@router.get("/events/{event_id}/uploads/{sha256}", summary=t("uploads.api_status"))
+def upload_status(request: Request, event_id: str, sha256: str, db: Database = Depends(get_db),
+                  user: dict = Depends(field_worker)):
+    """How many bytes of the photo the server holds; complete (with the photo) once stored; 404 if never begun."""
+    _event_for(db, event_id, user)
+    sha256 = _sha256(sha256)
     stored = photos.find(db, event_id, sha256)
     if stored:
-        return JSONResponse(_complete(stored, size))
-    media = request.app.state.config.media_dir
-    upload, created = uploads.start(media, event_id, user["id"], size, sha256, now=current_time(request))
-    return JSONResponse(upload.public(), status_code=201 if created else 200)
-
-
-@router.get("/uploads/{upload_id}", summary=t("uploads.api_status"))
-def upload_status(request: Request, upload_id: str, user: dict = Depends(field_worker)):
-    """How many bytes of the upload the server holds (404 once it is complete: create it again to learn so)."""
-    return uploads.get(request.app.state.config.media_dir, upload_id, user["id"]).public()
+        return _complete(stored)
+    upload = uploads.find(request.app.state.config.media_dir, event_id, user["id"], sha256)
+    if upload is None:
+        raise NotFound(t("uploads.not_found"))
+    return upload.public()
 
 
 async def _writer(media, upload: uploads.Upload, offset: int) -> uploads.Writer:
@@ -83,15 +77,24 @@ def _offset_answer(message: str, offset: int) -> JSONResponse:
     return JSONResponse({"detail": message, "offset": offset}, status_code=409)
 
 
-@router.put("/uploads/{upload_id}", summary=t("uploads.api_chunk"),
+@router.put("/events/{event_id}/uploads/{sha256}", summary=t("uploads.api_chunk"),
             openapi_extra={"requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
-async def put_chunk(request: Request, upload_id: str, offset: Int64, db: Database = Depends(get_db),
-                    user: dict = Depends(field_worker)):
-    """Append the body from `offset`: bytes the server already holds are skipped, a gap is a 409 with the offset."""
-    if offset < 0:
-        raise InvalidQuery({"offset": t("uploads.offset_invalid")})
+async def put_part(request: Request, event_id: str, sha256: str, size: Int64, offset: Int64,
+                   db: Database = Depends(get_db), user: dict = Depends(field_worker)):
+    """Append the body from `offset` (the first part begins the upload of `size` bytes): bytes the server already
+    holds are skipped, a gap is a 409 with the offset to resume from; the last byte stores the photo."""
+    _event_for(db, event_id, user)
+    sha256 = _sha256(sha256)
+    with query_params():
+        size = uploads.check_size(size)
+        if offset < 0:
+            raise InvalidInput({"offset": t("uploads.offset_invalid")})
+    stored = photos.find(db, event_id, sha256)
+    if stored:  # finished before (another page, a lost answer): nothing more to read
+        return JSONResponse(_complete(stored, size))
     media = request.app.state.config.media_dir
-    upload = uploads.get(media, upload_id, user["id"])
+    with query_params():
+        upload, _ = uploads.start(media, event_id, user["id"], size, sha256, now=current_time(request))
     try:
         writer = await _writer(media, upload, offset)
     except uploads.OffsetMismatch as exc:
