@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse
 from sqlite_utils import Database
 from starlette.requests import ClientDisconnect
 
-from fieldlog import events, photos, uploads
-from fieldlog.errors import Forbidden, InvalidInput, NotFound
+from fieldlog import photos, uploads
+from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
-from fieldlog.routes.api_events import PHOTO_FIELDS
+from fieldlog.routes.api_events import PHOTO_FIELDS, changeable
 from fieldlog.web import Int64, current_time, get_db, query_params, require, with_photo_urls
 
 router = APIRouter(prefix="/api/v1", tags=["uploads"])
@@ -37,13 +37,6 @@ def _complete(photo: dict, size: int | None = None, upload: uploads.Upload | Non
     return out
 
 
-def _event_for(db: Database, event_id: str, user: dict) -> dict:
-    event = events.load(db, event_id)
-    if not events.can_change(event, user):
-        raise Forbidden()
-    return event
-
-
 def _sha256(sha256: str) -> str:
     with query_params():
         return uploads.check_sha256(sha256)
@@ -53,7 +46,7 @@ def _sha256(sha256: str) -> str:
 def upload_status(request: Request, event_id: str, sha256: str, db: Database = Depends(get_db),
                   user: dict = Depends(field_worker)):
     """How many bytes of the photo the server holds; complete (with the photo) once stored; 404 if never begun."""
-    _event_for(db, event_id, user)
+    changeable(db, event_id, user)
     sha256 = _sha256(sha256)
     stored = photos.find(db, event_id, sha256)
     if stored:
@@ -83,7 +76,7 @@ async def put_part(request: Request, event_id: str, sha256: str, size: Int64, of
                    db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Append the body from `offset` (the first part begins the upload of `size` bytes): bytes the server already
     holds are skipped, a gap is a 409 with the offset to resume from; the last byte stores the photo."""
-    _event_for(db, event_id, user)
+    changeable(db, event_id, user)
     sha256 = _sha256(sha256)
     with query_params():
         size = uploads.check_size(size)
