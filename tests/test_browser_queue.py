@@ -191,3 +191,22 @@ def test_persistent_storage_is_asked_for_and_its_answer_shown(phone, live_server
     page.wait_for_selector("#storage-granted:visible, #storage-denied:visible")
     granted = page.evaluate("navigator.storage.persisted()")
     assert page.is_visible("#storage-granted") is granted and page.is_visible("#storage-denied") is not granted
+
+
+def test_queue_writes_ask_for_strict_durability(phone, live_server, users, db):
+    # Recorded from inside the page: the options every IndexedDB transaction of the queue is opened with.
+    # Kept in sessionStorage: the entry is written on the form page, which then gives way to /log.
+    phone.add_init_script("""(() => { const open = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (stores, mode, options) {
+        const seen = JSON.parse(sessionStorage.getItem('modes') || '[]');
+        seen.push([mode || 'readonly', (options && options.durability) || 'default']);
+        sessionStorage.setItem('modes', JSON.stringify(seen));
+        return open.apply(this, arguments); }; })()""")
+    page = phone.new_page()
+    ready_for_offline(page, live_server, "alice")
+    phone.set_offline(True)
+    fill_leaflets(page, live_server, "城关镇集市", "10")
+    modes = page.evaluate("JSON.parse(sessionStorage.getItem('modes') || '[]')")
+    writes = [d for m, d in modes if m == "readwrite"]
+    assert writes and set(writes) == {"strict"}, modes
+    assert page.evaluate("fieldlogQueue.all().then(rs => rs.length)") == 1
