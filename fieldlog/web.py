@@ -67,7 +67,17 @@ def _with_evidence_url(row: dict, year: int) -> dict:
     return out
 
 
-templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label)
+def phone_texts(script: str) -> dict[str, str]:
+    """The catalogue's texts of one phone script ("queue", "log"): keys "phone.<script>.*" without that prefix,
+    as "<script>.<name>", for the page to carry as JSON (<script type="application/json" class="fieldlog-texts">)."""
+    prefix = f"phone.{script}."
+    return {key.removeprefix("phone."): text for key, text in messages.MESSAGES.items() if key.startswith(prefix)}
+
+
+templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label,
+                             phone_texts=phone_texts)
+# Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
+templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
 # --- domain errors about query parameters ---------------------------------------------------------
@@ -386,7 +396,7 @@ LIMIT_PAGE = 2 * MB              # other signed-in forms (the 自评表 edit: 39
 LIMIT_JSON = 256 * KB            # JSON API bodies
 LIMIT_ANONYMOUS = 64 * KB        # sign-in, public survey answers; anything sent without credentials
 _PHONE_FORM = re.compile(r"/log/[^/]+")
-_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/photos")
+_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/(photos|uploads/[^/]+)")  # a photo, or a part of one
 _IMPORT = re.compile(r"/(sites|plants)/import")
 
 
