@@ -162,11 +162,15 @@ class Context:
         return self._cache[key]
 
     def per_period(self, kinds: list[str], subject: str, period: str) -> dict[str, tuple[int, int]]:
-        """{period label: (events, distinct subjects with an event)} over the elapsed periods (cached)."""
+        """{period label: (events, distinct subjects with an event)} over the elapsed periods, counting only
+        subjects active in that period (docs/rules.md: events at an inactive subject are not part of it); cached."""
         key = ("per_period", tuple(kinds), subject, period)
         if key not in self._cache:
+            active = self.active(subject, self.periods(period))
             out: dict[str, list[int]] = {}
-            for (label, _), n in self.counts_by(kinds, subject, period).items():
+            for (label, sid), n in self.counts_by(kinds, subject, period).items():
+                if sid not in active.get(label, ()):
+                    continue
                 acc = out.setdefault(label, [0, 0])
                 acc[0] += n
                 acc[1] += 1
@@ -458,9 +462,10 @@ def _check_timeliness(params: dict) -> str | None:
 
 
 def _campaign_period_rows(ctx: Context, kind: str, quarters: list[P.Period]) -> list[dict]:
-    logged = _campaign_visits(ctx, kind)
+    """One row per elapsed quarter: the campaigns ended in it with an inspection at a site active during them."""
+    visited = {r["campaign_id"] for r in _campaign_rows(ctx, kind) if r["ok"]}
     ended = [c for c in ctx.db.query("SELECT id, name, end_on FROM campaigns WHERE end_on BETWEEN ? AND ?",
-                                     [ctx.first_day.isoformat(), ctx.last_day.isoformat()]) if logged.get(c["id"])]
+                                     [ctx.first_day.isoformat(), ctx.last_day.isoformat()]) if c["id"] in visited]
     rows = []
     for q in quarters:
         inside = [c["name"] for c in ended if q.contains(date.fromisoformat(c["end_on"]))]
