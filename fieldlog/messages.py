@@ -258,7 +258,9 @@ MESSAGES: dict[str, str] = {
     "tables.duplicate_key": "key「{row_key}」与第{first}行重复",
     "tables.unknown_rule": "未知的计算规则「{rule}」（可用：{rules}）",
     "tables.params_not_table": "params 须为表",
-    "tables.bad_points": "分值须为非负数",
+    "tables.bad_points": "分值须为非负数，最多两位小数",
+    # one rounding (issue 13): points shared in 0.01 units sum exactly to each part's weight
+    "tables.points_not_weight": "一级指标「{part}」各行自带的分值合计 {taken}，与其权重 {weight} 不合（超过权重，或各行都自带分值却合计不等于权重）",
     "tables.no_weight": "一级指标「{level1}」在 scoring.weights 中没有分值",
     "tables.unknown_param": "规则 {rule} 没有参数「{param}」",
     "tables.bad_param": "参数 {param}：{complaint}",
@@ -271,7 +273,7 @@ MESSAGES: dict[str, str] = {
     "tables.target_unparsed": "无法解析指标值「{text}」：请写成 ≥/≤/= 加数字和单位，或给出 target = {{{{ comparator = \"text\" }}}}",
     "tables.bad_comparator": "target.comparator 须为 >=、<=、= 或 text",
     "tables.value_not_number": "target.value 须为数字",
-    "tables.bad_weights": "scoring.weights 须为 一级指标 = 分值",
+    "tables.bad_weights": "scoring.weights 须为 一级指标 = 分值（非负数，最多两位小数）",
     "tables.bad_grades": "scoring.grades 须给出 达成、部分达成、未达成 三档的得分比例",
     "tables.bad_bands": "scoring.bands 须为 {shape} 列表",
     "tables.bad_budget_points": "scoring.budget_points 须为数字",
@@ -300,8 +302,17 @@ MESSAGES: dict[str, str] = {
     "evaluation.budget_executed": "全年执行数（万元）",
     "evaluation.budget_rate": "执行率",
     "evaluation.total": "总分",
+    # exports (issue 13)
+    "evaluation.file_name": "{station}{year}年绩效自评表（截至{day}）.{ext}",
     "evaluation.grade": "等级",
     # entries: the chief's manual values, notes and budget block
+    # the 自评表's closing block (issue 13)
+    "entries.head_name_required": "请填写单位负责人",
+    "entries.filler_name_required": "请填写填表人",
+    "entries.name_too_long": "姓名过长（最多 {max} 字）",
+    "entries.phone_required": "请填写联系电话",
+    "entries.bad_phone": "联系电话只能包含数字、空格和 - + ( )，至少 7 位数字",
+    "entries.bad_filled_on": "填报日期须为 YYYY-MM-DD 格式的日期",
     "entries.required": "请填写{label}",
     "entries.not_number": "{label}须为数字",
     "entries.below_minimum": "{label}不能小于 {minimum}",
@@ -568,6 +579,9 @@ LABELS: dict[str, dict[str, str]] = {
         "token_revoked": "吊销令牌",
         "survey_code_create": "新建问卷二维码", "survey_code_close": "结束问卷",
         "manual_value_saved": "填报指标值", "budget_saved": "填报预算执行",
+        # issue 13: the 自评表's closing block, paper questionnaires
+        "signature_saved": "填写自评表签署信息", "survey_batch_created": "录入纸质问卷",
+        "survey_batch_edited": "更正纸质问卷", "survey_batch_voided": "作废纸质问卷",
     },
 
     # --- web, routes, command line ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from fieldlog import periods as P
 from fieldlog import registry
+from fieldlog.indicators import figures
 from fieldlog.messages import label, t
 from fieldlog.events import queries as event_queries
 
@@ -195,6 +196,7 @@ class Outcome:
     beside: str = ""                 # what the printed table shows beside the actual (the minimum beside a mean)
     progress: float | None = None    # share of a text target reached (scores an unmet text row)
     events: dict | None = None       # {"kinds": [...], "where": sql, "params": [...]} behind the figure
+    figure: figures.Figure | None = None  # the actual as every output shows it (rounded once; None for text)
     periods: list[dict] = field(default_factory=list)  # subject-periods or periods that met or missed
 
 
@@ -225,13 +227,10 @@ class Rule:
 
 # --- formatting --------------------------------------------------------------------------------
 
-def cut(value: float | Fraction, decimals: int, up: bool = False) -> str:
-    """Shown figure cut toward the safe side, so a shown figure never reaches a target the exact value missed."""
-    scale = 10 ** decimals
-    scaled = Fraction(value) * scale
-    n = math.ceil(scaled) if up else math.floor(scaled)
-    text = f"{n / scale:.{decimals}f}"
-    return text
+def measured(value, decimals: int, unit: str = "", up: bool = False, **kw) -> Outcome:
+    """An outcome whose figure is `value` rounded once (figures.figure); the actual stays exact for `met`."""
+    fig = figures.figure(value, decimals, unit, up)
+    return Outcome(float(value) if not isinstance(value, int) else value, fig.text, figure=fig, **kw)
 
 
 def percent(num: int, den: int) -> Fraction | None:
@@ -257,16 +256,16 @@ def _tally_count(ctx: Context, kinds: list[str], extra: str = "", params: dict |
 def count(ctx: Context, target, *, kind: str, **_) -> Outcome:
     """Number of events of `kind` in the year up to as_of."""
     n = _tally_count(ctx, [kind])
-    return Outcome(n, f"{n}", events=events_evidence([kind]))
+    return measured(n, 0, events=events_evidence([kind]))
 
 
 def sum_(ctx: Context, target, *, kind: str, field: str, scale: float = 1, decimals: int | None = None, **_) -> Outcome:
     """Sum of a numeric field of `kind` events (times `scale`, e.g. 0.0001 for 元 → 万元)."""
     (total,) = ctx.total(f"SELECT total({field}) FROM {{src}} WHERE kind = :kind AND {{window}}", {"kind": kind})
-    value = Fraction(total).limit_denominator(10**6) * Fraction(scale).limit_denominator(10**9)
+    value = figures.exact(total) * figures.exact(scale)
     decimals = (0 if scale == 1 else 2) if decimals is None else decimals
     up = target is not None and target.comparator == "<="
-    return Outcome(float(value), cut(value, decimals, up=up), events=events_evidence([kind]))
+    return measured(value, decimals, target.unit if target is not None else "", up=up, events=events_evidence([kind]))
 
 
 def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
@@ -275,7 +274,7 @@ def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
     ids = {r[0] for r in ctx.rows(
         f"SELECT {col} FROM {{src}} WHERE kind = :kind AND {{window}} AND {col} != 0 GROUP BY {col} HAVING sum(n) > 0",
         {"kind": kind})}
-    return Outcome(len(ids), f"{len(ids)}", events=events_evidence([kind]),
+    return measured(len(ids), 0, events=events_evidence([kind]),
                    periods=[{"label": t("rules.whole_year"), "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
 
 
@@ -302,10 +301,9 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
         return none_yet(t("rules.none_active", period=label("rule_period", period), subject=label("rule_subject", subject)))
     mean = Fraction(sum(r["count"] for r in rows), len(rows))
     low = min(r["count"] for r in rows)
-    shown = cut(mean, 1)
     words = {"period": label("rule_period", period), "subject": label("rule_subject", subject)}
     over = t("rules.over_subject_periods" if per == "subject" else "rules.over_periods", n=len(rows), **words)
-    return Outcome(float(shown), shown, detail=t("rules.minimum_of", low=low, over=over),
+    return measured(mean, 1, detail=t("rules.minimum_of", low=low, over=over),
                    beside=t("rules.minimum", low=low), events=events_evidence([kind]), periods=rows)
 
 
@@ -344,7 +342,7 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
     rate = percent(num, den)
     if rate is None:
         return none_yet(empty, periods=rows, events=events_evidence([kind]))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence([kind]), periods=rows)
+    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence([kind]), periods=rows)
 
 
 def _campaign_rows(ctx: Context, kind: str) -> list[dict]:
@@ -437,7 +435,7 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
     met = sum(r["ok"] for r in rows)
     rate = percent(met, len(rows))
     detail = t("rules.on_time_months" if period == "month" else "rules.on_time_quarters", met=met, total=len(rows))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", met=met == len(rows), progress=float(rate) / 100,
+    return measured(rate, 1, "%", met=met == len(rows), progress=float(rate) / 100,
                    detail=detail, events=events_evidence([kind]), periods=rows)
 
 
@@ -483,7 +481,7 @@ def ratio(ctx: Context, target, *, source: str = "events", kinds: list[str] | No
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_records"), events=events_evidence(kinds))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence(kinds))
+    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence(kinds))
 
 
 def _check_ratio(params: dict) -> str | None:
@@ -518,7 +516,7 @@ def _survey_ratio(ctx: Context, survey: str) -> Outcome:
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_survey_answers"))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=t("rules.survey_detail", num=num, den=den))
+    return measured(rate, 1, "%", detail=t("rules.survey_detail", num=num, den=den))
 
 
 def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str, days: int, **_) -> Outcome:
@@ -529,7 +527,7 @@ def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str,
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_records"), events=events_evidence([kind]))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", met=num == den, progress=float(rate) / 100,
+    return measured(rate, 1, "%", met=num == den, progress=float(rate) / 100,
                    detail=t("rules.within_days", num=num, den=den, days=days), events=events_evidence([kind]))
 
 
@@ -580,7 +578,7 @@ def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) ->
     if not base:
         return none_yet(t("rules.no_active_sites"), events=events_evidence([kind]))
     value = Fraction(1000 * n, base)
-    return Outcome(float(value), f"{cut(value, 2, up=True)}‰",
+    return measured(value, 2, "‰", up=True,
                    detail=t("rules.per_mille_detail", n=n, base=base, subject=label("rule_subject", subject)),
                    events=events_evidence([kind]))
 
