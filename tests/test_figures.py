@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from openpyxl import load_workbook
 
-from fieldlog.indicators import entries, figures, scoring, tables
+from fieldlog.indicators import figures, scoring, tables
 
-from tests.factories import NOW, enter_manual, perfect_year, user
+from tests.factories import budget_year
 from tests.test_table_fuzz import _dump
 
 SHIPPED = tables.TABLES_DIR / "hengdong-2021.toml"
@@ -93,17 +93,9 @@ def test_points_that_cannot_sum_to_the_weight_are_refused():
 
 # --- the same digits everywhere -------------------------------------------------------------------------
 
-def _year(db) -> None:
-    """factories.perfect_year over 6 sites and 2 plants, manual rows entered, the budget of issue 13."""
-    perfect_year(db, sites=6, plants=2)
-    enter_manual(db)
-    entries.save_budget(db, 2021, {"initial_budget": "560", "full_year_budget": "578.3", "executed": "561.24"},
-                        user(db, "carol"), now=NOW)
-
-
 @pytest.fixture
 def year(db, prebuilt):
-    prebuilt(_year)
+    prebuilt(budget_year)
     return db
 
 

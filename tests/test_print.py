@@ -13,7 +13,7 @@ import pytest
 from fieldlog.indicators import entries, tables
 
 from tests.conftest import browser_login
-from tests.factories import NOW, enter_manual, perfect_year, user
+from tests.factories import NOW, budget_year, user
 
 import pypdf  # noqa: E402  (the test extra; missing, this module fails: never a skip)
 
@@ -21,16 +21,9 @@ SIGNATURE = {"head_name": "王建国", "filler_name": "李晓红", "phone": "073
 COMPLETION = re.compile(r"未达成|部分达成|达成")
 
 
-def _year(db) -> None:
-    perfect_year(db, sites=6, plants=2)
-    enter_manual(db)
-    entries.save_budget(db, 2021, {"initial_budget": "560", "full_year_budget": "578.3", "executed": "561.24"},
-                        user(db, "carol"), now=NOW)
-
-
 @pytest.fixture
 def year(db, prebuilt):
-    prebuilt(_year)
+    prebuilt(budget_year)
     return db
 
 

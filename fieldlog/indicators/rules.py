@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from fieldlog import periods as P
-from fieldlog import registry
+from fieldlog import registry, survey_batches, surveys
 from fieldlog.indicators import figures
 from fieldlog.messages import label, t
 from fieldlog.events import queries as event_queries
@@ -507,16 +507,18 @@ def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[s
 
 
 def _survey_ratio(ctx: Context, survey: str) -> Outcome:
-    exists = ctx.db.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'survey_answers'").fetchone()
-    if not exists or ctx.as_of < ctx.first_day:
+    """Positive answers / answers of the year up to as_of: phone answers (survey_answers) and paper batches."""
+    if ctx.as_of < ctx.first_day:
         return none_yet(t("rules.no_survey_answers"))
-    den, num = ctx.db.conn.execute(
-        "SELECT count(*), coalesce(sum(positive), 0) FROM survey_answers WHERE kind = ? AND day BETWEEN ? AND ?",
-        [survey, ctx.first_day.isoformat(), ctx.last_day.isoformat()]).fetchone()
+    phone_den, phone_num = surveys.totals(ctx.db, survey, ctx.first_day, ctx.last_day)
+    paper_den, paper_num = survey_batches.totals(ctx.db, survey, ctx.first_day, ctx.last_day)
+    num, den = phone_num + paper_num, phone_den + paper_den
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_survey_answers"))
-    return measured(rate, 1, "%", detail=t("rules.survey_detail", num=num, den=den))
+    detail = (t("rules.survey_detail_paper", phone_num=phone_num, phone_den=phone_den, paper_num=paper_num,
+                paper_den=paper_den, num=num, den=den) if paper_den else t("rules.survey_detail", num=num, den=den))
+    return measured(rate, 1, "%", detail=detail)
 
 
 def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str, days: int, **_) -> Outcome:

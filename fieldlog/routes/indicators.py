@@ -152,7 +152,8 @@ def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "",
         "events": events, "events_total": total, "page": page, "pages": max(1, -(-total // evidence.PAGE)),
         "periods": periods, "periods_total": every, "only_missed": only_missed,
         "history": entries.manual_history(db, y, row.key), "can_edit": user["role"] == "chief",
-        "overridable": row.params.get("manual_override", False), "computed_text": outcome.actual_text})
+        "overridable": row.params.get("manual_override", False), "computed_text": outcome.actual_text,
+        "survey": evidence.survey_sources(db, row, explained.ctx)})
 
 
 def _manual_context(db: Database, year: int, row, values: dict, errors: dict) -> dict:
