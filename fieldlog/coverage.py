@@ -220,7 +220,8 @@ def quarter_sampling(db: Database, month: Period, today: date, quotas: Quotas | 
     cap = (quotas or year_quotas(db, month.start.year)).sampling_cap
     quarter = quarter_of(month.start)
     ready = registry.active_sites(db, quarter, ready_mix_only=True)
-    sampled = queries.sampled_sites(db, quarter.months())
+    # Samples at sites not active in the quarter are not part of it (docs/rules.md, "Active").
+    sampled = queries.sampled_sites(db, quarter.months()) & registry.active_site_map(db, [quarter])[quarter.label]
     quota = len(ready) if cap is None else min(cap, len(ready))
     missing = sorted((s for s in ready if s["id"] not in sampled), key=lambda s: (s["town"], s["name"]))
     met = len(sampled) >= quota

@@ -293,6 +293,13 @@ def year_summary(db: Database, year: int) -> dict[str, dict]:
     return out
 
 
+def totals(db: Database, kind: str, first, last) -> tuple[int, int]:
+    """(answers, positive answers) of a kind answered on the phone between two days."""
+    n, p = db.conn.execute("SELECT count(*), coalesce(sum(positive), 0) FROM survey_answers WHERE kind = ? "
+                           "AND day BETWEEN ? AND ?", [kind, first.isoformat(), last.isoformat()]).fetchone()
+    return n, p
+
+
 def answer_years(db: Database) -> list[int]:
     """The years that have answers, newest first."""
     return [int(r[0]) for r in db.conn.execute("SELECT DISTINCT substr(day, 1, 4) FROM survey_answers ORDER BY 1 DESC")]

@@ -10,6 +10,7 @@ import secrets
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Annotated, Iterator
+from urllib.parse import quote
 
 from annotated_types import Interval
 
@@ -259,6 +260,12 @@ def render(request: Request, name: str, context: dict | None = None, status: int
 def render_page(request: Request, page: str, fragment: str, context: dict, status: int = 200) -> HTMLResponse:
     """The whole page, or only its fragment when htmx asked (the page includes the same fragment)."""
     return render(request, fragment if request.headers.get("hx-request") else page, context, status)
+
+
+def attachment(name: str, fallback: str) -> dict[str, str]:
+    """Content-Disposition of a download named `name` (Chinese allowed: RFC 5987 filename*), with an ASCII
+    `fallback` for clients that read only filename."""
+    return {"Content-Disposition": f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{quote(name, safe="")}'}
 
 
 def redirect(url: str) -> RedirectResponse:

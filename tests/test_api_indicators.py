@@ -19,12 +19,12 @@ def test_every_row_with_its_figures_and_the_total(prebuilt, client_for):
         "key": "safety_patrols", "level1": "产出指标", "level2": "数量指标", "level3": "安全日常巡查",
         "target_text": "500次", "target": {"comparator": ">=", "value": 500.0, "unit": "次"}, "actual": 600,
         "met": True, "source": "computed"}
-    assert row["points"] == pytest.approx(50 / 34, abs=1e-4) and row["score"] == pytest.approx(50 / 34, abs=1e-4)
+    assert row["points"] == 1.47 and row["score"] == 1.47          # 分值 as shown (the 4th 产出 row: 1.47)
     staff = body["rows"][22]
     assert (staff["key"], staff["source"], staff["actual"]) == ("staff_costs", "manual", 360.5)
     assert staff["manual"]["source_document"] == "2021年部门决算报表"
-    assert body["total"]["grade"] == "优" and body["total"]["score"] == pytest.approx(100)
-    assert body["budget"]["score"] == pytest.approx(10)
+    assert body["total"]["grade"] == "优" and body["total"]["score"] == 100
+    assert body["budget"]["score"] == 10 and body["budget"]["rate"] == 100 and body["budget"]["rate_text"] == "100.00%"
 
 
 def test_bearer_token_and_default_dates(db, users, client_for):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +14,6 @@ from fieldlog import cli
 from fieldlog.indicators import entries, rollup, tables
 
 from tests.factories import MANUAL_MET, NOW, TZ, enter_manual, event, met_year, site, user
-
-P = 50 / 34  # points of each 产出 row
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def test_a_year_that_meets_every_row_scores_100(db, year):
         "permits": "80", "campaign_coverage": "100.0%", "safety_patrol_coverage": "100.0%",
         "enforcement_site_coverage": "100.0%", "sampling_coverage": "100.0%", "plant_patrol_coverage": "100.0%",
         "concrete_pass_rate": "100.0%", "awareness_rate": "96.0%", "completion_pass_rate": "100.0%",
-        "permit_conformity_rate": "100.0%", "testing_fees": "20.00", "campaigns_on_time": "100.0%",
+        "permit_conformity_rate": "100.0%", "testing_fees": "20.00万元", "campaigns_on_time": "100.0%",
         "safety_patrols_on_time": "100.0%", "enforcement_site_on_time": "100.0%", "sampling_on_time": "100.0%",
         "plant_patrol_on_time": "100.0%", "leaflets_on_time": "2021-12-12 累计达到 6000",
         "filings_on_time": "100.0%", "construction_quality_rate": "100.0%", "concrete_quality": "达到",
@@ -47,23 +46,29 @@ def test_a_year_that_meets_every_row_scores_100(db, year):
     }
     assert {k: rows[k].actual_text for k in expected} == expected
     assert {k for k, r in rows.items() if r.source == "manual"} == set(MANUAL_MET)
-    assert totals.budget["score"] == pytest.approx(10)
-    assert totals.total == pytest.approx(100) and totals.grade == "优"
+    assert totals.budget["score"] == Decimal("10.00")
+    assert totals.total == Decimal("100.00") and totals.grade == "优"
 
 
 def test_misses_are_scored_by_the_rules(db, year):
+    """Scores from the points and figures shown, each cut to 0.01; the total is the sum of the scores shown.
+    Points: 产出 5000 hundredths over 34 rows = 147 each and 2 left over, so the first two rows (staff,
+    operations) show 1.48 and the others 1.47; 效益 7.50 each."""
     event(db, "accident", "2021-08-01", site_id=year["sites"][0])                 # 1 / 50 sites = 20‰
     enter_manual(db, {"staff_costs": {"value": "400"}, "operations": {"value": "基本保障", "grade": "部分达成"}})
     entries.save_budget(db, 2021, {"full_year_budget": "560.61", "executed": "500"}, user(db, "carol"), now=NOW)
     rows, totals, _ = compute(db, "2021-12-31")
     assert (rows["accident_rate"].actual_text, rows["accident_rate"].met) == ("20.00‰", False)
-    assert rows["accident_rate"].score == pytest.approx(7.5 * 1.5 / 20)
+    assert rows["accident_rate"].score == Decimal("0.56")                         # 7.50 × 1.5 / 20 = 0.5625
     assert (rows["staff_costs"].actual, rows["staff_costs"].met) == (400, False)
-    assert rows["staff_costs"].score == pytest.approx(P * 371.29 / 400)
-    assert rows["operations"].score == pytest.approx(P * 0.8)
-    assert totals.budget["score"] == pytest.approx(10 * 500 / 560.61)
-    expected = 90 - 7.5 + 7.5 * 1.5 / 20 - P + P * 371.29 / 400 - P * 0.2 + 10 * 500 / 560.61
-    assert totals.total == pytest.approx(expected)          # 90.66…
+    assert rows["staff_costs"].actual_text == "400.00万元"
+    assert rows["staff_costs"].score == Decimal("1.36")                           # 1.47 × 371.29 / 400 = 1.3644…
+    assert rows["operations"].score == Decimal("1.18")                            # 1.48 × 0.8 = 1.184
+    assert totals.budget["rate_figure"].text == "89.18%"                          # 500 / 560.61 = 89.188…%
+    assert totals.budget["score"] == Decimal("8.91")                              # 10 × 0.8918
+    expected = Decimal("90") - Decimal("7.50") + Decimal("0.56") - Decimal("1.47") + Decimal("1.36") \
+        - Decimal("1.48") + Decimal("1.18") + Decimal("8.91")
+    assert totals.total == expected == Decimal("91.56")
     assert totals.grade == "优"
     # History is kept: the newest entry wins, the older one stays.
     assert [h["value_number"] for h in entries.manual_history(db, 2021, "staff_costs")] == [400, 360.5]
@@ -72,12 +77,12 @@ def test_misses_are_scored_by_the_rules(db, year):
 def test_mid_year_counts_to_date_and_periods_elapsed(db, year):
     rows, _, _ = compute(db, "2021-06-30")
     assert (rows["safety_patrols"].actual, rows["safety_patrols"].met) == (300, False)
-    assert rows["safety_patrols"].score == pytest.approx(P * 300 / 500)
+    assert rows["safety_patrols"].score == Decimal("0.88")                        # 1.47 × 300 / 500 = 0.882
     assert rows["campaigns"].actual == 6
     assert rows["safety_patrols_on_time"].detail == "6/6 个月按时完成"
     assert rows["sampling_on_time"].detail == "2/2 个季度按时完成"
     assert rows["leaflets_on_time"].actual_text == "未达到（累计 3000）"
-    assert rows["leaflets_on_time"].score == pytest.approx(P * 0.5)
+    assert rows["leaflets_on_time"].score == Decimal("0.73")                      # 1.47 × 0.5 = 0.735
     # 15 June: the June patrols before the 15th count, June itself is not yet elapsed.
     rows, _, _ = compute(db, "2021-06-15")
     assert rows["safety_patrols"].actual == 250 + 40   # Jan–May 250; June 1–15: sites with i % 20 < 15 (0–14, 20–34, 40–49)
@@ -119,7 +124,7 @@ def test_cli_rollup_writes_the_table(db, year, cfg, tmp_path, monkeypatch, suffi
         from openpyxl import load_workbook
 
         ws = load_workbook(out).active
-        assert any(ws.cell(r, 3).value == "安全日常巡查" and ws.cell(r, 5).value == "600" for r in range(1, 60))
+        assert any(ws.cell(r, 3).value == "安全日常巡查" and ws.cell(r, 5).value == 600 for r in range(1, 60))
 
 
 def test_cli_table_load_and_show(db, users, cfg, tmp_path, monkeypatch):

@@ -77,7 +77,7 @@ def test_late_logged_event_counts_when_it_occurred(db, users):
 @pytest.mark.parametrize("scale, decimals, target, as_of, value, text", [
     (1, None, Target(">=", 6000, "份"), "2021-12-31", 350, "350"),           # 100 + 250; the voided 1000 is out
     (1, None, Target(">=", 6000, "份"), "2021-03-31", 100, "100"),
-    (0.0001, 2, Target("<=", 50, "万元"), "2021-12-31", 0.0350, "0.04"),     # 350 元 = 0.035 万元, shown rounded up for ≤
+    (0.0001, 2, Target("<=", 50, "万元"), "2021-12-31", 0.0350, "0.04万元"),  # 350 元 = 0.035 万元, shown rounded up for ≤
 ])
 def test_sum(db, users, scale, decimals, target, as_of, value, text):
     event(db, "leaflets", "2021-03-01", fields={"copies": 100})

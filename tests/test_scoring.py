@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from fieldlog.indicators import scoring, tables
@@ -18,18 +20,21 @@ def row(comparator: str, value: float | None, rule: str = "count") -> TableRow:
 
 def test_weights_shared_equally_within_each_part():
     points = scoring.row_points(tables.parse_table(SHIPPED.read_text(encoding="utf-8")))
-    assert points["staff"] == pytest.approx(50 / 34)          # 34 产出 rows share 50
-    assert points["accident_rate"] == pytest.approx(30 / 4)   # 4 效益 rows share 30
-    assert points["satisfaction_rate"] == 10
-    assert sum(points.values()) == pytest.approx(90)
+    # 34 产出 rows share 50.00: 147 hundredths each and 2 left over, to the first two rows.
+    chanchu = [v for k, v in points.items() if k not in ("construction_quality_rate", "concrete_quality",
+                                                          "accident_rate", "market_order", "satisfaction_rate")]
+    assert chanchu[:2] == [Decimal("1.48")] * 2 and set(chanchu[2:]) == {Decimal("1.47")} and len(chanchu) == 34
+    assert points["accident_rate"] == Decimal("7.50")          # 4 效益 rows share 30
+    assert points["satisfaction_rate"] == Decimal("10.00")
+    assert sum(points.values()) == Decimal("90.00")
 
 
 def test_a_row_with_its_own_points_takes_them_first():
     text = SHIPPED.read_text(encoding="utf-8").replace('target_text = "500次"', 'target_text = "500次"\npoints = 16')
     points = scoring.row_points(tables.parse_table(text))
-    assert points["safety_patrols"] == 16
-    assert points["staff"] == pytest.approx((50 - 16) / 33)
-    assert sum(points.values()) == pytest.approx(90)
+    assert points["safety_patrols"] == Decimal("16.00")
+    assert points["staff"] == Decimal("1.04") and points["operations"] == Decimal("1.03")   # 3400 = 33 × 103 + 1
+    assert sum(points.values()) == Decimal("90.00")
 
 
 @pytest.mark.parametrize("r, actual, met, progress, grade, expected", [
@@ -55,16 +60,18 @@ def test_row_score(r, actual, met, progress, grade, expected):
     assert scoring.row_score(r, 1.5, actual, met, progress, grade, GRADES) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("budget, rate, score", [
-    (None, None, 0.0),
-    ({"full_year_budget": 560.61, "executed": 540.0}, 540 / 560.61, 10 * 540 / 560.61),   # 9.632…
-    ({"full_year_budget": 500.0, "executed": 520.0}, 1.04, 10.0),                          # capped at 10
-    ({"full_year_budget": 500.0, "executed": 0.0}, 0.0, 0.0),
+@pytest.mark.parametrize("budget, shown, score", [
+    (None, None, "0.00"),
+    ({"full_year_budget": 560.61, "executed": 540.0}, "96.32%", "9.63"),      # 96.3236…% cut; 10 × 0.9632
+    ({"full_year_budget": 578.3, "executed": 561.24}, "97.04%", "9.70"),      # 97.0499…% (issue 13): cut, not 97.05
+    ({"full_year_budget": 500.0, "executed": 520.0}, "104.00%", "10.00"),     # capped at 10
+    ({"full_year_budget": 500.0, "executed": 0.0}, "0.00%", "0.00"),
+    ({"full_year_budget": 0.3, "executed": 0.1}, "33.33%", "3.33"),           # entered decimals, not binary ones
 ])
-def test_budget_block(budget, rate, score):
+def test_budget_block(budget, shown, score):
     block = scoring.budget_block(budget, 10)
-    assert block["rate"] == (pytest.approx(rate) if rate is not None else None)
-    assert block["score"] == pytest.approx(score)
+    assert (block["rate_figure"].text if block["rate_figure"] else None) == shown
+    assert block["score"] == Decimal(score)
 
 
 @pytest.mark.parametrize("total, grade", [(100, "优"), (90, "优"), (89.999, "良"), (80, "良"), (79.99, "中"),

@@ -154,3 +154,50 @@ def latest_budget(db: Database, year: int) -> dict | None:
     return next(iter(db.query(
         "SELECT b.*, u.display_name AS entered_by_name FROM budget_execution b LEFT JOIN users u ON u.id = b.entered_by "
         "WHERE b.year = ? ORDER BY b.id DESC LIMIT 1", [year])), None)
+
+
+# --- the closing block of the 自评表 (单位负责人、填表人、联系电话、填报日期), once per year -------------------
+
+SIGNATURE_FIELDS = ("head_name", "filler_name", "phone", "filled_on")
+NAME_MAX = 40
+PHONE_CHARS = set("0123456789-+() ")
+
+
+def clean_signature(raw: dict) -> dict:
+    """The closing block from form or API values; InvalidInput naming each bad field in Chinese."""
+    errors: dict[str, str] = {}
+    values = {k: str(raw.get(k) or "").strip() for k in SIGNATURE_FIELDS}
+    for key in ("head_name", "filler_name"):
+        if not values[key]:
+            errors[key] = t(f"entries.{key}_required")
+        elif len(values[key]) > NAME_MAX:
+            errors[key] = t("entries.name_too_long", max=NAME_MAX)
+    phone = values["phone"]
+    if not phone:
+        errors["phone"] = t("entries.phone_required")
+    elif len(phone) > 30 or not set(phone) <= PHONE_CHARS or sum(c.isdigit() for c in phone) < 7:
+        errors["phone"] = t("entries.bad_phone")
+    try:
+        values["filled_on"] = datetime.strptime(values["filled_on"], "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        errors["filled_on"] = t("entries.bad_filled_on")
+    if errors:
+        raise InvalidInput(errors)
+    return values
+
+
+def save_signature(db: Database, year: int, raw: dict, user: dict | None, now: datetime | None = None) -> None:
+    """Store the year's closing block (a new row; the newest is printed); InvalidInput stores nothing."""
+    s = clean_signature(raw)
+    with write(db):
+        db.execute("INSERT INTO evaluation_signatures (year, head_name, filler_name, phone, filled_on, entered_by, "
+                   "entered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [year, s["head_name"], s["filler_name"], s["phone"], s["filled_on"], user["id"] if user else None,
+                    _now(now)])
+        audit.record(db, "signature_saved", user=user, target=f"evaluation:{year}", detail=s, now=now)
+
+
+def latest_signature(db: Database, year: int) -> dict | None:
+    """The newest closing block of a year, or None."""
+    return next(iter(db.query("SELECT * FROM evaluation_signatures WHERE year = ? ORDER BY id DESC LIMIT 1", [year])),
+                None)

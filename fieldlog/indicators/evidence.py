@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from fieldlog import integers, registry
+from fieldlog import integers, registry, survey_batches, surveys
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
 from fieldlog.indicators.rules import Context, Outcome
@@ -82,3 +82,13 @@ def period_rows(db: Database, outcome: Outcome, subject: str = "site", only_miss
         r["name"] = names.get(r.get("subject"), {}).get(r["id"], "") if r.get("id") is not None else ""
         r["missing_names"] = [missing_names.get(i, f"#{i}") for i in r.get("missing", [])]
     return rows
+
+
+def survey_sources(db: Database, row, ctx: Context) -> dict | None:
+    """For a survey row: the phone answers and the paper batches behind it, listed apart (None for other rows)."""
+    if row.rule != "ratio" or row.params.get("source") != "survey" or ctx.as_of < ctx.first_day:
+        return None
+    kind = row.params["survey"]
+    answers, positive = surveys.totals(db, kind, ctx.first_day, ctx.last_day)
+    return {"kind": kind, "phone": {"answers": answers, "positive": positive},
+            "paper": survey_batches.list_between(db, ctx.first_day, ctx.last_day, kind)}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from fractions import Fraction
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from fieldlog.indicators import entries, scoring
-from fieldlog.indicators.rules import RULES, Context, Outcome, cut
+from fieldlog.indicators import entries, figures, scoring
+from fieldlog.indicators.rules import RULES, Context, Outcome
 from fieldlog.indicators.tables import Target, TableRow, TargetTable
 from fieldlog.messages import label, t
 
@@ -31,8 +31,8 @@ class RowResult:
     met: bool | None
     source: str                      # computed | manual
     detail: str = ""
-    points: float = 0.0
-    score: float = 0.0
+    points: Decimal = Decimal("0.00")   # 分值 as shown (figures.share: each part sums exactly to its weight)
+    score: Decimal = Decimal("0.00")    # 得分 as shown, computed from the points and the figure shown
     grade: str | None = None         # the chief's grade of a qualitative row (met/partial/missed)
     progress: float | None = None
     manual: dict | None = None       # newest manual entry (who, when, source document, note)
@@ -49,6 +49,11 @@ class RowResult:
         """完成情况 as shown (达成, 部分达成, 未达成 or —)."""
         return label("completion", self.completion)
 
+    @property
+    def figure(self) -> figures.Figure | None:
+        """The actual as every output shows it (None for a text actual or none yet)."""
+        return self.outcome.figure if self.outcome is not None else None
+
     def as_dict(self) -> dict:
         """JSON-ready view (API, json export): grades as their labels, the English completion value beside them."""
         manual = None
@@ -59,8 +64,11 @@ class RowResult:
         return {
             "key": self.key, "level1": self.level1, "level2": self.level2, "level3": self.level3,
             "target_text": self.target_text, "target": self.target.as_dict(), "rule": self.rule,
-            "actual": self.actual, "actual_text": self.actual_text, "met": self.met, "source": self.source,
-            "detail": self.detail, "points": round(self.points, 4), "score": round(self.score, 4),
+            # actual: the figure shown on every output (the same digits); actual_exact: the value `met` compares.
+            "actual": self.figure.number if self.figure else self.actual, "actual_exact": self.actual,
+            "actual_text": self.actual_text, "unit": self.figure.unit if self.figure else "",
+            "decimals": self.figure.decimals if self.figure else None, "met": self.met, "source": self.source,
+            "detail": self.detail, "points": float(self.points), "score": float(self.score),
             "grade": _grade_text(self.grade), "completion": self.completion, "manual": manual,
         }
 
@@ -73,7 +81,7 @@ def judge(target: Target, actual) -> bool | None:
     """Whether a numeric actual meets a numeric target (None when either is missing or textual)."""
     if target.comparator == "text" or target.value is None or not isinstance(actual, (int, float)):
         return None
-    a, b = Fraction(target.value).limit_denominator(10**6), Fraction(actual)
+    a, b = figures.exact(target.value), figures.exact(actual)
     return b <= a if target.comparator == "<=" else b >= a
 
 
@@ -84,7 +92,11 @@ def _manual_outcome(row: TableRow, entry: dict | None) -> tuple[Outcome, str | N
         return Outcome(entry["value_text"], entry["value_text"] or "",
                        met=None if not entry["grade"] else entry["grade"] == "met"), entry["grade"]
     value = entry["value_number"]
-    return Outcome(value, f"{value:g}{row.target.unit}" if row.target.unit in ("%", "‰") else f"{value:g}"), entry["grade"]
+    unit = row.target.unit
+    # An entered figure keeps the decimals it was typed with, at least its unit's (2 for 万元: 360.5 -> 360.50万元).
+    decimals = min(6, max(figures.UNIT_DECIMALS.get(unit, 0), -Decimal(repr(value)).normalize().as_tuple().exponent))
+    fig = figures.figure(value, decimals, unit)
+    return Outcome(value, fig.text, figure=fig), entry["grade"]
 
 
 def _rule_outcome(ctx: Context, row: TableRow) -> Outcome:
@@ -140,8 +152,9 @@ def compute(db: Database, table: TargetTable, as_of: date, tz: ZoneInfo | None =
         for row in table.rows:
             result = compute_row(ctx, row, manual.get(row.key))
             result.points = points[row.key]
-            result.score = scoring.row_score(row, result.points, result.actual, result.met, result.progress,
-                                             result.grade, grades)
+            shown_actual = result.figure.value if result.figure is not None else result.actual
+            result.score = figures.points(scoring.row_score(row, result.points, shown_actual, result.met,
+                                                            result.progress, result.grade, grades))
             out.append(result)
     finally:
         ctx.close()
@@ -153,6 +166,6 @@ def totals(db: Database, table: TargetTable, results: list[RowResult]) -> scorin
     return scoring.totals(table, [r.score for r in results], entries.latest_budget(db, table.year))
 
 
-def fmt_score(value: float) -> str:
-    """A score shown cut (not rounded) to 2 decimals."""
-    return cut(Fraction(value).limit_denominator(10**9), 2)
+def fmt_score(value) -> str:
+    """A 分值 or 得分 as shown: cut (not rounded) to 2 decimals (already so for the roll-up's own)."""
+    return figures.text(figures.points(value), 2)

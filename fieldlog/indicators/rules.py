@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from fieldlog import periods as P
-from fieldlog import registry
+from fieldlog import registry, survey_batches, surveys
+from fieldlog.indicators import figures
 from fieldlog.messages import label, t
 from fieldlog.events import queries as event_queries
 
@@ -162,11 +163,15 @@ class Context:
         return self._cache[key]
 
     def per_period(self, kinds: list[str], subject: str, period: str) -> dict[str, tuple[int, int]]:
-        """{period label: (events, distinct subjects with an event)} over the elapsed periods (cached)."""
+        """{period label: (events, distinct subjects with an event)} over the elapsed periods, counting only
+        subjects active in that period (docs/rules.md: events at an inactive subject are not part of it); cached."""
         key = ("per_period", tuple(kinds), subject, period)
         if key not in self._cache:
+            active = self.active(subject, self.periods(period))
             out: dict[str, list[int]] = {}
-            for (label, _), n in self.counts_by(kinds, subject, period).items():
+            for (label, sid), n in self.counts_by(kinds, subject, period).items():
+                if sid not in active.get(label, ()):
+                    continue
                 acc = out.setdefault(label, [0, 0])
                 acc[0] += n
                 acc[1] += 1
@@ -191,6 +196,7 @@ class Outcome:
     beside: str = ""                 # what the printed table shows beside the actual (the minimum beside a mean)
     progress: float | None = None    # share of a text target reached (scores an unmet text row)
     events: dict | None = None       # {"kinds": [...], "where": sql, "params": [...]} behind the figure
+    figure: figures.Figure | None = None  # the actual as every output shows it (rounded once; None for text)
     periods: list[dict] = field(default_factory=list)  # subject-periods or periods that met or missed
 
 
@@ -221,13 +227,10 @@ class Rule:
 
 # --- formatting --------------------------------------------------------------------------------
 
-def cut(value: float | Fraction, decimals: int, up: bool = False) -> str:
-    """Shown figure cut toward the safe side, so a shown figure never reaches a target the exact value missed."""
-    scale = 10 ** decimals
-    scaled = Fraction(value) * scale
-    n = math.ceil(scaled) if up else math.floor(scaled)
-    text = f"{n / scale:.{decimals}f}"
-    return text
+def measured(value, decimals: int, unit: str = "", up: bool = False, **kw) -> Outcome:
+    """An outcome whose figure is `value` rounded once (figures.figure); the actual stays exact for `met`."""
+    fig = figures.figure(value, decimals, unit, up)
+    return Outcome(float(value) if not isinstance(value, int) else value, fig.text, figure=fig, **kw)
 
 
 def percent(num: int, den: int) -> Fraction | None:
@@ -253,16 +256,16 @@ def _tally_count(ctx: Context, kinds: list[str], extra: str = "", params: dict |
 def count(ctx: Context, target, *, kind: str, **_) -> Outcome:
     """Number of events of `kind` in the year up to as_of."""
     n = _tally_count(ctx, [kind])
-    return Outcome(n, f"{n}", events=events_evidence([kind]))
+    return measured(n, 0, events=events_evidence([kind]))
 
 
 def sum_(ctx: Context, target, *, kind: str, field: str, scale: float = 1, decimals: int | None = None, **_) -> Outcome:
     """Sum of a numeric field of `kind` events (times `scale`, e.g. 0.0001 for 元 → 万元)."""
     (total,) = ctx.total(f"SELECT total({field}) FROM {{src}} WHERE kind = :kind AND {{window}}", {"kind": kind})
-    value = Fraction(total).limit_denominator(10**6) * Fraction(scale).limit_denominator(10**9)
+    value = figures.exact(total) * figures.exact(scale)
     decimals = (0 if scale == 1 else 2) if decimals is None else decimals
     up = target is not None and target.comparator == "<="
-    return Outcome(float(value), cut(value, decimals, up=up), events=events_evidence([kind]))
+    return measured(value, decimals, target.unit if target is not None else "", up=up, events=events_evidence([kind]))
 
 
 def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
@@ -271,7 +274,7 @@ def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
     ids = {r[0] for r in ctx.rows(
         f"SELECT {col} FROM {{src}} WHERE kind = :kind AND {{window}} AND {col} != 0 GROUP BY {col} HAVING sum(n) > 0",
         {"kind": kind})}
-    return Outcome(len(ids), f"{len(ids)}", events=events_evidence([kind]),
+    return measured(len(ids), 0, events=events_evidence([kind]),
                    periods=[{"label": t("rules.whole_year"), "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
 
 
@@ -298,10 +301,9 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
         return none_yet(t("rules.none_active", period=label("rule_period", period), subject=label("rule_subject", subject)))
     mean = Fraction(sum(r["count"] for r in rows), len(rows))
     low = min(r["count"] for r in rows)
-    shown = cut(mean, 1)
     words = {"period": label("rule_period", period), "subject": label("rule_subject", subject)}
     over = t("rules.over_subject_periods" if per == "subject" else "rules.over_periods", n=len(rows), **words)
-    return Outcome(float(shown), shown, detail=t("rules.minimum_of", low=low, over=over),
+    return measured(mean, 1, detail=t("rules.minimum_of", low=low, over=over),
                    beside=t("rules.minimum", low=low), events=events_evidence([kind]), periods=rows)
 
 
@@ -340,7 +342,7 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
     rate = percent(num, den)
     if rate is None:
         return none_yet(empty, periods=rows, events=events_evidence([kind]))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence([kind]), periods=rows)
+    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence([kind]), periods=rows)
 
 
 def _campaign_rows(ctx: Context, kind: str) -> list[dict]:
@@ -433,7 +435,7 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
     met = sum(r["ok"] for r in rows)
     rate = percent(met, len(rows))
     detail = t("rules.on_time_months" if period == "month" else "rules.on_time_quarters", met=met, total=len(rows))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", met=met == len(rows), progress=float(rate) / 100,
+    return measured(rate, 1, "%", met=met == len(rows), progress=float(rate) / 100,
                    detail=detail, events=events_evidence([kind]), periods=rows)
 
 
@@ -458,9 +460,10 @@ def _check_timeliness(params: dict) -> str | None:
 
 
 def _campaign_period_rows(ctx: Context, kind: str, quarters: list[P.Period]) -> list[dict]:
-    logged = _campaign_visits(ctx, kind)
+    """One row per elapsed quarter: the campaigns ended in it with an inspection at a site active during them."""
+    visited = {r["campaign_id"] for r in _campaign_rows(ctx, kind) if r["ok"]}
     ended = [c for c in ctx.db.query("SELECT id, name, end_on FROM campaigns WHERE end_on BETWEEN ? AND ?",
-                                     [ctx.first_day.isoformat(), ctx.last_day.isoformat()]) if logged.get(c["id"])]
+                                     [ctx.first_day.isoformat(), ctx.last_day.isoformat()]) if c["id"] in visited]
     rows = []
     for q in quarters:
         inside = [c["name"] for c in ended if q.contains(date.fromisoformat(c["end_on"]))]
@@ -478,7 +481,7 @@ def ratio(ctx: Context, target, *, source: str = "events", kinds: list[str] | No
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_records"), events=events_evidence(kinds))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=f"{num}/{den}", events=events_evidence(kinds))
+    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence(kinds))
 
 
 def _check_ratio(params: dict) -> str | None:
@@ -504,16 +507,18 @@ def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[s
 
 
 def _survey_ratio(ctx: Context, survey: str) -> Outcome:
-    exists = ctx.db.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'survey_answers'").fetchone()
-    if not exists or ctx.as_of < ctx.first_day:
+    """Positive answers / answers of the year up to as_of: phone answers (survey_answers) and paper batches."""
+    if ctx.as_of < ctx.first_day:
         return none_yet(t("rules.no_survey_answers"))
-    den, num = ctx.db.conn.execute(
-        "SELECT count(*), coalesce(sum(positive), 0) FROM survey_answers WHERE kind = ? AND day BETWEEN ? AND ?",
-        [survey, ctx.first_day.isoformat(), ctx.last_day.isoformat()]).fetchone()
+    phone_den, phone_num = surveys.totals(ctx.db, survey, ctx.first_day, ctx.last_day)
+    paper_den, paper_num = survey_batches.totals(ctx.db, survey, ctx.first_day, ctx.last_day)
+    num, den = phone_num + paper_num, phone_den + paper_den
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_survey_answers"))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", detail=t("rules.survey_detail", num=num, den=den))
+    detail = (t("rules.survey_detail_paper", phone_num=phone_num, phone_den=phone_den, paper_num=paper_num,
+                paper_den=paper_den, num=num, den=den) if paper_den else t("rules.survey_detail", num=num, den=den))
+    return measured(rate, 1, "%", detail=detail)
 
 
 def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str, days: int, **_) -> Outcome:
@@ -524,7 +529,7 @@ def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str,
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_records"), events=events_evidence([kind]))
-    return Outcome(float(rate), f"{cut(rate, 1)}%", met=num == den, progress=float(rate) / 100,
+    return measured(rate, 1, "%", met=num == den, progress=float(rate) / 100,
                    detail=t("rules.within_days", num=num, den=den, days=days), events=events_evidence([kind]))
 
 
@@ -575,7 +580,7 @@ def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) ->
     if not base:
         return none_yet(t("rules.no_active_sites"), events=events_evidence([kind]))
     value = Fraction(1000 * n, base)
-    return Outcome(float(value), f"{cut(value, 2, up=True)}‰",
+    return measured(value, 2, "‰", up=True,
                    detail=t("rules.per_mille_detail", n=n, base=base, subject=label("rule_subject", subject)),
                    events=events_evidence([kind]))
 

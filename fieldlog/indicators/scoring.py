@@ -1,6 +1,9 @@
 """Self-evaluation scoring: every number is a setting of the table file (defaults: tables.DEFAULT_SCORING).
 
-- a part's weight is shared equally among its rows, after rows that carry their own 分值 have taken theirs;
+- a part's weight is shared equally among its rows, after rows that carry their own 分值 have taken theirs, in
+  0.01 units (largest remainder), so the points shown sum exactly to the weight;
+- every score is computed from the points and the actual figure as shown, then cut to 0.01; the total is the
+  sum of the scores shown;
 - a "≥ A" or "= A" row: full points when met, else points × B / A (B the actual);
 - a "≤ A" row: full points when met, else points × A / B;
 - a qualitative row (manual_text): points × the share of the chief's grade (met/partial/missed: 达成/部分达成/未达成);
@@ -15,51 +18,58 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
+from fieldlog.indicators import figures
 from fieldlog.indicators.tables import TableRow, TargetTable
 from fieldlog.messages import label, t
 
 
-def row_points(table: TargetTable) -> dict[str, float]:
-    """{row key: 分值}: a row's own points, or an equal share of what its part has left."""
+def row_points(table: TargetTable) -> dict[str, Decimal]:
+    """{row key: 分值 as shown}: a row's own points, or its share of what its part has left, in 0.01 units that
+    sum exactly to the part's weight (figures.share: the largest remainder goes to the first rows)."""
     weights = table.scoring["weights"]
-    out: dict[str, float] = {}
+    out: dict[str, Decimal] = {}
     for part, weight in weights.items():
         rows = [r for r in table.rows if r.level1 == part]
-        fixed = sum(r.points for r in rows if r.points is not None)
-        free = [r for r in rows if r.points is None]
-        share = max(0.0, weight - fixed) / len(free) if free else 0.0
+        fixed = sum(figures.exact(r.points) for r in rows if r.points is not None)
+        free = iter(figures.share(weight, sum(r.points is None for r in rows), fixed))
         for r in rows:
-            out[r.key] = r.points if r.points is not None else share
+            out[r.key] = figures.points(r.points) if r.points is not None else next(free)
     return out
 
 
-def row_score(row: TableRow, points: float, actual, met: bool | None, progress: float | None,
-              grade: str | None, grades: dict[str, float]) -> float:
-    """得分 of one row (see the module docstring)."""
+def row_score(row: TableRow, points, actual, met: bool | None, progress: float | None,
+              grade: str | None, grades: dict[str, float]) -> Fraction:
+    """得分 of one row, exact (see the module docstring); the roll-up shows it cut to 0.01."""
+    pts = figures.exact(points)
     if row.qualitative:
-        return points * grades[grade] if grade in grades else 0.0
+        return pts * figures.exact(grades[grade]) if grade in grades else Fraction(0)
     if met is None:
-        return 0.0
+        return Fraction(0)
     if met:
-        return points
+        return pts
     target = row.target
-    if target.comparator == "text" or not isinstance(actual, (int, float)):
+    if target.comparator == "text" or not isinstance(actual, (int, float, Decimal, Fraction)):
         if progress is not None:
-            return points * max(0.0, min(1.0, progress))
-        return points * grades["missed"]
-    a, b = target.value, float(actual)
+            return pts * max(Fraction(0), min(Fraction(1), figures.exact(progress)))
+        return pts * figures.exact(grades["missed"])
+    a, b = figures.exact(target.value), figures.exact(actual)
     if target.comparator == "<=":
-        return points * min(1.0, a / b) if b > 0 else points
-    return points * max(0.0, min(1.0, b / a)) if a > 0 else points
+        return pts * min(Fraction(1), a / b) if b > 0 else pts
+    return pts * max(Fraction(0), min(Fraction(1), b / a)) if a > 0 else pts
 
 
 def budget_block(budget: dict | None, points: float) -> dict:
-    """执行率 (全年执行数 / 全年预算数) and its score, capped at `points`."""
+    """执行率 (全年执行数 / 全年预算数) shown in percent to 0.01 (cut), and the score computed from that shown rate,
+    capped at `points` and cut to 0.01."""
     if not budget or not budget.get("full_year_budget"):
-        return {"rate": None, "points": points, "score": 0.0, "entry": budget}
-    rate = budget["executed"] / budget["full_year_budget"]
-    return {"rate": rate, "points": points, "score": min(points, points * rate), "entry": budget}
+        return {"rate": None, "rate_figure": None, "points": points, "score": Decimal("0.00"), "entry": budget}
+    exact_rate = figures.exact(budget["executed"]) / figures.exact(budget["full_year_budget"])
+    shown = figures.figure(exact_rate * 100, 2, "%")
+    score = figures.points(min(figures.exact(points), figures.exact(points) * figures.exact(shown.value) / 100))
+    return {"rate": float(exact_rate), "rate_figure": shown, "points": points, "score": score, "entry": budget}
 
 
 def grade_of(total: float, bands: list[dict]) -> str:
@@ -92,9 +102,9 @@ def band_label(band: str) -> str:
 
 @dataclass
 class Totals:
-    rows_score: float
+    rows_score: Decimal
     budget: dict
-    total: float
+    total: Decimal
     band: str                        # the band value of the total (grade_of)
     legend: str = ""                 # what the bands mean (band_legend)
 
@@ -104,11 +114,11 @@ class Totals:
         return band_label(self.band)
 
 
-def totals(table: TargetTable, scores: list[float], budget: dict | None) -> Totals:
+def totals(table: TargetTable, scores: list[Decimal], budget: dict | None) -> Totals:
     """Sum of row scores plus the budget block, with its grade band."""
     block = budget_block(budget, float(table.scoring["budget_points"]))
-    rows_score = sum(scores)
-    # Banded on the exact total; pages show it cut (not rounded) to 2 decimals, so 89.996 reads 89.99 (良).
+    # The total is the sum of the scores shown (each already cut to 0.01), and banded on that same figure.
+    rows_score = sum((figures.points(s) for s in scores), Decimal("0.00"))
     total = rows_score + block["score"]
     top = sum(table.scoring["weights"].values()) + block["points"]
     bands = table.scoring["bands"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sqlite_utils import Database
 from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.events import KINDS
+from fieldlog.indicators import figures
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
 from fieldlog.messages import LABELS, t
 from fieldlog.periods import utc_stamp
@@ -186,7 +188,7 @@ def _row(raw: dict, number: int, kinds: set[str], targets: dict, errors: dict) -
         if (complaint := check_combination(rule, params)) is not None:
             bad("params", complaint)
     points = raw.get("points")
-    if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0):
+    if points is not None and not _in_cents(points):
         bad("points", t("tables.bad_points"))
     if any(k.startswith(f"rows.{number}.") for k in errors):
         return None
@@ -267,7 +269,7 @@ def _target(raw: dict, bad) -> Target | None:
 def _scoring(raw, errors: dict) -> dict:
     scoring = copy.deepcopy({**DEFAULT_SCORING, **(raw if isinstance(raw, dict) else {})})
     weights = scoring.get("weights")
-    if not isinstance(weights, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in weights.values()):
+    if not isinstance(weights, dict) or not all(_in_cents(v) for v in weights.values()):
         errors["scoring.weights"] = t("tables.bad_weights")
     grades = _grades(scoring.get("grades"))
     if grades is None:
@@ -284,6 +286,26 @@ def _scoring(raw, errors: dict) -> dict:
     if not isinstance(scoring.get("budget_points"), (int, float)):
         errors["scoring.budget_points"] = t("tables.bad_budget_points")
     return scoring
+
+
+def _in_cents(value) -> bool:
+    """A 分值 or weight: a non-negative number with at most two decimals (points are shared in 0.01 units)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
+        return False
+    return (figures.exact(value) * 100).denominator == 1
+
+
+def _part_errors(rows: list[TableRow], weights: dict) -> dict[str, str]:
+    """A part whose rows' own 分值 exceed its weight (or, when every row has its own, miss it) cannot sum to it."""
+    errors = {}
+    for part, weight in weights.items():
+        mine = [r for r in rows if r.level1 == part]
+        taken = sum(figures.exact(r.points) for r in mine if r.points is not None)
+        free = any(r.points is None for r in mine)
+        if mine and (taken > figures.exact(weight) or (not free and taken != figures.exact(weight))):
+            errors[f"scoring.weights.{part}"] = t("tables.points_not_weight", part=part, taken=f"{float(taken):g}",
+                                                  weight=f"{weight:g}")
+    return errors
 
 
 def _grades(given) -> dict[str, float] | None:
@@ -344,6 +366,8 @@ def parse_table(text: str) -> TargetTable:
             errors[f"rows.{row.number}.level1"] = t("tables.row_error",
                                                     row=t("tables.row_name", number=row.number, name=row.level3),
                                                     message=t("tables.no_weight", level1=row.level1))
+    if weights and "scoring.weights" not in errors:
+        errors.update(_part_errors(rows, weights))
     if errors:
         raise InvalidInput(errors)
     return TargetTable(raw["station"].strip(), year, str(raw.get("title", t("tables.default_title", year=year))),

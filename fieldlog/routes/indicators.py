@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, evaluation, evidence, rollup, tables
 from fieldlog.messages import t
-from fieldlog.web import Page, current_time, get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import Page, attachment, current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -59,22 +59,25 @@ def evaluation_page(request: Request, year: str, as_of: str = "", db: Database =
     ev = _evaluation(request, db, year, as_of)
     return render(request, "evaluation.html", {"ev": ev, "budget": evaluation.budget_lines(ev),
                                                "layout": evaluation.layout(ev),
+                                               "signature": entries.latest_signature(db, ev.table.year),
                                                "fmt_score": rollup.fmt_score, "completion": evaluation.completion,
                                                "actual_cell": evaluation.actual_cell})
 
 
 @router.get("/indicators/{year}/evaluation.csv")
 def evaluation_csv(request: Request, year: str, as_of: str = "", db: Database = Depends(get_db), user=Depends(VIEW)):
+    """The indicator rows as one CSV table (UTF-8 with BOM); the budget block and the total are in the XLSX."""
     ev = _evaluation(request, db, year, as_of)
-    return Response(evaluation.to_csv(ev), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="evaluation-{ev.table.year}.csv"'})
+    return Response(evaluation.to_csv(ev), media_type="text/csv; charset=utf-8",
+                    headers=attachment(evaluation.file_name(ev, "csv"), f"evaluation-{ev.table.year}-{ev.as_of}.csv"))
 
 
 @router.get("/indicators/{year}/evaluation.xlsx")
 def evaluation_xlsx(request: Request, year: str, as_of: str = "", db: Database = Depends(get_db), user=Depends(VIEW)):
+    """The 自评表 as a spreadsheet: numbers as numbers, the budget block and the total below the table."""
     ev = _evaluation(request, db, year, as_of)
-    return Response(evaluation.to_xlsx(ev), media_type=XLSX_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="evaluation-{ev.table.year}.xlsx"'})
+    return Response(evaluation.to_xlsx(ev), media_type=XLSX_TYPE,
+                    headers=attachment(evaluation.file_name(ev, "xlsx"), f"evaluation-{ev.table.year}-{ev.as_of}.xlsx"))
 
 
 def _edit_context(ev, values: dict | None = None, errors: dict | None = None) -> dict:
@@ -99,6 +102,29 @@ async def evaluation_save(request: Request, year: str, db: Database = Depends(ge
     except InvalidInput as exc:
         return render(request, "evaluation_edit.html", _edit_context(ev, values, exc.errors), 422)
     return redirect(f"/indicators/{ev.table.year}/evaluation")
+
+
+def _signature_form(request: Request, year: int, values: dict, errors: dict, status: int = 200):
+    return render(request, "evaluation_signature.html", {"year": year, "values": values, "errors": errors}, status)
+
+
+@router.get("/indicators/{year}/evaluation/signature")
+def signature_form(request: Request, year: str, db: Database = Depends(get_db), user=Depends(EDIT)):
+    """The chief's form for the closing block: 单位负责人、填表人、联系电话、填报日期 (once a year)."""
+    y = _year(request, year)
+    return _signature_form(request, y, entries.latest_signature(db, y) or {}, {})
+
+
+@router.post("/indicators/{year}/evaluation/signature")
+async def signature_save(request: Request, year: str, db: Database = Depends(get_db), user=Depends(EDIT)):
+    y = _year(request, year)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in entries.SIGNATURE_FIELDS}
+    try:
+        entries.save_signature(db, y, values, user, now=current_time(request))
+    except InvalidInput as exc:
+        return _signature_form(request, y, values, exc.errors, 422)
+    return redirect(f"/indicators/{y}/evaluation")
 
 
 # --- one row: evidence and manual values -------------------------------------------------------------
@@ -126,7 +152,8 @@ def indicator_detail(request: Request, year: str, row_key: str, as_of: str = "",
         "events": events, "events_total": total, "page": page, "pages": max(1, -(-total // evidence.PAGE)),
         "periods": periods, "periods_total": every, "only_missed": only_missed,
         "history": entries.manual_history(db, y, row.key), "can_edit": user["role"] == "chief",
-        "overridable": row.params.get("manual_override", False), "computed_text": outcome.actual_text})
+        "overridable": row.params.get("manual_override", False), "computed_text": outcome.actual_text,
+        "survey": evidence.survey_sources(db, row, explained.ctx)})
 
 
 def _manual_context(db: Database, year: int, row, values: dict, errors: dict) -> dict:
