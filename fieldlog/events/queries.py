@@ -207,15 +207,20 @@ def timeline(db: Database, limit: int, **filters) -> list[dict]:
         f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {cond} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit]))
 
 
-def evidence_rows(db: Database, *, offset: int, limit: int, **filters) -> list[dict]:
-    """One page of the events behind an indicator's figure, newest first (data still JSON text)."""
+def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False, **filters) -> list[dict]:
+    """One page of the events behind an indicator's figure, newest first (data still JSON text).
+
+    by_day walks the day index (migration 014) from the newest day and stops at the page: for kinds that are many
+    among the events of the period; otherwise the kind indexes find them all and they are sorted.
+    """
     cond, params = where(**filters)
+    source = "events e INDEXED BY events_day" if by_day else "events e"
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
         "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
-        "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
+        f"FROM {source} LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
         "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by "
-        f"WHERE {cond} ORDER BY e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*params, limit, offset]))
+        f"WHERE {cond} ORDER BY e.day DESC, e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*params, limit, offset]))
 
 
 def recent_leaflets(db: Database, limit: int = 30) -> list[dict]:
@@ -415,6 +420,12 @@ def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:
             "WHERE e.month = ? AND e.voided = 0 GROUP BY ei.user_id, e.kind", [month]):
         out.setdefault(uid, {})[kind] = n
     return out
+
+
+def tally_count(db: Database, kinds: list[str], month_from: str, month_to: str) -> int:
+    """Non-voided events of the kinds in whole months, from the monthly tallies (migration 005)."""
+    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_tallies WHERE kind IN ({marks(kinds)}) "
+                           "AND month BETWEEN ? AND ?", [*kinds, month_from, month_to]).fetchone()[0]
 
 
 def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str) -> list[tuple[str, float]]:
