@@ -202,3 +202,18 @@ def test_notice_state_follows_creates_edits_voids_and_early_reviews(db, users):
                             reason="未下发")
         for today in (date(2021, 5, 15), date(2021, 6, 1), TODAY, None):
             assert {r["id"] for r in events.open_notices(db, today=today)} == _python_open(db, today), (i, today)
+
+
+def test_a_review_is_written_through_index_lookups_whatever_the_history(two_sizes):
+    """The notice_state triggers find a notice's reviews by index (018), so a write costs the same with 10× history."""
+    steps = []
+    for db in two_sizes:
+        s = site(db)
+        notice = _notice(db, s, f"{TODAY}T08:00:00+08:00", "2021-06-30")
+        count, _ = _steps(db, lambda db: _review(db, s, notice, f"{TODAY}T09:00:00+08:00"))
+        steps.append(count)
+        assert notice not in {r["id"] for r in events.open_notices(db, today=TODAY)}
+    assert steps[1] < 2 * steps[0], steps
+    plan = str(two_sizes[0].conn.execute("EXPLAIN QUERY PLAN SELECT * FROM notice_state_rows WHERE event_id = ?",
+                                         ["x"]).fetchall())
+    assert "events_review_notice_of (<expr>=?)" in plan, plan
