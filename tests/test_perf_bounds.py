@@ -15,6 +15,7 @@ import pytest
 
 from fieldlog import db as db_mod, events, followups
 from fieldlog.events import notices as notice_rule, queries
+from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import evidence, rollup, tables
 from tests.conftest import make_users
 from tests.factories import TZ, event, site, user
@@ -79,6 +80,7 @@ READS = {
     "review picker": lambda db: (events.open_notices(db, today=TODAY, limit=300), events.count_open(db, today=TODAY)),
     "today's entries": lambda db: events.events_of_day(db, 1, TODAY.isoformat(), 200),
     "drill-down": lambda db: _drill_down(db),
+    "subject picker": lambda db: [(r["value"], r["recent"]) for r in subject_choices(db, "site", 1, today=TODAY)],
 }
 
 
@@ -122,6 +124,8 @@ def _shown(result):
         return [r["notice_deadline"] for r in result[0]], result[1]
     if isinstance(result, tuple):
         return [r["day"] for r in result[0]], result[1]
+    if result and isinstance(result[0], tuple):
+        return [recent for _, recent in result]
     return [(r["kind"], r["occurred_at"]) for r in result]
 
 

@@ -230,15 +230,28 @@ def recent_leaflets(db: Database, limit: int = 30) -> list[dict]:
         "WHERE e.kind = 'leaflets' AND e.voided = 0 ORDER BY e.occurred_at DESC LIMIT ?", [limit]))
 
 
-def recent_subjects(db: Database, user_id: int, since: date) -> dict[str, str]:
-    """{'site:3': last occurred_at, ...} of the subjects of the user's non-voided events since a day."""
-    mine, params = visible_to(user_id)
-    rows = db.query(
-        "SELECT CASE WHEN e.site_id IS NOT NULL THEN 'site:' || e.site_id ELSE 'plant:' || e.plant_id END AS value, "
-        "max(e.occurred_at) AS last FROM events e WHERE e.voided = 0 AND e.day >= ? "
-        f"AND (e.site_id IS NOT NULL OR e.plant_id IS NOT NULL) AND {mine} GROUP BY value",
-        [since.isoformat(), *params])
-    return {r["value"]: r["last"] for r in rows}
+def recent_subjects(db: Database, user_id: int, since: date, site_ids: list[int],
+                    plant_ids: list[int]) -> dict[str, str]:
+    """{'site:3': last occurred_at, ...} of the given subjects' non-voided events since a day recorded by or with
+    the user (an event with a site counts for its site only).
+
+    One lookup per subject through the (subject, occurred_at) indexes, newest first, stopping at the user's
+    latest event: the user's events ever (the recorded_by index and event_inspectors) are not read. The
+    occurred_at bound is a day looser than the exact day test, whatever offset a timestamp was stored with.
+    """
+    mine, params = visible_to(user_id, per_row=True)
+    loose, out = (since - timedelta(days=1)).isoformat(), {}
+    for column, ids, prefix, also in (("site_id", site_ids, "site", ""), ("plant_id", plant_ids, "plant",
+                                                                          "AND e.site_id IS NULL ")):
+        if not ids:
+            continue
+        sql = (f"SELECT j.value, (SELECT e.occurred_at FROM events e WHERE e.{column} = j.value AND e.occurred_at >= ? "
+               f"AND e.day >= ? AND e.voided = 0 {also}AND {mine} ORDER BY e.occurred_at DESC LIMIT 1) "
+               "FROM json_each(?) j")
+        for sid, last in db.conn.execute(sql, [loose, since.isoformat(), *params, json.dumps(ids)]):
+            if last:
+                out[f"{prefix}:{sid}"] = last
+    return out
 
 
 # --- notices and their reviews -------------------------------------------------------------------
