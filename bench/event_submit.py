@@ -6,8 +6,11 @@ Needs wrk (Debian: apt-get install -y wrk).
 Starts the real app with `python -m fieldlog serve` (uvicorn, one process, as deployed; access log on,
 SQLite WAL with synchronous=FULL as fieldlog.db sets it) on a free loopback port, over a temporary data
 folder with one inspector, a bearer token and a site. Then, in the same run:
-- baseline: wrk GETs /static/app.css (a trivial endpoint) for the same duration and connections;
-- submit: wrk POSTs safety_patrol events, each with a fresh UUID (bench/event_submit.lua).
+- the floor: a bare FastAPI app doing one INSERT with synchronous=FULL (bench/bare_app.py), saturated by wrk at
+  1, 4 and 16 connections with the same submissions;
+- fieldlog at 1, 4 and 16 connections, saturated: wrk POSTs safety_patrol events, each with a fresh UUID
+  (bench/event_submit.lua); then 16 clients pausing between submissions (the latency targets' run);
+- GET /static/app.css (a trivial endpoint of the app) as before.
 Reports median and p99 latency from wrk, then counts the stored events: each 201 must be stored exactly once
 (stored >= 201 responses, and no more than the requests wrk sent, since those still in flight when wrk
 stops may also be stored), and the stored ids must be distinct.
@@ -60,7 +63,7 @@ def prepare(data_dir: Path) -> tuple[str, int]:
     return token, site_id
 
 
-def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 20) -> None:
+def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -96,6 +99,38 @@ def stored_events(database: Path) -> tuple[int, int]:
         conn.close()
 
 
+def start(cmd: list[str], env: dict, base: str) -> subprocess.Popen:
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until_up(base, server)
+    return server
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def rate(r: dict) -> float:
+    return r["requests"] / (r["duration_us"] / 1e6)
+
+
+def ladder(base: str, args, env: dict, extra: list[str]) -> dict[int, dict]:
+    """Saturated POST runs at each connection count of LADDER: {connections: wrk summary}."""
+    out = {}
+    for c in LADDER:
+        out[c] = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": c, "threads": min(c, args.threads)}),
+                         env, extra)
+        print(f"  {c:>2} connections: {rate(out[c]):.0f}/s, p50 {out[c]['p50_us'] / 1000:.2f} ms, "
+              f"p99 {out[c]['p99_us'] / 1000:.2f} ms (load average {os.getloadavg()[0]:.1f})", flush=True)
+    return out
+
+
+LADDER = (1, 4, 16)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (at most 60)")
@@ -112,36 +147,57 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fieldlog-submit-") as tmp:
         data_dir = Path(tmp) / "data"
         token, site_id = prepare(data_dir)
+        occurred = (datetime.now(timezone(timedelta(hours=8))) - timedelta(minutes=5)).isoformat(timespec="seconds")
+        wrk_env = {**os.environ, "FIELDLOG_BENCH_SITE": str(site_id), "FIELDLOG_BENCH_OCCURRED_AT": occurred}
+        auth = ["-H", f"Authorization: Bearer {token}"]
+        warm = argparse.Namespace(**{**vars(args), "duration": 1, "connections": 2, "threads": 1})
+
+        # The floor: a bare FastAPI app doing one INSERT (bench/bare_app.py), in the same run.
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        bare_server = start([sys.executable, str(HERE / "bare_app.py"), str(Path(tmp) / "bare.db"), str(port)],
+                            dict(os.environ), base)
+        try:
+            run_wrk(base, warm, wrk_env, auth)
+            print(f"bare FastAPI app, one INSERT, synchronous=FULL (load average {os.getloadavg()[0]:.1f}):", flush=True)
+            bare = ladder(base, args, wrk_env, auth)
+        finally:
+            stop(bare_server)
+
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "FIELDLOG_DATA_DIR": str(data_dir), "FIELDLOG_HTTPS": "off"}
-        server = subprocess.Popen([sys.executable, "-m", "fieldlog", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start([sys.executable, "-m", "fieldlog", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                       env, base)
         try:
-            wait_until_up(base, server)
-            occurred = (datetime.now(timezone(timedelta(hours=8))) - timedelta(minutes=5)).isoformat(timespec="seconds")
-            wrk_env = {**os.environ, "FIELDLOG_BENCH_SITE": str(site_id), "FIELDLOG_BENCH_OCCURRED_AT": occurred}
             # Warm up: first requests pay imports and caches.
-            run_wrk(base, argparse.Namespace(**{**vars(args), "duration": 1, "connections": 2, "threads": 1}),
-                    {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
+            run_wrk(base, warm, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
+            run_wrk(base, warm, wrk_env, auth)
             baseline = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
+            print(f"fieldlog POST /api/v1/events (load average {os.getloadavg()[0]:.1f}):", flush=True)
             before, _ = stored_events(data_dir / "fieldlog.db")
-            auth = ["-H", f"Authorization: Bearer {token}"]
             # Saturation: every connection resends as soon as it is answered (throughput; latency is queueing).
-            submit = run_wrk(base, args, wrk_env, auth)
+            runs = ladder(base, args, wrk_env, auth)
+            submit = runs[max(LADDER)]
+            sent = sum(r["sent"] for r in runs.values())
+            created = sum(r["created"] for r in runs.values())
+            others = sum(r["other_status"] for r in runs.values())
             time.sleep(1)  # let requests still in flight when wrk stopped finish
             after, distinct = stored_events(data_dir / "fieldlog.db")
             # The targets' run: 16 clients at once, each pausing between submissions as a phone does.
             paced = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_PAUSE_MS": str(args.pause_ms)}, auth)
-            # One client alone: the time the server needs per submission, without queueing behind others.
-            single = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": 1, "threads": 1}), wrk_env, auth)
+            single = runs[1]
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
 
+    print()
+    print(f"{'connections':<14}{'bare app /s':>12}{'fieldlog /s':>12}{'ratio':>8}{'bare p50':>10}{'fieldlog p50':>14}"
+          f"{'bare p99':>10}{'fieldlog p99':>14}")
+    for c in LADDER:
+        b, f = bare[c], runs[c]
+        print(f"{c:<14}{rate(b):>12.0f}{rate(f):>12.0f}{rate(f) / rate(b):>8.2f}{b['p50_us'] / 1000:>10.2f}"
+              f"{f['p50_us'] / 1000:>14.2f}{b['p99_us'] / 1000:>10.2f}{f['p99_us'] / 1000:>14.2f}")
+    print()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against the real app on 127.0.0.1 "
           f"(uvicorn, one process, SQLite WAL + synchronous=FULL)")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (1 min) at the end of the run; "
@@ -156,24 +212,25 @@ def main() -> int:
         print(f"{name:<40}{r['requests'] / (r['duration_us'] / 1e6):>9.0f}{r['p50_us'] / 1000:>11.2f}"
               f"{r['p90_us'] / 1000:>9.2f}{r['p99_us'] / 1000:>9.2f}{r['max_us'] / 1000:>9.2f}{errors:>8}")
     stored = after - before
-    in_flight = submit["sent"] - submit["created"] - submit["other_status"]
+    in_flight = sent - created - others
     print()
-    print(f"events: wrk got {submit['created']} × 201, {submit['other_status']} other statuses, "
+    print(f"events: wrk got {created} × 201, {others} other statuses, "
           f"{in_flight} request(s) in flight when wrk stopped; stored {stored} (distinct ids: {distinct == after})")
 
     p50, p99 = paced["p50_us"] / 1000, paced["p99_us"] / 1000
-    rate = submit["requests"] / (submit["duration_us"] / 1e6)
+    throughput = rate(submit)
     print(f"saturated: with {args.connections} connections each resending at once, latency is mostly queueing: "
-          f"at least connections / throughput = {args.connections} / {rate:.0f} per s = "
-          f"{args.connections / rate * 1000:.1f} ms. The targets are checked on the paced run "
+          f"at least connections / throughput = {args.connections} / {throughput:.0f} per s = "
+          f"{args.connections / throughput * 1000:.1f} ms. The targets are checked on the paced run "
           f"({paced['requests'] / (paced['duration_us'] / 1e6):.0f} submissions/s offered by {args.connections} clients).")
-    nothing_lost = submit["created"] <= stored <= submit["created"] + in_flight and distinct == after
+    nothing_lost = created <= stored <= created + in_flight and distinct == after
     no_errors = all(r["other_status"] == 0 and r["timeout"] == 0 for r in (submit, paced))
     checks = [
         (p50 <= TARGET_MEDIAN_MS, f"paced run: median latency {p50:.2f} ms <= {TARGET_MEDIAN_MS:g} ms"),
         (p99 <= TARGET_P99_MS, f"paced run: p99 latency {p99:.2f} ms <= {TARGET_P99_MS:g} ms"),
-        (nothing_lost, f"every 201 stored once: {submit['created']} <= {stored} stored <= "
-                       f"{submit['created'] + in_flight}, ids distinct"),
+        (nothing_lost, f"every 201 stored once: {created} <= {stored} stored <= {created + in_flight}, ids distinct"),
+        (all(rate(runs[c]) >= 0.5 * rate(bare[c]) for c in (1, 16)),
+         "at least half the bare app's throughput at 1 and 16 connections"),
         (no_errors, f"no error responses ({submit['other_status'] + paced['other_status']} non-201, "
                     f"{submit['timeout'] + paced['timeout']} timeouts)"),
     ]

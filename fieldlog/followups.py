@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
@@ -84,12 +84,58 @@ def sort_key(n: Notice) -> tuple:
 
 
 def notices(db: Database, today: date, *, include_closed: bool = False, inspector_id: int | None = None,
-            site_id: int | None = None) -> list[Notice]:
-    """Notices issued on non-voided patrols up to today, overdue first; open ones only unless include_closed."""
-    rows = queries.notice_rows(db, today, inspector_id, site_id)
+            site_id: int | None = None, issued_from: date | None = None, issued_before: date | None = None,
+            limit: int = -1, offset: int = 0) -> list[Notice]:
+    """Notices issued on non-voided patrols up to today (in [issued_from, issued_before) when given), overdue
+    first; open ones only unless include_closed. limit/offset cut a page of that order (notice_state, 014)."""
+    rows = queries.notice_rows(db, today, inspector_id, site_id, open_only=not include_closed,
+                               issued_from=issued_from, issued_before=issued_before, limit=limit, offset=offset)
     reviews = queries.reviews_by_notice(db, [r["id"] for r in rows])
     out = [n for n in (build(r, reviews.get(r["id"], []), today) for r in rows) if n]
     return sorted((n for n in out if include_closed or n.status != CLOSED), key=sort_key)
+
+
+def counts(db: Database, today: date, *, include_closed: bool = False, inspector_id: int | None = None,
+           issued_from: date | None = None, issued_before: date | None = None) -> dict[str, int]:
+    """{status: count} in display order of the notices `notices` lists with the same arguments, without paging."""
+    found = queries.notice_counts(db, today, today + timedelta(days=DUE_SOON_DAYS), inspector_id,
+                                  issued_from=issued_from, issued_before=issued_before, open_only=not include_closed)
+    return {s: found[s] for s in RANK}
+
+
+# The follow-up list shows notices issued in the last year; older ones still open have a view of their own.
+RECENT_DAYS = 365
+PAGE = 100
+
+
+@dataclass
+class FollowupPage:
+    """One page of a follow-up view: its notices, the tally of the whole view, paging, and the other view's count."""
+
+    items: list[Notice]
+    tally: dict[str, int]
+    page: int
+    pages: int
+    older: bool
+    since: date
+    other_open: int      # open notices in the other view (older ones on the recent view, recent ones on the older)
+
+
+def followup_page(db: Database, today: date, *, include_closed: bool = False, inspector_id: int | None = None,
+                  older: bool = False, page: int = 1, size: int = PAGE) -> FollowupPage:
+    """The recent view (issued in the last RECENT_DAYS days) or the older view (open notices issued before), paged."""
+    since = today - timedelta(days=RECENT_DAYS - 1)
+    window = {"issued_before": since} if older else {"issued_from": since}
+    other = {"issued_from": since} if older else {"issued_before": since}
+    closed = include_closed and not older
+    tally = counts(db, today, include_closed=closed, inspector_id=inspector_id, **window)
+    total = sum(tally.values())
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    items = notices(db, today, include_closed=closed, inspector_id=inspector_id, limit=size,
+                    offset=(page - 1) * size, **window)
+    others = counts(db, today, inspector_id=inspector_id, **other)
+    return FollowupPage(items, tally, page, pages, older, since, sum(others.values()))
 
 
 def tally(items: list[Notice]) -> dict[str, int]:

@@ -118,9 +118,9 @@ def _plans(db, run) -> list[tuple[str, str]]:
 
 def test_each_visibility_form_keeps_its_query_plan(db, users, shared):
     notices = _plans(db, lambda: followups.notices(db, TODAY, inspector_id=users["alice"]))
-    patrols = next(plan for sql, plan in notices if "notice_no" in sql)
+    patrols = next(plan for sql, plan in notices if "FROM notice_state" in sql)
     reviews = next(plan for sql, plan in notices if "notice_event_id" in sql)
-    assert "events_notice_no" in patrols and "MULTI-INDEX OR" not in patrols
+    assert "SEARCH ns USING INDEX notice_state_closed" in patrols and "MULTI-INDEX OR" not in patrols
     assert "SEARCH events USING INDEX" in reviews and "SCAN events" not in reviews
     listed = _plans(db, lambda: events.list_events(db, user_id=users["alice"]))
     assert "MULTI-INDEX OR" in listed[0][1]

@@ -19,8 +19,10 @@ MAX_SUBJECTS = 300
 def subject_choices(db: Database, subject: str, user_id: int, *, today: date, lat: float | None = None,
                     lon: float | None = None, q: str = "", limit: int = MAX_SUBJECTS) -> list[dict]:
     """Pickable sites/plants: nearest first when the phone's position is known, else recently used first."""
-    recent = queries.recent_subjects(db, user_id, today - timedelta(days=RECENT_DAYS))
     rows = registry.pickable_subjects(db, pickable(subject), user_id, today - timedelta(days=SHOWN_AFTER_END_DAYS), q)
+    recent = queries.recent_subjects(db, user_id, today - timedelta(days=RECENT_DAYS),
+                                     [r["id"] for r in rows if r["type"] == "site"],
+                                     [r["id"] for r in rows if r["type"] == "plant"])
     for r in rows:
         r["recent"] = r["value"] in recent
         r["distance_m"] = (haversine_m(lat, lon, r["lat"], r["lon"])

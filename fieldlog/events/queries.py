@@ -99,13 +99,18 @@ def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: i
 # How the lists join inspectors' names (a catalogue text, quoted as an SQL literal).
 NAMES_JOINED = "'" + t("events.list_separator").replace("'", "''") + "'"
 
-EVENT_SELECT = (
-    "SELECT e.*, s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, c.start_on AS campaign_start_on, "
-    "c.end_on AS campaign_end_on, u.display_name AS recorded_by_name, "
-    f"(SELECT group_concat(iu.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users iu ON iu.id = ei.user_id "
-    " WHERE ei.event_id = e.id) AS inspector_names "
-    "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
-    "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by ")
+def event_select(source: str = "events e") -> str:
+    """SELECT … FROM `source` (events e, or events e with an index named) with the names the lists show."""
+    return (
+        "SELECT e.*, s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, "
+        "c.start_on AS campaign_start_on, c.end_on AS campaign_end_on, u.display_name AS recorded_by_name, "
+        f"(SELECT group_concat(iu.display_name, {NAMES_JOINED}) FROM event_inspectors ei "
+        "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
+        f"FROM {source} LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
+        "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by ")
+
+
+EVENT_SELECT = event_select()
 
 
 def _shape(row: dict) -> dict:
@@ -171,6 +176,18 @@ def list_events(db: Database, *, limit: int = 50, offset: int = 0, **filters) ->
     return [_shape(r) for r in rows]
 
 
+def events_of_day(db: Database, user_id: int, day: str, limit: int) -> list[dict]:
+    """One station-local day's events recorded by or with the user, newest first.
+
+    Read through the day index (migration 014), each row checked for the user: visible_to's OR over the
+    recorded_by index and event_inspectors would read every event of the user ever to keep one day's.
+    """
+    mine, params = visible_to(user_id, per_row=True)
+    rows = db.query(event_select("events e INDEXED BY events_day") + f"WHERE e.day = ? AND {mine} "
+                    "ORDER BY e.occurred_at DESC, e.received_at DESC LIMIT ?", [day, *params, limit])
+    return [_shape(r) for r in rows]
+
+
 def count_events(db: Database, **filters) -> int:
     """How many events match the same filters as list_events."""
     cond, params = where(**filters)
@@ -190,15 +207,20 @@ def timeline(db: Database, limit: int, **filters) -> list[dict]:
         f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {cond} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit]))
 
 
-def evidence_rows(db: Database, *, offset: int, limit: int, **filters) -> list[dict]:
-    """One page of the events behind an indicator's figure, newest first (data still JSON text)."""
+def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False, **filters) -> list[dict]:
+    """One page of the events behind an indicator's figure, newest first (data still JSON text).
+
+    by_day walks the day index (migration 014) from the newest day and stops at the page: for kinds that are many
+    among the events of the period; otherwise the kind indexes find them all and they are sorted.
+    """
     cond, params = where(**filters)
+    source = "events e INDEXED BY events_day" if by_day else "events e"
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
         "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
-        "FROM events e LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
+        f"FROM {source} LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN plants p ON p.id = e.plant_id "
         "LEFT JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN users u ON u.id = e.recorded_by "
-        f"WHERE {cond} ORDER BY e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*params, limit, offset]))
+        f"WHERE {cond} ORDER BY e.day DESC, e.occurred_at DESC, e.id LIMIT ? OFFSET ?", [*params, limit, offset]))
 
 
 def recent_leaflets(db: Database, limit: int = 30) -> list[dict]:
@@ -208,15 +230,28 @@ def recent_leaflets(db: Database, limit: int = 30) -> list[dict]:
         "WHERE e.kind = 'leaflets' AND e.voided = 0 ORDER BY e.occurred_at DESC LIMIT ?", [limit]))
 
 
-def recent_subjects(db: Database, user_id: int, since: date) -> dict[str, str]:
-    """{'site:3': last occurred_at, ...} of the subjects of the user's non-voided events since a day."""
-    mine, params = visible_to(user_id)
-    rows = db.query(
-        "SELECT CASE WHEN e.site_id IS NOT NULL THEN 'site:' || e.site_id ELSE 'plant:' || e.plant_id END AS value, "
-        "max(e.occurred_at) AS last FROM events e WHERE e.voided = 0 AND e.day >= ? "
-        f"AND (e.site_id IS NOT NULL OR e.plant_id IS NOT NULL) AND {mine} GROUP BY value",
-        [since.isoformat(), *params])
-    return {r["value"]: r["last"] for r in rows}
+def recent_subjects(db: Database, user_id: int, since: date, site_ids: list[int],
+                    plant_ids: list[int]) -> dict[str, str]:
+    """{'site:3': last occurred_at, ...} of the given subjects' non-voided events since a day recorded by or with
+    the user (an event with a site counts for its site only).
+
+    One lookup per subject through the (subject, occurred_at) indexes, newest first, stopping at the user's
+    latest event: the user's events ever (the recorded_by index and event_inspectors) are not read. The
+    occurred_at bound is a day looser than the exact day test, whatever offset a timestamp was stored with.
+    """
+    mine, params = visible_to(user_id, per_row=True)
+    loose, out = (since - timedelta(days=1)).isoformat(), {}
+    for column, ids, prefix, also in (("site_id", site_ids, "site", ""), ("plant_id", plant_ids, "plant",
+                                                                          "AND e.site_id IS NULL ")):
+        if not ids:
+            continue
+        sql = (f"SELECT j.value, (SELECT e.occurred_at FROM events e WHERE e.{column} = j.value AND e.occurred_at >= ? "
+               f"AND e.day >= ? AND e.voided = 0 {also}AND {mine} ORDER BY e.occurred_at DESC LIMIT 1) "
+               "FROM json_each(?) j")
+        for sid, last in db.conn.execute(sql, [loose, since.isoformat(), *params, json.dumps(ids)]):
+            if last:
+                out[f"{prefix}:{sid}"] = last
+    return out
 
 
 # --- notices and their reviews -------------------------------------------------------------------
@@ -228,43 +263,94 @@ def reviews_of(db: Database, notice_id: str) -> list[dict]:
     return [_shape(r) for r in rows]
 
 
-def _notice_where(today: date | None, viewer: int | None, site_id: int | None) -> tuple[str, list]:
-    """Non-voided patrols carrying a notice_no, issued up to today (None: any day), optionally one user's or site's."""
-    # Blank fields are not stored and an order other than none (无) requires notice_no (docs/contracts.md), so
-    # notice_no finds every notice. The unary + keeps the planner off the month indexes: a plain scan
-    # reads each row once instead of through an index; the partial index on
-    # json_extract(data, '$.notice_no') (migration 006) is picked up by this same condition.
-    cond = ("+e.kind IN ('enforcement_patrol', 'safety_patrol') AND +e.voided = 0 "
-            "AND json_extract(e.data, '$.notice_no') IS NOT NULL")
-    params: list = []
-    if today is not None:
-        cond += " AND e.day <= ?"
-        params.append(today.isoformat())
+# notice_state (migration 014) holds one row per notice with the day its first closing review came
+# ('9999-12-31' while none has): "open as of D" is the index range closed_on > D. As of no day (None), every
+# notice ever issued and every review count: the far day stands in for D.
+FAR_DAY = "9999-12-30"
+
+
+def _notice_where(today: date | None, viewer: int | None, site_id: int | None, *, open_only: bool = False,
+                  issued_from: date | None = None, issued_before: date | None = None) -> tuple[str, list]:
+    """Conditions over notice_state ns and its patrol e: notices issued up to today, optionally open ones only,
+    issued in [issued_from, issued_before), one user's or one site's."""
+    day = today.isoformat() if today is not None else FAR_DAY
+    conds, params = ["ns.day <= ?"], [day]
+    if open_only:
+        conds.append("ns.closed_on > ?")
+        params.append(day)
+    if issued_from is not None:
+        conds.append("ns.day >= ?")
+        params.append(issued_from.isoformat())
+    if issued_before is not None:
+        conds.append("ns.day < ?")
+        params.append(issued_before.isoformat())
+    if site_id is not None:
+        conds.append("ns.site_id = ?")
+        params.append(site_id)
     if viewer is not None:
         mine, mine_params = visible_to(viewer, per_row=True)
-        cond += f" AND {mine}"
+        conds.append(mine)
         params += mine_params
-    if site_id is not None:
-        cond += " AND e.site_id = ?"
-        params.append(site_id)
-    return cond, params
+    return " AND ".join(conds), params
 
 
-def notice_rows(db: Database, today: date | None, viewer: int | None = None, site_id: int | None = None) -> list[dict]:
-    """Patrols that may carry a notice (see _notice_where), with site and inspector names (data still JSON text)."""
-    cond, params = _notice_where(today, viewer, site_id)
+def _notice_from(site_id: int | None, open_only: bool) -> str:
+    """notice_state ns with the index that bounds the read: without statistics the planner takes the issue-day
+    range (every notice ever, as of today) over the open range."""
+    index = "site" if site_id is not None else "closed" if open_only else "day"
+    return f"notice_state ns INDEXED BY notice_state_{index}"
+
+
+# Open notices first, then by deadline (none last) and issue day: followups.sort_key's order, so pages cut it.
+NOTICE_ORDER = "ORDER BY ns.closed_on <= ?, ns.deadline IS NULL, ns.deadline, ns.day, e.rowid"
+
+
+def notice_rows(db: Database, today: date | None, viewer: int | None = None, site_id: int | None = None, *,
+                open_only: bool = False, issued_from: date | None = None, issued_before: date | None = None,
+                limit: int = -1, offset: int = 0) -> list[dict]:
+    """Notices (see _notice_where), open ones first, with site and inspector names (data still JSON text)."""
+    cond, params = _notice_where(today, viewer, site_id, open_only=open_only, issued_from=issued_from,
+                                 issued_before=issued_before)
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
         f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
-        f" WHERE ei.event_id = e.id) AS inspectors FROM events e LEFT JOIN sites s ON s.id = e.site_id WHERE {cond}",
-        params))
+        f" WHERE ei.event_id = e.id) AS inspectors FROM {_notice_from(site_id, open_only)} JOIN events e ON e.id = ns.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} {NOTICE_ORDER} LIMIT ? OFFSET ?",
+        [*params, today.isoformat() if today else FAR_DAY, limit, offset]))
 
 
-def notice_events(db: Database, today: date | None, site_id: int | None = None) -> list[dict]:
-    """The same patrols as notice_rows, as API events, earliest deadline first."""
-    cond, params = _notice_where(today, None, site_id)
-    rows = db.query(EVENT_SELECT + f"WHERE {cond} ORDER BY json_extract(e.data, '$.notice_deadline')", params)
-    return [_shape(r) for r in rows]
+def notice_counts(db: Database, today: date, soon_until: date, viewer: int | None = None, *,
+                  issued_from: date | None = None, issued_before: date | None = None,
+                  open_only: bool = False) -> dict[str, int]:
+    """{overdue, due_soon, pending, closed}: how many notices of _notice_where are in each state as of today
+    (due soon: a deadline from today to soon_until; pending: later or none)."""
+    cond, params = _notice_where(today, viewer, None, open_only=open_only, issued_from=issued_from,
+                                 issued_before=issued_before)
+    d, soon = today.isoformat(), soon_until.isoformat()
+    join = "JOIN events e ON e.id = ns.event_id " if viewer is not None else ""
+    row = db.conn.execute(
+        "SELECT count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline < ?), "
+        "count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline BETWEEN ? AND ?), "
+        "count(*) FILTER (WHERE ns.closed_on > ? AND (ns.deadline IS NULL OR ns.deadline > ?)), "
+        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only)} {join}WHERE {cond}",
+        [d, d, d, d, soon, d, soon, d, *params]).fetchone()
+    return dict(zip(("overdue", "due_soon", "pending", "closed"), row))
+
+
+def open_notice_picks(db: Database, today: date | None, site_id: int | None = None,
+                      limit: int = -1) -> list[dict]:
+    """{id, site_id, site_name, notice_no, notice_deadline} of the notices open as of today, earliest deadline first."""
+    cond, params = _notice_where(today, None, site_id, open_only=True)
+    return list(db.query(
+        "SELECT e.id, e.site_id, s.name AS site_name, json_extract(e.data, '$.notice_no') AS notice_no, "
+        f"ns.deadline AS notice_deadline FROM {_notice_from(site_id, True)} JOIN events e ON e.id = ns.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} ORDER BY ns.deadline, e.rowid LIMIT ?", [*params, limit]))
+
+
+def count_open_notices(db: Database, today: date | None, site_id: int | None = None) -> int:
+    """How many notices are open as of today (as open_notice_picks lists them without a limit)."""
+    cond, params = _notice_where(today, None, site_id, open_only=True)
+    return db.conn.execute(f"SELECT count(*) FROM {_notice_from(site_id, True)} WHERE {cond}", params).fetchone()[0]
 
 
 def reviews_by_notice(db: Database, notice_ids: list[str]) -> dict[str, list[dict]]:
@@ -272,7 +358,7 @@ def reviews_by_notice(db: Database, notice_ids: list[str]) -> dict[str, list[dic
     out: dict[str, list[dict]] = {}
     rows = db.conn.execute(
         "SELECT json_extract(data, '$.notice_event_id'), id, occurred_at, day, json_extract(data, '$.closed') "
-        "FROM events WHERE kind = 'rectification_review' AND voided = 0 "
+        "FROM events INDEXED BY events_review_notice_of WHERE kind = 'rectification_review' AND voided = 0 "
         "AND json_extract(data, '$.notice_event_id') IN (SELECT value FROM json_each(?))", [json.dumps(notice_ids)])
     for notice_id, review_id, occurred_at, day, closed in rows:
         out.setdefault(notice_id, []).append({"id": review_id, "occurred_at": occurred_at, "day": day,
@@ -347,6 +433,12 @@ def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:
             "WHERE e.month = ? AND e.voided = 0 GROUP BY ei.user_id, e.kind", [month]):
         out.setdefault(uid, {})[kind] = n
     return out
+
+
+def tally_count(db: Database, kinds: list[str], month_from: str, month_to: str) -> int:
+    """Non-voided events of the kinds in whole months, from the monthly tallies (migration 005)."""
+    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_tallies WHERE kind IN ({marks(kinds)}) "
+                           "AND month BETWEEN ? AND ?", [*kinds, month_from, month_to]).fetchone()[0]
 
 
 def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str) -> list[tuple[str, float]]:

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from fieldlog import integers, registry, survey_batches, surveys
+from fieldlog import integers, periods as P, registry, survey_batches, surveys
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
 from fieldlog.indicators.rules import Context, Outcome
@@ -51,12 +51,33 @@ def event_rows(db: Database, ctx: Context, outcome: Outcome, field: str | None, 
         return [], 0
     filters = {"kinds": spec["kinds"], "include_voided": False, "windows": ctx.windows,
                "extra": (spec["where"], spec["params"])}
-    total = queries.count_events(db, **filters)
-    rows = queries.evidence_rows(db, offset=offset, limit=limit, **filters)
+    total = _total(db, ctx, spec, filters)
+    # The days and months the windows lie in, said once more so that an index bounds the read: the day index
+    # walking from the newest day, or the (kind, month) indexes (the OR of the windows hides the months).
+    months = [p.label for p in P.months_of(ctx.year) if p.start <= ctx.last_day]
+    bounded = {**filters, "date_from": ctx.first_day.isoformat(), "date_to": ctx.last_day.isoformat(), "months": months}
+    rows = queries.evidence_rows(db, offset=offset, limit=limit, by_day=total > DENSE * (offset + limit), **bounded)
     for r in rows:
         data = json.loads(r.pop("data") or "{}")
         r["value"] = data.get(field) if field else None
     return rows, total
+
+
+# Walk the days, newest first, when the events counted are at least this many times the rows to show.
+DENSE = 20
+
+
+def _total(db: Database, ctx: Context, spec: dict, filters: dict) -> int:
+    """How many events the evidence lists: whole months from the tallies, the month under way from the events."""
+    if spec["where"]:
+        return queries.count_events(db, **filters)
+    total = 0
+    for cond, params in ctx.windows:
+        if cond.startswith("month BETWEEN"):
+            total += queries.tally_count(db, spec["kinds"], *params)
+        elif cond != "0":
+            total += queries.count_events(db, **{**filters, "windows": [(cond, params)]})
+    return total
 
 
 def _names(read, db: Database, ids: set) -> dict:

@@ -12,10 +12,11 @@ from fieldlog import accounts, coverage, followups, integers, pacing, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
-from fieldlog.web import get_db, render, render_page, require, station_today
+from fieldlog.web import Page, get_db, render, render_page, require, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 CHIEF = require("chief")
+REPORT_NOTICES = 100  # the printed report lists the most overdue notices of the last year, and counts the rest
 
 
 
@@ -92,25 +93,27 @@ def inspectors_page(request: Request, month: str = "", db: Database = Depends(ge
         "unassigned": [r for r in sites if not r.inspectors]})
 
 
-def _followups(request: Request, db: Database, closed: str, inspector_id: int | None = None):
+def _followups(request: Request, db: Database, closed: str, older: str, page: int, inspector_id: int | None = None):
     today = station_today(request)
-    items = followups.notices(db, today, include_closed=bool(closed), inspector_id=inspector_id)
-    return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
+    view = followups.followup_page(db, today, include_closed=bool(closed), inspector_id=inspector_id,
+                                   older=bool(older), page=page)
+    return render(request, "followups.html", {"items": view.items, "tally": view.tally, "view": view, "today": today,
                                               "mine": inspector_id is not None, "show_closed": bool(closed),
                                               "fu": followups})
 
 
 @router.get("/chief/followups")
-def followups_page(request: Request, closed: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
-    """Open rectification notices and stop-work orders, overdue first."""
-    return _followups(request, db, closed)
+def followups_page(request: Request, closed: str = "", older: str = "", page: Page = 1, db: Database = Depends(get_db),
+                   user=Depends(CHIEF)):
+    """Open rectification notices and stop-work orders of the last year (older=1: older ones still open), paged."""
+    return _followups(request, db, closed, older, page)
 
 
 @router.get("/followups/mine")
-def my_followups_page(request: Request, closed: str = "", db: Database = Depends(get_db),
-                      user=Depends(require("inspector", "chief"))):
+def my_followups_page(request: Request, closed: str = "", older: str = "", page: Page = 1,
+                      db: Database = Depends(get_db), user=Depends(require("inspector", "chief"))):
     """The signed-in inspector's own notices."""
-    return _followups(request, db, closed, user["id"])
+    return _followups(request, db, closed, older, page, user["id"])
 
 
 @router.get("/chief/report")
@@ -119,7 +122,7 @@ def report_page(request: Request, month: str = "", db: Database = Depends(get_db
     today = station_today(request)
     context = coverage_context(db, month, today)
     as_of = min(today, context["month"].end)
-    context["followups"] = followups.notices(db, as_of)
+    context["followups"] = followups.followup_page(db, as_of, size=REPORT_NOTICES)
     context["as_of"] = as_of
     context["pacing"] = pacing.for_year(db, context["month"].start.year, as_of, request.app.state.config.tz)
     return render(request, "monthly_report.html", context)

@@ -22,6 +22,8 @@ from fieldlog.web import (current_time, csrf_token, current_user, get_db, photo_
                           render_page, require)
 
 router = APIRouter()
+# The review picker (a page every phone caches) lists the open notices with the earliest deadlines.
+PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
 # Files the service worker keeps for offline use; its version follows their content.
 OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
@@ -118,7 +120,8 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
         "kind": kind, "spec": spec, "values": values, "errors": errors, "q": q, "choices": choices,
         "selected": values.get("subject", ""), "distance_text": distance_text, "campaigns": campaigns, "today": today.isoformat(),
         "plants": registry.plant_names(db) if spec.get("plant_optional") else [],
-        "notices": events.open_notices(db, today=today) if kind == "rectification_review" else [],
+        "notices": events.open_notices(db, today=today, limit=PICKER_NOTICES) if kind == "rectification_review" else [],
+        "notices_total": events.count_open(db, today=today) if kind == "rectification_review" else 0,
         "inspectors": accounts.inspectors(db),
         "subject_label": events.SUBJECTS[spec["subject"]],
         "hint": events.hint(kind, quotas.monthly(quotas.for_year(db, today.year), kind)),
@@ -154,7 +157,7 @@ def token(request: Request, user=Depends(current_user)) -> JSONResponse:
 
 def today_entries(db: Database, user_id: int, day: str) -> list[dict]:
     """Today's events (station-local day) recorded by or with the user, newest first."""
-    return events.list_events(db, user_id=user_id, date_from=day, date_to=day, limit=200)
+    return events.events_of_day(db, user_id, day, limit=200)
 
 
 @router.get("/log")

@@ -1,0 +1,195 @@
+"""Benchmark: what each heavy page costs as the database grows, through the real server over HTTP.
+
+    python bench/page_scaling.py [--sizes 10000,100000,1000000] [--10m] [--dir /tmp/fieldlog-scaling] [--runs 9]
+
+For each size it builds a database with bench/make_big_db.py (reused when the folder already holds one of that
+size), starts the app with uvicorn (`fieldlog serve`'s options) on a free loopback port with the clock fixed at
+2021-12-15 10:00 station time, and times each page below as a signed-in user (bearer token): one warm-up, then
+the median of --runs requests (fewer when a page is slow: at most about --budget seconds per page). Beside them
+the floor, `SELECT count(*) FROM events`, timed in the same run. Then one table: median per size, the bytes of
+the answer, and the growth per 10× events. The machine may be shared: the load average is printed with every
+figure. Targets (issue 10): at 1 M events every page ≤ 100 ms median (10 M: ≤ 200 ms), growth ≤ 2× per 10×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import make_big_db  # noqa: E402
+
+INSPECTOR = "insp00"
+# (label, path, user): the pages of issue 10, in-year and year-end for the indicator API.
+PAGES = [
+    ("review picker", "/log/rectification_review", INSPECTOR),
+    ("follow-ups", "/chief/followups", "chief"),
+    ("monthly report", "/chief/report", "chief"),
+    ("drill-down", "/indicators/2021/safety_patrols", "chief"),
+    ("log home", "/log", INSPECTOR),
+    ("log form", "/log/safety_patrol", INSPECTOR),
+    ("indicators mid-month", "/api/v1/indicators?year=2021&as_of=2021-06-15", "chief"),
+    ("indicators 31 Dec", "/api/v1/indicators?year=2021&as_of=2021-12-31", "chief"),
+]
+SERVER = """
+import sys, uvicorn
+from datetime import datetime, timezone
+from fieldlog import cli, config
+from fieldlog.web import create_app
+cfg = config.load(env={{}}, data_dir={data_dir!r}, database={database!r}, port={port})
+cfg.clock = lambda: datetime(2021, 12, 15, 2, 0, tzinfo=timezone.utc)
+options = {{**cli.server_options(cfg), "log_level": "warning"}}
+uvicorn.run(create_app(cfg), **options)
+"""
+
+
+def load() -> str:
+    return "load average " + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(database: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    code = SERVER.format(data_dir=str(database.parent), database=str(database), port=port)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=HERE.parent, env={**os.environ, **(extra_env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/login", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode())
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def database(folder: Path, size: int) -> tuple[Path, dict]:
+    """The database of a size (built unless the folder already has it) and its tokens."""
+    path, info_path = folder / f"big-{size}.db", folder / f"big-{size}.json"
+    if not (path.exists() and info_path.exists()):
+        print(f"building {size:,} events …", flush=True)
+        info_path.write_text(json.dumps(make_big_db.build(path, size, log=lambda m: print(m, flush=True))))
+    return path, json.loads(info_path.read_text())
+
+
+def floor_ms(path: Path, runs: int) -> float:
+    conn = sqlite3.connect(path)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        conn.execute("SELECT count(*) FROM events").fetchone()
+        times.append((time.perf_counter() - t0) * 1000)
+    conn.close()
+    return statistics.median(times)
+
+
+def time_page(client: httpx.Client, url: str, token: str, runs: int, budget: float, timeout: float) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    t0 = time.perf_counter()
+    try:
+        first = client.get(url, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        return {"ms": None, "note": f"> {timeout:.0f} s"}
+    warm = time.perf_counter() - t0
+    if first.status_code != 200:
+        return {"ms": None, "note": f"HTTP {first.status_code}"}
+    times = []
+    spent = warm
+    while len(times) < runs and (spent < budget or len(times) < 1):
+        t0 = time.perf_counter()
+        r = client.get(url, headers=headers, timeout=timeout)
+        took = time.perf_counter() - t0
+        assert r.status_code == 200, (url, r.status_code)
+        times.append(took * 1000)
+        spent += took
+    return {"ms": statistics.median(times), "n": len(times), "bytes": len(first.content), "note": ""}
+
+
+def run_size(folder: Path, size: int, args) -> dict:
+    path, info = database(folder, size)
+    events = sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0]
+    out = {"events": events, "floor": floor_ms(path, 9), "pages": {}}
+    print(f"\n== {events:,} events == floor SELECT count(*): {out['floor']:.2f} ms ({load()})", flush=True)
+    proc, base = start_server(path)
+    try:
+        with httpx.Client(base_url=base) as client:
+            for label, url, user in PAGES:
+                if proc.poll() is not None:
+                    proc, base = start_server(path)
+                    client.base_url = base
+                res = time_page(client, url, info["tokens"][user], args.runs, args.budget, args.timeout)
+                if res["ms"] is None:  # a request still running in the server would skew the next pages
+                    stop(proc)
+                    proc, base = start_server(path)
+                    client.base_url = base
+                out["pages"][label] = res
+                shown = f"{res['ms']:.1f} ms (median of {res['n']}, {res['bytes'] / 1024:.0f} KB)" if res["ms"] else res["note"]
+                print(f"  {label:<22} {url:<48} {shown}  ({load()})", flush=True)
+    finally:
+        stop(proc)
+    return out
+
+
+def table(results: list[dict]) -> None:
+    print(f"\nSummary ({load()} at the end):")
+    head = "| page | " + " | ".join(f"{r['events']:,}" for r in results) + " | growth per 10× (last step) |"
+    print(head)
+    print("| --- " * (len(results) + 2) + "|")
+    print("| `SELECT count(*)` floor | " + " | ".join(f"{r['floor']:.2f} ms" for r in results) + " | "
+          + (f"{results[-1]['floor'] / results[-2]['floor']:.1f}×" if len(results) > 1 else "") + " |")
+    for label, url, _ in PAGES:
+        cells, values = [], []
+        for r in results:
+            p = r["pages"].get(label, {})
+            values.append(p.get("ms"))
+            cells.append(f"{p['ms']:.1f} ms · {p['bytes'] / 1024:.0f} KB" if p.get("ms") else p.get("note", "—"))
+        growth = (f"{values[-1] / values[-2]:.1f}×" if len(values) > 1 and values[-1] and values[-2] else "—")
+        print(f"| `{url}` | " + " | ".join(cells) + f" | {growth} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--10m", dest="ten_million", action="store_true", help="add 10,000,000 events (slow to build)")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/fieldlog-scaling"))
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--budget", type=float, default=15.0, help="seconds spent on one page at most (about)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="a page slower than this is reported as such")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")] + ([10_000_000] if args.ten_million else [])
+    print(f"fieldlog page scaling · Python {sys.version.split()[0]} · SQLite {sqlite3.sqlite_version} · {load()}")
+    results = [run_size(args.dir, size, args) for size in sizes]
+    table(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Every page costs what it shows: the bounded reads of issue 10, pinned on real databases.
+
+Two databases are built through the real write path (events.create, edit, void): both hold the same recent
+events (what the pages show); the bigger one also holds ten times more history from earlier years. The work
+SQLite does for each page's reads (virtual machine steps, counted by a progress handler) may not grow 2× between
+them; and each statement's query plan searches an index instead of scanning events or notice_state.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from fieldlog import db as db_mod, events, followups
+from fieldlog.events import notices as notice_rule, queries
+from fieldlog.events.picker import subject_choices
+from fieldlog.indicators import evidence, rollup, tables
+from tests.conftest import make_users
+from tests.factories import TZ, event, site, user
+
+TODAY = date(2021, 6, 15)
+NOW = datetime(2021, 6, 15, 18, 0, tzinfo=TZ)
+
+
+def _notice(db, s, when, deadline, by="alice", kind="safety_patrol") -> str:
+    fields = {"notice_no": f"N-{when}-{random.random():.6f}", "notice_deadline": deadline}
+    if kind == "enforcement_patrol":
+        fields["order"] = "rectify"
+    else:
+        fields["finding"] = "一般"
+    return event(db, kind, when, by=by, site_id=s, fields=fields)["id"]
+
+
+def _review(db, s, notice_id, when, closed=True, by="alice") -> str:
+    return event(db, "rectification_review", when, by=by, site_id=s,
+                 fields={"notice_event_id": notice_id, "closed": closed})["id"]
+
+
+def _recent(db, sites) -> None:
+    """What the pages show: spring 2021 patrols and notices, some closed, and alice's events of today."""
+    for i in range(12):
+        s = sites[i % len(sites)]
+        day = TODAY - timedelta(days=3 + 5 * i)
+        n = _notice(db, s, f"{day}T09:00:00+08:00", (day + timedelta(days=10)).isoformat(),
+                    kind="enforcement_patrol" if i % 3 == 0 else "safety_patrol")
+        if i % 2:
+            _review(db, s, n, f"{day + timedelta(days=2)}T09:00:00+08:00")
+    for i in range(6):
+        event(db, "safety_patrol", f"{TODAY}T{8 + i:02d}:00:00+08:00", by="alice" if i % 2 else "bob",
+              site_id=sites[i], inspector_ids=[1, 2] if i % 3 == 0 else None)
+
+
+def _history(db, sites, n: int) -> None:
+    """n events of 2018-2019, far before the year shown: notices all closed by their reviews, plain patrols."""
+    start = date(2018, 1, 1)
+    for i in range(n):
+        s = sites[i % len(sites)]
+        day = start + timedelta(days=(i * 700) // n)
+        when = f"{day}T{8 + i % 10:02d}:00:00+08:00"
+        if i % 10 == 0:
+            notice = _notice(db, s, when, (day + timedelta(days=7)).isoformat(), by="alice" if i % 20 else "bob")
+            _review(db, s, notice, f"{day + timedelta(days=3)}T09:00:00+08:00")
+        else:
+            event(db, "safety_patrol", when, by="alice" if i % 3 else "bob", site_id=s)
+
+
+def _build(db, history: int) -> None:
+    sites = [site(db) for _ in range(8)]
+    _recent(db, sites)
+    _history(db, sites, history)
+
+
+READS = {
+    "follow-ups": lambda db: followups.followup_page(db, TODAY),
+    "follow-ups with closed": lambda db: followups.followup_page(db, TODAY, include_closed=True),
+    "my follow-ups": lambda db: followups.followup_page(db, TODAY, inspector_id=1),
+    "older open notices": lambda db: followups.followup_page(db, TODAY, older=True),
+    "review picker": lambda db: (events.open_notices(db, today=TODAY, limit=300), events.count_open(db, today=TODAY)),
+    "today's entries": lambda db: events.events_of_day(db, 1, TODAY.isoformat(), 200),
+    "drill-down": lambda db: _drill_down(db),
+    "subject picker": lambda db: [(r["value"], r["recent"]) for r in subject_choices(db, "site", 1, today=TODAY)],
+}
+
+
+def _drill_down(db):
+    row = tables.table_for_year(db, 2021).row("safety_patrols")
+    explained = rollup.explain_row(db, row, 2021, TODAY, TZ)
+    return evidence.event_rows(db, explained.ctx, explained.outcome, None)
+
+
+def _steps(db, read) -> tuple[int, object]:
+    """(VM steps / 10, result) of read(db)."""
+    count = [0]
+
+    def tick():
+        count[0] += 1
+
+    db.conn.set_progress_handler(tick, 10)
+    try:
+        result = read(db)
+    finally:
+        db.conn.set_progress_handler(None, 10)
+    return count[0], result
+
+
+@pytest.fixture
+def two_sizes(db, users, tmp_path):
+    """(small, big): the same recent events, with 90 and 900 events of older history."""
+    _build(db, 90)
+    big = db_mod.open_db(tmp_path / "big.db")
+    make_users(big)
+    _build(big, 900)
+    yield db, big
+    big.close()
+
+
+def _shown(result):
+    """What a read shows, comparable between the two databases (ids differ, so counts and states)."""
+    if isinstance(result, followups.FollowupPage):
+        return result.tally, [(n.status, n.issued_on) for n in result.items], result.other_open
+    if isinstance(result, tuple) and isinstance(result[0], list) and result[0] and "notice_no" in result[0][0]:
+        return [r["notice_deadline"] for r in result[0]], result[1]
+    if isinstance(result, tuple):
+        return [r["day"] for r in result[0]], result[1]
+    if result and isinstance(result[0], tuple):
+        return [recent for _, recent in result]
+    return [(r["kind"], r["occurred_at"]) for r in result]
+
+
+@pytest.mark.parametrize("name", READS)
+def test_a_page_reads_what_it_shows_not_the_history(two_sizes, name):
+    small, big = two_sizes
+    assert big.conn.execute("SELECT count(*) FROM events").fetchone()[0] >= 8 * small.conn.execute(
+        "SELECT count(*) FROM events").fetchone()[0]
+    small_steps, small_result = _steps(small, READS[name])
+    big_steps, big_result = _steps(big, READS[name])
+    assert _shown(small_result) == _shown(big_result)
+    assert big_steps < 2 * small_steps, (name, small_steps, big_steps)
+
+
+def _plans(db, run) -> list[tuple[str, str]]:
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        run(db)
+    finally:
+        db.conn.set_trace_callback(None)
+    return [(sql, " | ".join(r[-1] for r in db.conn.execute("EXPLAIN QUERY PLAN " + sql)))
+            for sql in statements if sql.lstrip().upper().startswith("SELECT")
+            and ("FROM events" in sql or "FROM notice_state" in sql)]
+
+
+@pytest.mark.parametrize("name", READS)
+def test_each_bounded_read_searches_an_index(db, users, name):
+    _build(db, 20)
+    plans = _plans(db, READS[name])
+    assert plans
+    for sql, plan in plans:
+        assert "SCAN e " not in plan + " " and "SCAN events" not in plan and "SCAN ns" not in plan, (sql, plan)
+
+
+# --- notice_state is the rule of events.notices -------------------------------------------------------
+
+def _python_open(db, today: date | None) -> set[str]:
+    """Open notices as of today by the Python rule over every stored patrol and review (no notice_state)."""
+    rows = db.conn.execute("SELECT id, kind, occurred_at, day, data FROM events WHERE voided = 0 "
+                           "AND kind IN ('safety_patrol', 'enforcement_patrol')").fetchall()
+    reviews = queries.reviews_by_notice(db, [r[0] for r in rows])
+    import json
+
+    return {r[0] for r in rows if (today is None or r[3] <= today.isoformat())
+            and notice_rule.is_open(r[1], json.loads(r[4]), r[2], reviews.get(r[0], []), today)}
+
+
+def test_notice_state_follows_creates_edits_voids_and_early_reviews(db, users):
+    rng = random.Random(7)
+    sites = [site(db) for _ in range(3)]
+    alice = user(db, "alice")
+    notice_ids, review_ids = [], []
+    for i in range(40):
+        s = rng.choice(sites)
+        day = date(2021, 5, 1) + timedelta(days=rng.randrange(40))
+        when = f"{day}T{rng.randrange(8, 18):02d}:00:00+08:00"
+        roll = rng.random()
+        if roll < 0.4 or not notice_ids:
+            notice_ids.append((_notice(db, s, when, (day + timedelta(days=9)).isoformat(),
+                                       kind=rng.choice(["safety_patrol", "enforcement_patrol"])), s))
+        elif roll < 0.8:  # a review, sometimes dated before its notice (which closes nothing)
+            n, ns = rng.choice(notice_ids)
+            review_ids.append(_review(db, ns, n, when, closed=rng.random() < 0.7))
+        elif roll < 0.9 and review_ids:
+            rid = review_ids.pop(rng.randrange(len(review_ids)))
+            events.void(db, rid, user=alice, reason="选错了通知书", now=NOW)
+        elif review_ids:
+            rid = rng.choice(review_ids)
+            stored = events.load(db, rid)
+            events.edit(db, rid, {"fields": {**stored["fields"], "closed": not stored["fields"]["closed"]}},
+                        user=alice, now=NOW, tz=TZ, reason="更正")
+        if i % 5 == 4:
+            n, _ = rng.choice(notice_ids)
+            stored = events.load(db, n)
+            if not stored["voided"] and stored["kind"] == "enforcement_patrol":
+                events.edit(db, n, {"fields": {**stored["fields"], "order": "none"}}, user=alice, now=NOW, tz=TZ,
+                            reason="未下发")
+        for today in (date(2021, 5, 15), date(2021, 6, 1), TODAY, None):
+            assert {r["id"] for r in events.open_notices(db, today=today)} == _python_open(db, today), (i, today)
+
+
+def test_a_review_is_written_through_index_lookups_whatever_the_history(two_sizes):
+    """The notice_state triggers find a notice's reviews by index (018), so a write costs the same with 10× history."""
+    steps = []
+    for db in two_sizes:
+        s = site(db)
+        notice = _notice(db, s, f"{TODAY}T08:00:00+08:00", "2021-06-30")
+        count, _ = _steps(db, lambda db: _review(db, s, notice, f"{TODAY}T09:00:00+08:00"))
+        steps.append(count)
+        assert notice not in {r["id"] for r in events.open_notices(db, today=TODAY)}
+    assert steps[1] < 2 * steps[0], steps
+    plan = str(two_sizes[0].conn.execute("EXPLAIN QUERY PLAN SELECT * FROM notice_state_rows WHERE event_id = ?",
+                                         ["x"]).fetchall())
+    assert "events_review_notice_of (<expr>=?)" in plan, plan
