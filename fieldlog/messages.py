@@ -22,7 +22,7 @@ MESSAGES: dict[str, str] = {
     "kinds.major_inspection.label": "质量安全生产大检查及季度考评",
     "kinds.major_inspection.hint": "选择所属的大检查（按结束日期计入季度）",
     "kinds.concrete_sampling.label": "商品混凝土监督抽测",
-    "kinds.concrete_sampling.hint": "记录抽测结果；可选择供应混凝土的搅拌站",
+    "kinds.concrete_sampling.hint": "现场记录样品编号、封样编号和送检机构；检测结果出具后在“待出结果”中补录",
     "kinds.plant_patrol.label": "执法检查巡查商品混凝土公司",
     "kinds.plant_patrol.hint": "每家搅拌站每月至少巡查 {quota} 次",
     "kinds.plant_inspection.label": "检查商品混凝土公司",
@@ -65,6 +65,9 @@ MESSAGES: dict[str, str] = {
     "fields.score.label": "考评得分",
     "fields.grade.label": "考评等级",
     "fields.strength_grade.label": "强度等级",
+    "fields.sample_no.label": "样品编号",
+    "fields.seal_no.label": "封样编号",
+    "fields.lab_id.label": "检测机构",
     "fields.specimens.label": "试件组数",
     "fields.method.label": "检测方法",
     "fields.measured_mpa.label": "实测强度（MPa）",
@@ -512,6 +515,38 @@ MESSAGES: dict[str, str] = {
     "cli.out_suffix_invalid": "--out 的文件须以 .xlsx、.csv 或 .json 结尾",
     "cli.rollup_done": "已写出 {path}（{year} 年，截至 {day}，总分 {total}，{grade}）",
 
+
+    # --- lab: concrete samples, their lab results, the labs list (fieldlog/samples.py, issue 15) -------
+    # (keys "lab.*")
+    "lab.lab_not_found": "找不到该检测机构",
+    "lab.lab_not_usable": "请从检测机构名单中选择（该机构不存在或已停用）",
+    "lab.name_required": "请填写检测机构名称",
+    "lab.name_taken": "已有同名的检测机构",
+    "lab.text_too_long": "{label}不能超过 {max} 个字",
+    "lab.sample_not_found": "找不到该抽测样品",
+    "lab.sample_voided": "该抽测记录已作废，不能录入检测结果",
+    "lab.sample_no_taken": "样品编号「{value}」已被另一条抽测记录使用",
+    "lab.sample_no_required": "请填写样品编号",
+    "lab.sample_no_unknown": "没有样品编号为「{value}」的抽测记录",
+    "lab.duplicate_in_file": "样品编号「{value}」与第 {row} 行重复",
+    "lab.report_no_required": "请填写检测报告编号",
+    "lab.report_on_required": "请填写报告日期",
+    "lab.report_on_invalid": "报告日期格式应为 YYYY-MM-DD",
+    "lab.report_on_future": "报告日期不能晚于今天",
+    "lab.report_on_before_sample": "报告日期不能早于抽样日期（{day}）",
+    "lab.result_required": "请选择检测结论（合格或不合格）",
+    "lab.result_invalid": "检测结论只能是“合格”或“不合格”",
+    "lab.not_number": "{label}须为数字",
+    "lab.negative": "{label}不能为负数",
+    "lab.import_done": "已录入 {n} 条检测结果",
+    "lab.pending_beside": "待出结果 {n} 个",
+    "lab.detail_pending": "{num}/{den}（按报告日期计入；另有 {pending} 个样品待出结果）",
+    "lab.fee_detail": "按报告日期计入 {n} 份检测报告；另有 {pending} 个样品待出结果",
+    "lab.notice_due": "不合格：须向工地（{contractor}）及供应搅拌站（{plant}）下发整改通知",
+    "lab.no_plant": "未填写搅拌站",
+    "lab.followup_title": "{site} · 样品 {sample_no} 检测不合格（报告 {report_no}，{report_on}）",
+    "lab.sheet_results": "检测结果",
+
     # --- end ------------------------------------------------------------------------------------------
 }
 
@@ -568,7 +603,18 @@ LABELS: dict[str, dict[str, str]] = {
         "token_revoked": "吊销令牌",
         "survey_code_create": "新建问卷二维码", "survey_code_close": "结束问卷",
         "manual_value_saved": "填报指标值", "budget_saved": "填报预算执行",
+        # lab, plan, draws (issue 15)
+        "lab_created": "新增检测机构", "lab_updated": "修改检测机构", "sample_result_saved": "录入检测结果",
+        "sample_results_imported": "导入检测结果", "site_plan_saved": "设定监督计划",
+        "draw_made": "双随机抽取", "draw_published": "公开抽查结果",
     },
+    # --- lab: the fields of a lab and of a lab result (form labels, import headers) ------------------
+    "lab_field": {"name": "检测机构名称", "licence_no": "资质证书编号", "address": "地址", "active": "在用"},
+    "result_field": {
+        "sample_no": "样品编号", "report_no": "检测报告编号", "report_on": "报告日期", "measured_mpa": "实测强度（MPa）",
+        "result": "检测结论", "fee_yuan": "检测费用（元）", "note": "备注",
+    },
+    "result_source": {"form": "表单录入", "api": "接口录入", "import": "表格导入"},
 
     # --- web, routes, command line ------------------------------------------------------------------
 
