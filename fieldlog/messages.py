@@ -546,6 +546,15 @@ MESSAGES: dict[str, str] = {
     "lab.no_plant": "未填写搅拌站",
     "lab.followup_title": "{site} · 样品 {sample_no} 检测不合格（报告 {report_no}，{report_on}）",
     "lab.sheet_results": "检测结果",
+    "lab.status_invalid": "status 只能是 pending（待出结果）或 failed（检测不合格）",
+    "api.samples_list": "待出结果（或检测不合格）的混凝土抽测样品",
+    "api.samples_status": "pending：待出结果，逾期的在前；failed：检测不合格",
+    "api.samples_one": "一个抽测样品及其检测结果的录入历史",
+    "api.samples_result_post": "为抽测样品录入检测结果（保留以前的录入，以最新为准）",
+    "api.samples_report_no": "检测报告编号",
+    "api.samples_report_on": "报告日期 YYYY-MM-DD（检测费按此日期计入）",
+    "api.samples_result": "合格 或 不合格",
+    "api.samples_fee": "检测费用（元）",
 
     # --- end ------------------------------------------------------------------------------------------
 }

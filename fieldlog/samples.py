@@ -97,13 +97,12 @@ def save_lab(db: Database, raw: dict, *, lab_id: int | None = None, actor: dict,
         if lab_id is None:
             lab_id = db.execute("INSERT INTO labs (name, licence_no, address, active, created_at, updated_at) "
                                 "VALUES (?, ?, ?, ?, ?, ?)", [*lab.values(), stamp, stamp]).lastrowid
-            action = "lab_created"
+            audit.record(db, "lab_created", user=actor, target=f"lab:{lab_id}", detail={"name": lab["name"]}, now=now)
         else:
             get_lab(db, lab_id)
             db.execute("UPDATE labs SET name = ?, licence_no = ?, address = ?, active = ?, updated_at = ? WHERE id = ?",
                        [*lab.values(), stamp, lab_id])
-            action = "lab_updated"
-        audit.record(db, action, user=actor, target=f"lab:{lab_id}", detail={"name": lab["name"]}, now=now)
+            audit.record(db, "lab_updated", user=actor, target=f"lab:{lab_id}", detail={"name": lab["name"]}, now=now)
     return lab_id
 
 
@@ -318,7 +317,7 @@ def result_headers() -> list[str]:
 
 def parse_results(filename: str, content: bytes) -> ResultImport:
     """Read a lab's CSV or XLSX sheet into rows by field (importer.read_sheet); refuses an unreadable file."""
-    parsed = ResultImport(kind="results", filename=filename or "")
+    parsed = ResultImport(kind="samples", filename=filename or "")
     aliases = {k: [label("result_field", k), *more] for k, more in RESULT_COLUMNS}
     sheet = importer.read_sheet(filename, content, aliases, ["sample_no", "report_no", "report_on", "result"],
                                 lambda k: label("result_field", k))

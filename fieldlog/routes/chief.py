@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, coverage, followups, integers, pacing, registry
+from fieldlog import accounts, coverage, followups, integers, pacing, registry, samples
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
@@ -97,7 +97,8 @@ def _followups(request: Request, db: Database, closed: str, inspector_id: int | 
     items = followups.notices(db, today, include_closed=bool(closed), inspector_id=inspector_id)
     return render(request, "followups.html", {"items": items, "tally": followups.tally(items), "today": today,
                                               "mine": inspector_id is not None, "show_closed": bool(closed),
-                                              "fu": followups})
+                                              "fu": followups,
+                                              "failed": samples.failed(db, today) if inspector_id is None else []})
 
 
 @router.get("/chief/followups")
