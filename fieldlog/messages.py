@@ -556,6 +556,16 @@ MESSAGES: dict[str, str] = {
     "api.samples_result": "合格 或 不合格",
     "api.samples_fee": "检测费用（元）",
 
+    # --- plan: the supervision plan (fieldlog/plans.py, issue 15) -------------------------------------
+    # (keys "plan.*")
+    "plan.reason_unknown": "原因不在可选范围内",
+    "plan.level_unknown": "风险等级只能是一般、较高或高",
+    "plan.level_below_reasons": "所选原因至少对应风险等级“{level}”",
+    "plan.checks_invalid": "每月执法检查次数须为 0–{max} 的整数",
+    "plan.checks_below_minimum": "每月执法检查次数不能少于目标表的要求（{minimum} 次）",
+    "plan.from_month_invalid": "请填写起始月份（格式 YYYY-MM）",
+    "plan.note_too_long": "说明不能超过 500 个字",
+
     # --- end ------------------------------------------------------------------------------------------
 }
 
@@ -624,6 +634,13 @@ LABELS: dict[str, dict[str, str]] = {
         "result": "检测结论", "fee_yuan": "检测费用（元）", "note": "备注",
     },
     "result_source": {"form": "表单录入", "api": "接口录入", "import": "表格导入"},
+    # --- plan: risk levels and the reasons the rules name for more checks (plans.LEVELS, plans.REASONS) --
+    "risk_level": {"normal": "一般", "elevated": "较高", "high": "高"},
+    "risk_reason": {
+        "dangerous_works": "危险性较大的分部分项工程施工中", "large_dangerous_works": "超过一定规模的危大工程施工中",
+        "builder_accident": "建设或施工单位近一年发生过生产安全事故", "serious_hazards": "以往检查发现过重大事故隐患",
+        "complaints": "投诉举报较多", "poor_credit": "参建单位信用评价差或安全生产条件较差",
+    },
 
     # --- web, routes, command line ------------------------------------------------------------------
 
