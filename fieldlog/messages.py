@@ -566,6 +566,23 @@ MESSAGES: dict[str, str] = {
     "plan.from_month_invalid": "请填写起始月份（格式 YYYY-MM）",
     "plan.note_too_long": "说明不能超过 500 个字",
 
+    # --- draws: 双随机一公开 (fieldlog/draws.py, issue 15) ----------------------------------------------
+    # (keys "draws.*")
+    "draws.month_invalid": "请填写抽取的月份（格式 YYYY-MM）",
+    "draws.share_percent_invalid": "抽取比例须为 {low}–{high} 的整数（%）",
+    "draws.due_working_days_invalid": "完成期限须为 {low}–{high} 个工作日",
+    "draws.seed_too_long": "随机种子不能超过 100 个字符",
+    "draws.month_drawn": "{month} 已经抽取过，不能重抽",
+    "draws.no_active_sites": "该月没有在建工地可供抽取",
+    "draws.too_few_staff": "工地「{site}」可派的执法人员不足两人（已排除其负责监督员）",
+    "draws.not_found": "找不到该次抽取",
+    "draws.published_on_invalid": "请填写公开日期（格式 YYYY-MM-DD）",
+    "draws.published_on_range": "公开日期须在抽取日（{first}）与今天之间",
+    "draws.export_title": "双随机一公开抽查名单（{month}）",
+    "draws.export_seed": "随机种子：{seed}；算法：{algorithm}；抽取比例：{share}%",
+    "draws.export_published": "结果公开日期：{day}",
+    "draws.not_published": "尚未公开",
+
     # --- end ------------------------------------------------------------------------------------------
 }
 
@@ -634,6 +651,10 @@ LABELS: dict[str, dict[str, str]] = {
         "result": "检测结论", "fee_yuan": "检测费用（元）", "note": "备注",
     },
     "result_source": {"form": "表单录入", "api": "接口录入", "import": "表格导入"},
+    # --- draws: a drawn check's state and the columns of the public list ------------------------------
+    "draw_state": {"done": "按期完成", "late": "逾期完成", "pending": "待检查", "overdue": "逾期未检查"},
+    "draw_column": {"position": "序号", "site": "抽查工地", "inspector_a": "执法人员一", "inspector_b": "执法人员二",
+                    "done_on": "检查日期", "result": "检查情况"},
     # --- plan: risk levels and the reasons the rules name for more checks (plans.LEVELS, plans.REASONS) --
     "risk_level": {"normal": "一般", "elevated": "较高", "high": "高"},
     "risk_reason": {
