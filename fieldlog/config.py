@@ -26,6 +26,8 @@ SETTINGS = [
     ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),  # zh: data
     ("trusted_proxies", "FIELDLOG_TRUSTED_PROXIES", "",
      "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or CIDRs); empty: none"),
+    ("draw_exclude_responsible", "FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE", "on",
+     "双随机 draws never send a site's own responsible inspector: 'on' or 'off' (the chief may change it per draw)"),
 ]
 
 
@@ -44,6 +46,7 @@ class Config:
     station: str
     # Addresses (IPs or networks) of the reverse proxies whose forwarded headers are believed; empty: none.
     trusted_proxies: tuple[str, ...] = ()
+    draw_exclude_responsible: bool = True
     demo: bool = False
     demo_today: date | None = None  # demo mode: the day dashboards open on, inside the demo year
     extra: dict = field(default_factory=dict)
@@ -75,6 +78,7 @@ def load(env: dict | None = None, **overrides) -> Config:
         https=raw["https"],
         station=raw["station"],
         trusted_proxies=parse_proxies(raw["trusted_proxies"]),
+        draw_exclude_responsible=str(raw["draw_exclude_responsible"]).strip().lower() not in ("off", "0", "false", "no"),
         demo=bool(overrides.get("demo", False)),
     )
     if not cfg.secret_key:

@@ -37,7 +37,7 @@ ALGORITHM = "fieldlog-draw-1"
 # The station's defaults, which the chief may change on each draw (every draw records the values it used).
 SHARE_PERCENT = 20                 # share of the active sites drawn each month
 DUE_WORKING_DAYS = 20              # a drawn check is due within this many working days of the draw
-EXCLUDE_RESPONSIBLE = True         # never send a site's own responsible inspector
+# Whether a site's responsible inspectors stand aside is the station's setting (FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE).
 # A drawn check's state: English values, labels in LABELS["draw_state"].
 DONE, LATE, PENDING, OVERDUE = "done", "late", "pending", "overdue"
 
@@ -67,8 +67,8 @@ def add_working_days(day: date, n: int) -> date:
     return day
 
 
-def clean(raw: dict) -> dict:
-    """A draw's settings from the form; InvalidInput naming the field."""
+def clean(raw: dict, exclude_default: bool = True) -> dict:
+    """A draw's settings from the form (exclude_default: the station's setting); InvalidInput naming the field."""
     errors: dict[str, str] = {}
     try:
         month = parse_month(str(raw.get("month") or "").strip()).label
@@ -87,7 +87,8 @@ def clean(raw: dict) -> dict:
         errors["seed"] = t("draws.seed_too_long")
     values["seed"] = seed
     given = raw.get("exclude_responsible")
-    values["exclude_responsible"] = EXCLUDE_RESPONSIBLE if given is None else str(given).strip() in ("1", "on", "true")
+    text = "" if given is None else str(given).strip()
+    values["exclude_responsible"] = exclude_default if not text else text in ("1", "on", "true")
     if errors:
         raise InvalidInput(errors)
     return values
@@ -98,9 +99,9 @@ def staff(db: Database) -> list[dict]:
     return [u for u in accounts.inspectors(db) if u["role"] == "inspector"]
 
 
-def make_draw(db: Database, raw: dict, *, user: dict, now: datetime) -> int:
+def make_draw(db: Database, raw: dict, *, user: dict, now: datetime, exclude_default: bool = True) -> int:
     """Draw a month's checks and keep them (one draw a month, audited); returns the draw's id."""
-    values = clean(raw)
+    values = clean(raw, exclude_default)
     period = parse_month(values["month"])
     if list(db.query("SELECT id FROM draws WHERE month = ?", [values["month"]])):
         raise InvalidInput({"month": t("draws.month_drawn", month=values["month"])})

@@ -142,3 +142,13 @@ def test_the_pages_the_public_list_and_the_inspectors_home(client_for, db, staff
     assert "已于 2021-03-02 公开" in carol.get(f"/chief/draws/{draw_id}").text
     assert client_for("alice").get("/chief/draws").status_code == 403
     assert [c.site_id for c in draws.get(db, draw_id, date(2021, 3, 2), TZ).checks] == [s]
+
+
+def test_the_station_setting_decides_whether_responsible_inspectors_stand_aside(tmp_path):
+    from fieldlog import config
+
+    assert config.load(env={}, data_dir=str(tmp_path)).draw_exclude_responsible is True
+    off = config.load(env={"FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE": "off"}, data_dir=str(tmp_path))
+    assert off.draw_exclude_responsible is False
+    assert draws.clean({"month": "2021-03"}, exclude_default=False)["exclude_responsible"] is False
+    assert draws.clean({"month": "2021-03", "exclude_responsible": "1"}, exclude_default=False)["exclude_responsible"] is True

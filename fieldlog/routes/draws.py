@@ -26,7 +26,8 @@ def draws_page(request: Request, db: Database = Depends(get_db), user=Depends(CH
     month = coverage.current_month(station_today(request)).label
     return _list_page(request, db, {"month": month, "share_percent": draws.SHARE_PERCENT,
                                     "due_working_days": draws.DUE_WORKING_DAYS,
-                                    "exclude_responsible": "1" if draws.EXCLUDE_RESPONSIBLE else "0"}, {})
+                                    "exclude_responsible": "1" if request.app.state.config.draw_exclude_responsible else "0"},
+                      {})
 
 
 @router.post("/chief/draws")
@@ -35,7 +36,8 @@ async def draw_make(request: Request, db: Database = Depends(get_db), user=Depen
     values = {k: str(form.get(k) or "").strip() for k in ("month", "share_percent", "due_working_days", "seed",
                                                           "exclude_responsible")}
     try:
-        draw_id = draws.make_draw(db, values, user=user, now=current_time(request))
+        draw_id = draws.make_draw(db, values, user=user, now=current_time(request),
+                                  exclude_default=request.app.state.config.draw_exclude_responsible)
     except InvalidInput as exc:
         return _list_page(request, db, values, exc.errors, 422)
     return redirect(f"/chief/draws/{draw_id}")
