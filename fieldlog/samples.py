@@ -289,7 +289,7 @@ def pending(db: Database, first: date, last: date) -> int:
 def reported_where(kinds: list[str], first: date, last: date) -> tuple[str, list]:
     """A condition on events (bare columns) that keeps the samples among `kinds` only when their result was
     reported between first and last (other kinds pass): what a drill-down of a pass rate or fee lists."""
-    return (f"kind != '{KIND}' OR id IN (SELECT event_id FROM sample_status WHERE result IS NOT NULL "
+    return (f"e.kind != '{KIND}' OR e.id IN (SELECT event_id FROM sample_status WHERE result IS NOT NULL "
             "AND report_on BETWEEN ? AND ?)", [first.isoformat(), last.isoformat()])
 
 

@@ -221,3 +221,52 @@ def test_samples_count_when_taken_results_when_reported(db, users, lab):
     assert rows["concrete_pass_rate"].actual_text == "66.6%" and rows["concrete_pass_rate"].outcome.beside == ""
     assert rows["concrete_quality"].actual_text == "未达到"
     assert rows["testing_fees"].actual == pytest.approx(0.35)
+
+
+def test_the_years_table_against_an_independent_count_of_what_was_pending_each_day(db, users, lab):
+    """Samples through the year with results arriving 20–60 days later (some never): on each as-of date the table
+    must show the results in by then (report date), the fees of those, and the samples still pending."""
+    from datetime import timedelta
+
+    s = site(db)
+    made = []   # (sampled on, report date or None, passed, fee)
+    for i in range(24):
+        day = date(2021, 1, 5) + timedelta(days=15 * i)
+        stored = sample(db, day.isoformat(), f"S-{i:03d}", lab, site_id=s)
+        reported = day + timedelta(days=20 + (i * 7) % 41) if i % 5 != 4 else None
+        if reported and reported > NOW.date():
+            reported = None
+        passed, fee = i % 6 != 3, 100 * (i + 1)
+        if reported:
+            result(db, stored["id"], reported.isoformat(), "合格" if passed else "不合格", fee=fee, no=f"R-{i}")
+        made.append((day, reported, passed, fee))
+    for as_of in (date(2021, 2, 1), date(2021, 4, 30), date(2021, 7, 15), date(2021, 10, 1), date(2021, 12, 31)):
+        rows = _rows(db, as_of.isoformat())
+        inside = [m for m in made if m[1] and date(2021, 1, 1) <= m[1] <= as_of]
+        pending = sum(1 for d, r, _, _ in made if d <= as_of and (r is None or r > as_of))
+        passed = sum(1 for m in inside if m[2])
+        rate = rows["concrete_pass_rate"]
+        if inside:
+            assert rate.actual == pytest.approx(100 * passed / len(inside)), as_of
+        else:
+            assert rate.actual is None
+        assert rate.outcome.beside == (f"待出结果 {pending} 个" if pending else ""), as_of
+        assert rows["testing_fees"].actual == pytest.approx(sum(m[3] for m in inside) / 10000), as_of
+        assert rows["concrete_quality"].actual_text == ("达到" if inside and passed == len(inside) else
+                                                         "未达到" if inside else rows["concrete_quality"].actual_text)
+
+
+def test_the_drill_down_lists_the_results_in(client_for, db, users, lab):
+    s = site(db)
+    a = sample(db, "2021-03-10", "A", lab, site_id=s)
+    sample(db, "2021-03-12", "B", lab, site_id=s)
+    result(db, a["id"], "2021-04-08", "合格")
+    page = client_for("carol").get("/indicators/2021/concrete_pass_rate?as_of=2021-04-30")
+    assert page.status_code == 200
+    assert "另有 1 个样品待出结果" in page.text
+    assert a["id"] in page.text and sample_count(page.text) == 1
+
+
+def sample_count(html: str) -> int:
+    """How many concrete sampling events the drill-down lists."""
+    return html.count("/events/") - html.count("/events/mine")
