@@ -190,7 +190,7 @@ def _number(raw: dict, key: str, errors: dict) -> float | None:
         errors[key] = t("lab.not_number", label=label("result_field", key))
         return None
     if not 0 <= value < 1e9:
-        errors[key] = t("lab.negative", label=label("result_field", key))
+        errors[key] = t("lab.negative" if value < 0 else "lab.too_large", label=label("result_field", key))
         return None
     return value
 

@@ -114,6 +114,7 @@ def test_a_result_is_added_later_with_history_and_audit(db, users, lab):
     ({"result": "良"}, "result", "合格"),
     ({"result": ""}, "result", "请选择检测结论"),
     ({"fee_yuan": "-1"}, "fee_yuan", "不能为负数"),
+    ({"fee_yuan": "1e400"}, "fee_yuan", "数值过大"),
     ({"measured_mpa": "abc"}, "measured_mpa", "须为数字"),
 ])
 def test_bad_results_are_refused_naming_the_field(db, users, lab, raw, key, message):

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from fieldlog import samples
 from fieldlog.messages import t
 from fieldlog.routes.api_events import ERRORS, _body_schema, _object, field_worker, json_body
-from fieldlog.web import current_time, get_db, station_today
+from fieldlog.web import InvalidQuery, current_time, get_db, station_today
 
 router = APIRouter(prefix="/api/v1", tags=["samples"])
 
@@ -34,8 +34,7 @@ def list_samples(request: Request, status: str = Query("pending", description=t(
     """Samples awaiting results (overdue first, with days since sampling); `status=failed` lists 不合格 results."""
     today = station_today(request)
     if status not in ("pending", "failed"):
-        return JSONResponse({"detail": [{"loc": ["query", "status"], "msg": t("lab.status_invalid"),
-                                         "type": "value_error"}]}, status_code=422)
+        raise InvalidQuery({"status": t("lab.status_invalid")})
     rows = samples.awaiting(db, today) if status == "pending" else samples.failed(db, today)
     return {"as_of": today.isoformat(), "due_days": samples.due_days(), "samples": [samples.as_json(r) for r in rows]}
 
