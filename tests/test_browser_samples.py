@@ -10,7 +10,6 @@ import pytest
 
 from fieldlog import samples
 from fieldlog.db import scalar
-from tests.conftest import browser_login
 from tests.factories import NOW, site, user
 from tests.test_browser_log import ready_for_offline, wait_for, wait_js
 

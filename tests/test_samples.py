@@ -271,3 +271,28 @@ def test_the_drill_down_lists_the_results_in(client_for, db, users, lab):
 def sample_count(html: str) -> int:
     """How many concrete sampling events the drill-down lists."""
     return html.count("/events/") - html.count("/events/mine")
+
+
+def test_entries_made_before_013_keep_their_results_through_the_upgrade(tmp_path):
+    """A database that has sampling events with results, upgraded by 013: they count as results in, as before."""
+    from fieldlog import db as db_mod
+    from tests.conftest import make_users
+
+    files = db_mod.migration_files()
+    database = db_mod.connect(tmp_path / "old.db")
+    db_mod.migrate(database, [f for f in files if f.stem < "013"])
+    make_users(database)
+    s = site(database)
+    old = event(database, "concrete_sampling", "2021-05-06", site_id=s, fields={"result": "不合格", "fee_yuan": 2400})
+    # What the tallies said before 013 (the rule then read them): 0 of 1 passed, 2400 元.
+    (n, passed, fees), = database.execute("SELECT sum(n), sum(CASE WHEN result = '合格' THEN n ELSE 0 END), total(fee_yuan) "
+                                          "FROM event_tallies WHERE kind = 'concrete_sampling'").fetchall()
+    assert (n, passed, fees) == (1, 0, 2400)
+    assert "013_lab_and_plans" in db_mod.migrate(database, files)
+    after = {r.key: r for r in rollup.compute(database, tables.table_for_year(database, 2021), date(2021, 12, 31), TZ)}
+    assert (after["concrete_pass_rate"].actual_text, after["concrete_pass_rate"].detail) == ("0.0%", "0/1")
+    assert after["testing_fees"].actual == pytest.approx(0.24) and after["concrete_quality"].actual_text == "未达到"
+    got = samples.get_sample(database, old["id"])
+    assert (got["result"], got["report_on"], got["fee_yuan"]) == ("不合格", "2021-05-06", 2400)
+    assert samples.awaiting(database, NOW.date()) == [] and len(samples.failed(database, NOW.date())) == 1
+    database.close()
