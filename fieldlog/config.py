@@ -6,7 +6,7 @@ import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -26,6 +26,8 @@ SETTINGS = [
     ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),  # zh: data
     ("trusted_proxies", "FIELDLOG_TRUSTED_PROXIES", "",
      "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or CIDRs); empty: none"),
+    ("backup_dir", "FIELDLOG_BACKUP_DIR", "",
+     "Folder of the timestamped backups `fieldlog backup` writes and `fieldlog check` looks at (default: DATA_DIR/backups)"),
     ("draw_exclude_responsible", "FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE", "on",
      "双随机 draws never send a site's own responsible inspector: 'on' or 'off' (the chief may change it per draw)"),
 ]
@@ -48,10 +50,11 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     draw_exclude_responsible: bool = True
     demo: bool = False
-    demo_today: date | None = None  # demo mode: the day dashboards open on, inside the demo year
     extra: dict = field(default_factory=dict)
     # The app's clock: every request reads "now" from here (tests pass a fixed one).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
+    # Timestamped backups (`fieldlog backup`, `fieldlog check`); empty: DATA_DIR/backups.
+    backup_dir: Path | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -80,6 +83,7 @@ def load(env: dict | None = None, **overrides) -> Config:
         trusted_proxies=parse_proxies(raw["trusted_proxies"]),
         draw_exclude_responsible=str(raw["draw_exclude_responsible"]).strip().lower() not in ("off", "0", "false", "no"),
         demo=bool(overrides.get("demo", False)),
+        backup_dir=Path(raw["backup_dir"]).expanduser() if raw["backup_dir"] else data_dir / "backups",
     )
     if not cfg.secret_key:
         cfg.secret_key = _kept_secret(database.parent / "secret.key")
