@@ -28,6 +28,8 @@ SETTINGS = [
      "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or CIDRs); empty: none"),
     ("backup_dir", "FIELDLOG_BACKUP_DIR", "",
      "Folder of the timestamped backups `fieldlog backup` writes and `fieldlog check` looks at (default: DATA_DIR/backups)"),
+    ("draw_exclude_responsible", "FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE", "on",
+     "双随机 draws never send a site's own responsible inspector: 'on' or 'off' (the chief may change it per draw)"),
 ]
 
 
@@ -46,6 +48,7 @@ class Config:
     station: str
     # Addresses (IPs or networks) of the reverse proxies whose forwarded headers are believed; empty: none.
     trusted_proxies: tuple[str, ...] = ()
+    draw_exclude_responsible: bool = True
     demo: bool = False
     extra: dict = field(default_factory=dict)
     # The app's clock: every request reads "now" from here (tests pass a fixed one).
@@ -78,6 +81,7 @@ def load(env: dict | None = None, **overrides) -> Config:
         https=raw["https"],
         station=raw["station"],
         trusted_proxies=parse_proxies(raw["trusted_proxies"]),
+        draw_exclude_responsible=str(raw["draw_exclude_responsible"]).strip().lower() not in ("off", "0", "false", "no"),
         demo=bool(overrides.get("demo", False)),
         backup_dir=Path(raw["backup_dir"]).expanduser() if raw["backup_dir"] else data_dir / "backups",
     )

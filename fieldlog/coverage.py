@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from fieldlog import events, registry
+from fieldlog import events, plans, registry
 from fieldlog.events import queries
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators.quotas import Quotas, for_year as year_quotas
@@ -47,6 +47,7 @@ class Row:
     state: str
     inspectors: list[dict] = field(default_factory=list)
     uses_ready_mix: bool = False
+    plan: plans.Plan | None = None     # the site's supervision plan, when the chief set one (plans.for_month)
 
     @property
     def met(self) -> dict[str, bool]:
@@ -149,12 +150,13 @@ def last_visits(db: Database, subject: str, ids: list[int], upto: date) -> dict[
 
 
 def build_row(subject: str, item: dict, counts: dict[str, int], quota: dict[str, int], last: date | None,
-              period: Period, today: date, inspectors: list[dict] | None = None) -> Row:
-    """A coverage row from its counts and last visit (pure)."""
+              period: Period, today: date, inspectors: list[dict] | None = None, plan: plans.Plan | None = None) -> Row:
+    """A coverage row from its counts and last visit (pure); a site's plan sets its enforcement checks."""
+    quota = plans.site_quota(quota, plan)
     met = all(counts.get(k, 0) >= n for k, n in quota.items())
     since = (cutoff(period, today) - last).days if last else None
     return Row(subject, item["id"], item["name"], item.get("town") or "", counts, quota, last, since,
-               state(met, period, today), inspectors or [], bool(item.get("uses_ready_mix")))
+               state(met, period, today), inspectors or [], bool(item.get("uses_ready_mix")), plan)
 
 
 def site_coverage(db: Database, month: Period, today: date, town: str = "", inspector_id: int | None = None,
@@ -162,7 +164,8 @@ def site_coverage(db: Database, month: Period, today: date, town: str = "", insp
     """Every site active in the month with its patrols against the quota, at-risk first; optional filters.
 
     Counts cover the quota kinds only, or every site kind with all_kinds (the API's counts by kind).
-    The quotas are those given, else those of the table in force for the month's year.
+    The quotas are those given, else those of the table in force for the month's year; a site's supervision
+    plan (plans.for_month) raises its enforcement checks above the table's minimum.
     """
     quota = (quotas or year_quotas(db, month.start.year)).site
     people = registry.responsible_inspectors(db)
@@ -171,9 +174,16 @@ def site_coverage(db: Database, month: Period, today: date, town: str = "", insp
              and (inspector_id is None or any(p["id"] == inspector_id for p in people.get(s["id"], [])))]
     counts = month_counts(db, month, "site", None if all_kinds else tuple(quota))
     last = last_visits(db, "site", [s["id"] for s in sites], cutoff(month, today))
+    planned = plans.for_month(db, month)
     rows = [build_row("site", s, counts.get(s["id"], {}), quota, last.get(s["id"]), month, today,
-                      people.get(s["id"], [])) for s in sites]
+                      people.get(s["id"], []), planned.get(s["id"])) for s in sites]
     return sorted(rows, key=sort_key)
+
+
+def month_sites(db: Database, month_text: str | None, today: date) -> tuple[Period, list[Row]]:
+    """The month named (or today's) and its site rows against the quotas of the table in force that year."""
+    period = month_or_current(month_text, today)
+    return period, site_coverage(db, period, today, quotas=year_quotas(db, period.start.year))
 
 
 def plant_coverage(db: Database, month: Period, today: date, all_kinds: bool = False,

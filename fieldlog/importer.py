@@ -8,6 +8,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Callable
 
 from sqlite_utils import Database
 
@@ -118,14 +119,6 @@ def field_label(kind: str, name: str) -> str:
     return label(FIELD_LABELS[kind], name)
 
 
-def _header_map(kind: str) -> dict[str, str]:
-    out = {}
-    for key, aliases in COLUMNS[kind]:
-        for h in [key, label(FIELD_LABELS[kind], key), *aliases]:
-            out[_norm_header(h)] = key
-    return out
-
-
 def _norm_header(text) -> str:
     text = str(text or "").replace("\ufeff", "").strip().lower()
     # Headers are often annotated: 纬度（十进制）, 开工日期*, 工地名称(必填).
@@ -195,55 +188,84 @@ def _cell(value):
     return str(value).strip()
 
 
-def parse_file(filename: str, content: bytes, kind: str) -> ParsedImport:
-    """Read a CSV or XLSX file of sites or plants into rows by field; refuses the file when it cannot be read or lacks required columns."""
-    parsed = ParsedImport(kind=kind, filename=filename or "")
-    if kind not in KINDS:
-        parsed.error = t("import.unknown_kind")
-        return parsed
+@dataclass
+class Sheet:
+    """A spreadsheet read by its headers: data rows as (row number, {field: cell}), or why it was refused."""
+
+    rows: list[tuple[int, dict]] = field(default_factory=list)
+    error: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def read_sheet(filename: str, content: bytes, aliases: dict[str, list[str]], required: list[str],
+               label_of: Callable[[str], str]) -> Sheet:
+    """Read a CSV or XLSX file whose header row names fields (any of `aliases[field]`); refuse it as a whole
+    when it cannot be read, is too large, or lacks a `required` column (named by `label_of`)."""
+    sheet = Sheet()
     if not content:
-        parsed.error = t("import.file_empty")
-        return parsed
+        sheet.error = t("import.file_empty")
+        return sheet
     if len(content) > MAX_BYTES:
-        parsed.error = t("import.file_too_large", mb=MAX_BYTES // 1024 // 1024)
-        return parsed
+        sheet.error = t("import.file_too_large", mb=MAX_BYTES // 1024 // 1024)
+        return sheet
     try:
         table = _read_table(filename, content)
     except ValueError as exc:
-        parsed.error = str(exc)
-        return parsed
+        sheet.error = str(exc)
+        return sheet
     table = [[_cell(c) for c in row] for row in table]
     start = next((i for i, row in enumerate(table) if any(c != "" for c in row)), None)
     if start is None:
-        parsed.error = t("import.no_content")
-        return parsed
-    mapping = _header_map(kind)
+        sheet.error = t("import.no_content")
+        return sheet
+    mapping = {_norm_header(h): key for key, names in aliases.items() for h in [key, *names]}
     columns: dict[int, str] = {}
     for i, head in enumerate(table[start]):
         key = mapping.get(_norm_header(head))
         if key and key not in columns.values():
             columns[i] = key
         elif str(head).strip():
-            parsed.ignored_columns.append(str(head).strip())
-    missing = [field_label(kind, k) for k in REQUIRED[kind] if k not in columns.values()]
+            sheet.ignored_columns.append(str(head).strip())
+    missing = [label_of(k) for k in required if k not in columns.values()]
     if missing:
-        parsed.error = t("import.missing_columns", columns=t("web.list_separator").join(missing))
-        return parsed
+        sheet.error = t("import.missing_columns", columns=t("web.list_separator").join(missing))
+        return sheet
     data = table[start + 1:]
     if len(data) > MAX_ROWS:
-        parsed.error = t("import.too_many_rows", n=MAX_ROWS)
-        return parsed
+        sheet.error = t("import.too_many_rows", n=MAX_ROWS)
+        return sheet
     for offset, row in enumerate(data):
-        if not any(c != "" for c in row):
-            continue
-        values = {key: (row[i] if i < len(row) else "") for i, key in columns.items()}
-        parsed.rows.append(Row(number=start + offset + 2, values=values))
-    if not parsed.rows:
-        parsed.error = t("import.header_only")
+        if any(c != "" for c in row):
+            sheet.rows.append((start + offset + 2, {key: (row[i] if i < len(row) else "") for i, key in columns.items()}))
+    if not sheet.rows:
+        sheet.error = t("import.header_only")
+    return sheet
+
+
+def parse_file(filename: str, content: bytes, kind: str) -> ParsedImport:
+    """Read a CSV or XLSX file of sites or plants into rows by field; refuses the file when it cannot be read or lacks required columns."""
+    parsed = ParsedImport(kind=kind, filename=filename or "")
+    if kind not in KINDS:
+        parsed.error = t("import.unknown_kind")
+        return parsed
+    aliases = {key: [label(FIELD_LABELS[kind], key), *more] for key, more in COLUMNS[kind]}
+    sheet = read_sheet(filename, content, aliases, REQUIRED[kind], lambda k: field_label(kind, k))
+    parsed.error, parsed.ignored_columns = sheet.error, sheet.ignored_columns
+    parsed.rows = [Row(number=number, values=values) for number, values in sheet.rows]
     return parsed
 
 
-def _loose_date(value):
+def csv_bytes(rows: list[list]) -> bytes:
+    """Rows as CSV in UTF-8 with a BOM (so Excel opens it correctly), dates as YYYY-MM-DD."""
+    buf = io.StringIO()
+    writer = exports.csv_writer(buf)
+    for row in rows:
+        writer.writerow(["" if v is None else (v.isoformat() if isinstance(v, date) else v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def loose_date(value):
+    """A loose date cell (2021/3/1, 2021年3月1日) as YYYY-MM-DD; anything else as it was."""
     if isinstance(value, (date, datetime)) or not isinstance(value, str):
         return value
     m = LOOSE_DATE.match(value.strip())
@@ -298,7 +320,7 @@ def _pauses(value, errors: dict) -> list[dict]:
         if len(bounds) != 2:
             errors["pauses"] = t("import.pause_format", n=n + 1, part=part)
             return []
-        out.append({"start_on": _loose_date(bounds[0]), "end_on": _loose_date(bounds[1]), "reason": ""})
+        out.append({"start_on": loose_date(bounds[0]), "end_on": loose_date(bounds[1]), "reason": ""})
     try:
         return registry.clean_pauses(out)
     except InvalidInput as exc:
@@ -322,7 +344,7 @@ def check(db: Database, parsed: ParsedImport) -> ParsedImport:
     first_row: dict[str, int] = {}
     for row in parsed.rows:
         row.errors, row.record = {}, None
-        raw = {k: (_loose_date(v) if k in DATE_FIELDS else v) for k, v in row.values.items()}
+        raw = {k: (loose_date(v) if k in DATE_FIELDS else v) for k, v in row.values.items()}
         try:
             row.record = registry.clean_site(raw) if parsed.kind == "sites" else registry.clean_plant(raw)
         except InvalidInput as exc:
@@ -369,11 +391,7 @@ def apply_import(db: Database, parsed: ParsedImport, actor: dict | None = None,
 
 def template_csv(kind: str) -> bytes:
     """An import template as CSV (UTF-8 with BOM so Excel opens it correctly) with one example row."""
-    buf = io.StringIO()
-    writer = exports.csv_writer(buf)
-    writer.writerow(headers(kind))
-    writer.writerow(["" if v is None else (v.isoformat() if isinstance(v, date) else v) for v in EXAMPLES[kind]])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return csv_bytes([headers(kind), EXAMPLES[kind]])
 
 
 def template_xlsx(kind: str) -> bytes:

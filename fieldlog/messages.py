@@ -22,7 +22,7 @@ MESSAGES: dict[str, str] = {
     "kinds.major_inspection.label": "质量安全生产大检查及季度考评",
     "kinds.major_inspection.hint": "选择所属的大检查（按结束日期计入季度）",
     "kinds.concrete_sampling.label": "商品混凝土监督抽测",
-    "kinds.concrete_sampling.hint": "记录抽测结果；可选择供应混凝土的搅拌站",
+    "kinds.concrete_sampling.hint": "现场记录样品编号、封样编号和送检机构；检测结果出具后在“待出结果”中补录",
     "kinds.plant_patrol.label": "执法检查巡查商品混凝土公司",
     "kinds.plant_patrol.hint": "每家搅拌站每月至少巡查 {quota} 次",
     "kinds.plant_inspection.label": "检查商品混凝土公司",
@@ -65,6 +65,9 @@ MESSAGES: dict[str, str] = {
     "fields.score.label": "考评得分",
     "fields.grade.label": "考评等级",
     "fields.strength_grade.label": "强度等级",
+    "fields.sample_no.label": "样品编号",
+    "fields.seal_no.label": "封样编号",
+    "fields.lab_id.label": "检测机构",
     "fields.specimens.label": "试件组数",
     "fields.method.label": "检测方法",
     "fields.measured_mpa.label": "实测强度（MPa）",
@@ -733,6 +736,70 @@ MESSAGES: dict[str, str] = {
     "cli.rollup_written": "已写出 {path}（{year} 年，截至 {day}）",
     "cli.rollup_no_events": "注意：{year} 年截至 {day} 没有任何现场记录，表中的实际值和得分没有意义。请确认年份、--as-of 和数据库（{database}；演示数据请加 --demo）。",
 
+
+    # --- lab: concrete samples, their lab results, the labs list (fieldlog/samples.py, issue 15) -------
+    # (keys "lab.*")
+    "lab.lab_not_found": "找不到该检测机构",
+    "lab.lab_not_usable": "请从检测机构名单中选择（该机构不存在或已停用）",
+    "lab.name_required": "请填写检测机构名称",
+    "lab.name_taken": "已有同名的检测机构",
+    "lab.text_too_long": "{label}不能超过 {max} 个字",
+    "lab.sample_not_found": "找不到该抽测样品",
+    "lab.sample_voided": "该抽测记录已作废，不能录入检测结果",
+    "lab.sample_no_taken": "样品编号「{value}」已被另一条抽测记录使用",
+    "lab.sample_no_required": "请填写样品编号",
+    "lab.sample_no_unknown": "没有样品编号为「{value}」的抽测记录",
+    "lab.duplicate_in_file": "样品编号「{value}」与第 {row} 行重复",
+    "lab.report_no_required": "请填写检测报告编号",
+    "lab.report_on_required": "请填写报告日期",
+    "lab.report_on_invalid": "报告日期格式应为 YYYY-MM-DD",
+    "lab.report_on_future": "报告日期不能晚于今天",
+    "lab.report_on_before_sample": "报告日期不能早于抽样日期（{day}）",
+    "lab.result_required": "请选择检测结论（合格或不合格）",
+    "lab.result_invalid": "检测结论只能是“合格”或“不合格”",
+    "lab.not_number": "{label}须为数字",
+    "lab.negative": "{label}不能为负数",
+    "lab.too_large": "{label}数值过大",
+    "lab.pending_beside": "待出结果 {n} 个",
+    "lab.detail_pending": "{num}/{den}（按报告日期计入；另有 {pending} 个样品待出结果）",
+    "lab.fee_detail": "按报告日期计入 {n} 份检测报告；另有 {pending} 个样品待出结果",
+    "lab.status_invalid": "status 只能是 pending（待出结果）或 failed（检测不合格）",
+    "api.samples_list": "待出结果（或检测不合格）的混凝土抽测样品",
+    "api.samples_status": "pending：待出结果，逾期的在前；failed：检测不合格",
+    "api.samples_one": "一个抽测样品及其检测结果的录入历史",
+    "api.samples_result_post": "为抽测样品录入检测结果（保留以前的录入，以最新为准）",
+    "api.samples_report_no": "检测报告编号",
+    "api.samples_report_on": "报告日期 YYYY-MM-DD（检测费按此日期计入）",
+    "api.samples_result": "合格 或 不合格",
+    "api.samples_fee": "检测费用（元）",
+
+    # --- plan: the supervision plan (fieldlog/plans.py, issue 15) -------------------------------------
+    # (keys "plan.*")
+    "plan.reason_unknown": "原因不在可选范围内",
+    "plan.level_unknown": "风险等级只能是一般、较高或高",
+    "plan.level_below_reasons": "所选原因至少对应风险等级“{level}”",
+    "plan.checks_invalid": "每月执法检查次数须为 0–{max} 的整数",
+    "plan.checks_below_minimum": "每月执法检查次数不能少于目标表的要求（{minimum} 次）",
+    "plan.from_month_invalid": "请填写起始月份（格式 YYYY-MM）",
+    "plan.note_too_long": "说明不能超过 500 个字",
+
+    # --- draws: 双随机一公开 (fieldlog/draws.py, issue 15) ----------------------------------------------
+    # (keys "draws.*")
+    "draws.month_invalid": "请填写抽取的月份（格式 YYYY-MM）",
+    "draws.share_percent_invalid": "抽取比例须为 {low}–{high} 的整数（%）",
+    "draws.due_working_days_invalid": "完成期限须为 {low}–{high} 个工作日",
+    "draws.seed_too_long": "随机种子不能超过 100 个字符",
+    "draws.month_drawn": "{month} 已经抽取过，不能重抽",
+    "draws.no_active_sites": "该月没有在建工地可供抽取",
+    "draws.too_few_staff": "工地「{site}」可派的执法人员不足两人（已排除其负责监督员）",
+    "draws.not_found": "找不到该次抽取",
+    "draws.published_on_invalid": "请填写公开日期（格式 YYYY-MM-DD）",
+    "draws.published_on_range": "公开日期须在抽取日（{first}）与今天之间",
+    "draws.export_title": "双随机一公开抽查名单（{month}）",
+    "draws.export_seed": "随机种子：{seed}；算法：{algorithm}；抽取比例：{share}%",
+    "draws.export_published": "结果公开日期：{day}",
+    "draws.not_published": "尚未公开",
+
     # --- end ------------------------------------------------------------------------------------------
 }
 
@@ -792,6 +859,28 @@ LABELS: dict[str, dict[str, str]] = {
         # issue 13: the 自评表's closing block, paper questionnaires
         "signature_saved": "填写自评表签署信息", "survey_batch_created": "录入纸质问卷",
         "survey_batch_edited": "更正纸质问卷", "survey_batch_voided": "作废纸质问卷",
+        # lab, plan, draws (issue 15)
+        "lab_created": "新增检测机构", "lab_updated": "修改检测机构", "sample_result_saved": "录入检测结果",
+        "sample_results_imported": "导入检测结果", "site_plan_saved": "设定监督计划",
+        "draw_made": "双随机抽取", "draw_published": "公开抽查结果",
+    },
+    # --- lab: the fields of a lab and of a lab result (form labels, import headers) ------------------
+    "lab_field": {"name": "检测机构名称", "licence_no": "资质证书编号", "address": "地址", "active": "在用"},
+    "result_field": {
+        "sample_no": "样品编号", "report_no": "检测报告编号", "report_on": "报告日期", "measured_mpa": "实测强度（MPa）",
+        "result": "检测结论", "fee_yuan": "检测费用（元）", "note": "备注",
+    },
+    "result_source": {"form": "表单录入", "api": "接口录入", "import": "表格导入"},
+    # --- draws: a drawn check's state and the columns of the public list ------------------------------
+    "draw_state": {"done": "按期完成", "late": "逾期完成", "pending": "待检查", "overdue": "逾期未检查"},
+    "draw_column": {"position": "序号", "site": "抽查工地", "inspector_a": "执法人员一", "inspector_b": "执法人员二",
+                    "done_on": "检查日期", "result": "检查情况"},
+    # --- plan: risk levels and the reasons the rules name for more checks (plans.LEVELS, plans.REASONS) --
+    "risk_level": {"normal": "一般", "elevated": "较高", "high": "高"},
+    "risk_reason": {
+        "dangerous_works": "危险性较大的分部分项工程施工中", "large_dangerous_works": "超过一定规模的危大工程施工中",
+        "builder_accident": "建设或施工单位近一年发生过生产安全事故", "serious_hazards": "以往检查发现过重大事故隐患",
+        "complaints": "投诉举报较多", "poor_credit": "参建单位信用评价差或安全生产条件较差",
     },
     # what an audit line's target names (the part before the first colon of audit_log.target)
     "audit_target": {"site": "工地", "plant": "搅拌站", "user": "用户", "token": "令牌", "survey_code": "问卷二维码",

@@ -90,7 +90,8 @@ BAD = [
     ("enforcement_patrol", {"violations": 1.5}, "fields.violations", "须为整数"),
     ("major_inspection", {"score": 101}, "fields.score", "不能大于 100"),
     ("major_inspection", {"grade": "良"}, "fields.grade", "优良、合格、不合格"),
-    ("concrete_sampling", {"result": None}, "fields.result", "请填写检测结果"),
+    # A sample logged without its result (the lab reports weeks later) needs its number (issue 15).
+    ("concrete_sampling", {"result": None}, "fields.sample_no", "请填写样品编号"),
     ("concrete_sampling", {"strength_grade": "C33"}, "fields.strength_grade", "C30"),
     ("concrete_sampling", {"specimens": 0}, "fields.specimens", "须大于 0"),
     ("concrete_sampling", {"measured_mpa": "abc"}, "fields.measured_mpa", "须为数字"),

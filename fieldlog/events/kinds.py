@@ -12,6 +12,9 @@ METHODS = ["试块", "回弹", "钻芯"]  # zh: data
 CONDITIONS = ["符合", "不符合"]  # zh: data
 SEVERITIES = ["一般", "较大", "重大", "特别重大"]  # zh: data
 STRENGTH_GRADES = [f"C{n}" for n in range(10, 101, 5)]
+# How long a concrete sample's result may take: 28 days of curing, then a week for the lab's report.
+# After due_days the sample is overdue on the list of samples awaiting results (samples.awaiting).
+LAB_RESULTS = {"curing_days": 28, "report_days": 7, "due_days": 28 + 7}
 # The order of an enforcement patrol: English stored values, Chinese labels (LABELS["order"]).
 ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK = "none", "rectify", "stop_work"
 
@@ -35,18 +38,22 @@ def _labelled(group: str) -> list[tuple[str, str]]:
 def _f(name: str, type: str, *, label_key: str | None = None, choices: list | None = None,
        min: float | None = None, max: float | None = None, required: bool = False, default=None,
        hint_key: str | None = None, required_with: str | None = None,
-       required_unless: tuple[str, str] | None = None, not_before: str | None = None) -> dict:
+       required_unless: tuple[str, str] | None = None, not_before: str | None = None,
+       required_without: str | None = None, later: bool = False) -> dict:
     """One kind-specific field, described as data (the phone form is rendered from it).
 
     Its label is the catalogue's `fields.<name>.label` unless `label_key` names another; `choices` are
     values (each its own label) or (value, label) pairs: `choices` keeps the values, `options` both.
+    `required_without` names a field whose absence makes this one required; `later` marks a field that
+    usually arrives after the entry (a lab result): the phone form leaves it out, the API and edits take it.
     """
     options = _options(choices)
     return {"name": name, "label": t(label_key or f"fields.{name}.label"), "type": type,
             "choices": [o["value"] for o in options] if options else None, "options": options,
             "min": min, "max": max, "required": required, "default": default,
             "hint": t(hint_key) if hint_key else "", "required_with": required_with,
-            "required_unless": list(required_unless) if required_unless else None, "not_before": not_before}
+            "required_unless": list(required_unless) if required_unless else None, "not_before": not_before,
+            "required_without": required_without, "later": later}
 
 
 # `not_before` may name this instead of a field: the local date of the event itself.
@@ -115,14 +122,19 @@ KINDS: dict[str, dict] = {
         _f("grade", "choice", choices=GRADES),
         _f("findings_text", "text"),
     ]),
+    # A sample is logged on site and waits for its lab result (fieldlog.samples); an entry that already
+    # carries its result (made before the lab loop, or sent so by an API client) has it in on its day.
     "concrete_sampling": _kind("concrete_sampling", "site", [
-        _f("strength_grade", "choice", choices=STRENGTH_GRADES),
+        _f("sample_no", "text", required_without="result"),
+        _f("seal_no", "text"),
         _f("specimens", "int", min=1),
+        _f("strength_grade", "choice", choices=STRENGTH_GRADES),
         _f("method", "choice", choices=METHODS),
-        _f("measured_mpa", "number", min=0),
-        _f("result", "choice", choices=PASS_FAIL, required=True),
-        _f("fee_yuan", "number", min=0),
-    ], plant_optional=True),
+        _f("lab_id", "int", min=1),
+        _f("measured_mpa", "number", min=0, later=True),
+        _f("result", "choice", choices=PASS_FAIL, later=True),
+        _f("fee_yuan", "number", min=0, later=True),
+    ], plant_optional=True, results=LAB_RESULTS),
     "plant_patrol": _kind("plant_patrol", "plant", [_f("findings_text", "text")]),
     "plant_inspection": _kind("plant_inspection", "plant", [
         _f("items_checked", "text"),

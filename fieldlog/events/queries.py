@@ -446,3 +446,13 @@ def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str)
     return db.conn.execute(
         f"SELECT day, total(json_extract(data, '$.{field}')) FROM events WHERE kind = ? AND month = ? "
         f"AND voided = 0 AND day <= ? GROUP BY day ORDER BY day", [kind, month, last_day]).fetchall()
+
+
+def first_visit(db: Database, site_id: int, kinds: list[str], inspector_ids: list[int], since: str,
+                upto: str) -> dict | None:
+    """{id, day} of the first non-voided event of the kinds at a site, between since and upto, that one of the
+    inspectors took part in (a drawn check done), or None."""
+    return one(db, f"SELECT e.id, e.day FROM events e WHERE e.site_id = ? AND e.kind IN ({marks(kinds)}) "
+                   "AND e.voided = 0 AND e.day BETWEEN ? AND ? AND EXISTS (SELECT 1 FROM event_inspectors ei "
+                   f"WHERE ei.event_id = e.id AND ei.user_id IN ({marks(inspector_ids)})) ORDER BY e.occurred_at LIMIT 1",
+               [site_id, *kinds, since, upto, *inspector_ids])

@@ -148,8 +148,9 @@ def clean_fields(kind: str, raw: dict | None, occurred_on: date | None = None) -
         key = f"fields.{name}"
         if key in errors or name in out:
             continue
-        unless = spec["required_unless"]
+        unless, without = spec["required_unless"], spec["required_without"]
         if spec["required"] or (spec["required_with"] and spec["required_with"] in out) \
+                or (without and without not in out and f"fields.{without}" not in errors) \
                 or (unless and out.get(unless[0], unless[1]) != unless[1]):
             errors[key] = t("events.field_required", label=spec["label"])
     for name, spec in specs.items():
@@ -389,6 +390,8 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
         errors["inspector_ids"] = own
     if sub["kind"] == "rectification_review" and "fields.notice_event_id" not in errors:
         _check_notice(db, sub, errors)
+    if KINDS.get(sub["kind"], {}).get("results"):
+        _check_sample(db, sub, errors)
     if errors:
         raise InvalidInput(errors)
     return sub
@@ -400,6 +403,18 @@ def _check_notice(db: Database, sub: dict, errors: dict) -> None:
         errors["fields.notice_event_id"] = t("events.notice_not_found")
     elif sub["site_id"] is not None and row["site_id"] != sub["site_id"]:
         errors["fields.notice_event_id"] = t("events.notice_other_site")
+
+
+def _check_sample(db: Database, sub: dict, errors: dict) -> None:
+    """A sample names a lab of the list (an active one, or the one it already named) and a number no other sample has."""
+    from fieldlog import samples  # samples reads events; imported here so events load without it
+
+    fields = sub.get("fields", {})
+    if fields.get("lab_id") is not None and "fields.lab_id" not in errors \
+            and not samples.lab_usable(db, fields["lab_id"], kept=samples.stored_lab(db, sub["id"])):
+        errors["fields.lab_id"] = t("lab.lab_not_usable")
+    if fields.get("sample_no") and "fields.sample_no" not in errors and samples.sample_no_taken(db, fields["sample_no"], sub["id"]):
+        errors["fields.sample_no"] = t("lab.sample_no_taken", value=fields["sample_no"])
 
 
 def validate(db: Database, raw: dict, *, user: dict, now: datetime, tz, kept: frozenset[int] = frozenset(),

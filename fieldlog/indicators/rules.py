@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from fieldlog import periods as P
-from fieldlog import registry, survey_batches, surveys
+from fieldlog import registry, samples, survey_batches, surveys
+from fieldlog.events.kinds import KINDS
 from fieldlog.indicators import figures
 from fieldlog.messages import label, t
 from fieldlog.events import queries as event_queries
@@ -260,12 +261,38 @@ def count(ctx: Context, target, *, kind: str, **_) -> Outcome:
 
 
 def sum_(ctx: Context, target, *, kind: str, field: str, scale: float = 1, decimals: int | None = None, **_) -> Outcome:
-    """Sum of a numeric field of `kind` events (times `scale`, e.g. 0.0001 for 元 → 万元)."""
-    (total,) = ctx.total(f"SELECT total({field}) FROM {{src}} WHERE kind = :kind AND {{window}}", {"kind": kind})
+    """Sum of a numeric field of `kind` events (times `scale`, e.g. 0.0001 for 元 → 万元).
+
+    A lab result's field (the testing fee of a sample) counts when the result is in: on its report date.
+    """
+    detail, evidence = "", events_evidence([kind])
+    if _lab_field(kind, field):
+        found = samples.results_in(ctx.db, ctx.first_day, ctx.last_day)
+        total = sum(fees for _, fees in found.values())
+        pending = _pending(ctx)
+        detail = t("lab.fee_detail", n=sum(n for n, _ in found.values()), pending=pending) if pending else ""
+        evidence = events_evidence([kind], *samples.reported_where([kind], ctx.first_day, ctx.last_day))
+    else:
+        (total,) = ctx.total(f"SELECT total({field}) FROM {{src}} WHERE kind = :kind AND {{window}}", {"kind": kind})
     value = figures.exact(total) * figures.exact(scale)
     decimals = (0 if scale == 1 else 2) if decimals is None else decimals
     up = target is not None and target.comparator == "<="
-    return measured(value, decimals, target.unit if target is not None else "", up=up, events=events_evidence([kind]))
+    return measured(value, decimals, target.unit if target is not None else "", up=up, detail=detail, events=evidence)
+
+
+def _lab_kinds(kinds: list[str]) -> list[str]:
+    """The kinds whose results arrive from a lab after the event (kinds.LAB_RESULTS): they count on the report date."""
+    return [k for k in kinds if KINDS.get(k, {}).get("results")]
+
+
+def _lab_field(kind: str, field: str) -> bool:
+    """Whether `field` of `kind` is part of a lab result (read from the samples, not the tallies)."""
+    return bool(_lab_kinds([kind])) and field in ("result", "fee_yuan")
+
+
+def _pending(ctx: Context) -> int:
+    """Samples taken in the year up to as_of whose result was not in by as_of."""
+    return ctx.cached(("pending",), lambda: samples.pending(ctx.db, ctx.first_day, ctx.last_day))
 
 
 def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
@@ -479,9 +506,22 @@ def ratio(ctx: Context, target, *, source: str = "events", kinds: list[str] | No
         return _survey_ratio(ctx, survey)
     den, num = _pass_counts(ctx, kinds or [], field, pass_values, fail_values)
     rate = percent(num, den)
+    evidence, detail, beside = _results_evidence(ctx, kinds or [], field, f"{num}/{den}")
     if rate is None:
-        return none_yet(t("rules.no_records"), events=events_evidence(kinds))
-    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence(kinds))
+        return none_yet(t("rules.no_records"), events=evidence, beside=beside)
+    return measured(rate, 1, "%", detail=detail, beside=beside, events=evidence)
+
+
+def _results_evidence(ctx: Context, kinds: list[str], field: str, detail: str) -> tuple[dict, str, str]:
+    """(evidence, detail, beside) of a pass-rate row: with lab kinds, results by report date and the pending count."""
+    if not any(_lab_field(k, field) for k in kinds):
+        return events_evidence(kinds), detail, ""
+    n = _pending(ctx)
+    num, den = detail.split("/")
+    evidence = events_evidence(kinds, *samples.reported_where(kinds, ctx.first_day, ctx.last_day))
+    if not n:
+        return evidence, detail, ""
+    return evidence, t("lab.detail_pending", num=num, den=den, pending=n), t("lab.pending_beside", n=n)
 
 
 def _check_ratio(params: dict) -> str | None:
@@ -497,13 +537,25 @@ def _check_ratio(params: dict) -> str | None:
 
 def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
                  fail_values: list[str] | None) -> tuple[int, int]:
-    """(events, passing events): field in pass_values, or not in fail_values."""
-    marks, names = in_list("k", kinds)
+    """(events, passing events): field in pass_values, or not in fail_values.
+
+    Lab results (kinds.LAB_RESULTS) count when they are in, on their report date (samples.results_in).
+    """
+    lab = [k for k in kinds if _lab_field(k, field)]
+    den, num = 0, 0
+    if lab:
+        for result, (n, _) in samples.results_in(ctx.db, ctx.first_day, ctx.last_day).items():
+            den += n
+            num += n if (result in pass_values if pass_values else result not in (fail_values or [])) else 0
+    others = [k for k in kinds if k not in lab]
+    if not others:
+        return den, num
+    marks, names = in_list("k", others)
     values, vnames = in_list("v", pass_values or fail_values or [])
     test = f"{field} IN ({values})" if pass_values else f"{field} NOT IN ({values})"
-    den, num = ctx.total(f"SELECT sum(n), sum(CASE WHEN {test} THEN n ELSE 0 END) FROM {{src}} "
-                         f"WHERE kind IN ({marks}) AND {{window}}", {**names, **vnames})
-    return int(den), int(num)
+    total, passed = ctx.total(f"SELECT sum(n), sum(CASE WHEN {test} THEN n ELSE 0 END) FROM {{src}} "
+                              f"WHERE kind IN ({marks}) AND {{window}}", {**names, **vnames})
+    return den + int(total), num + int(passed)
 
 
 def _survey_ratio(ctx: Context, survey: str) -> Outcome:
@@ -563,11 +615,13 @@ def reached_by(ctx: Context, target, *, kind: str, field: str, threshold: float,
 def threshold(ctx: Context, target, *, kinds: list[str], field: str, pass_values: list[str], **_) -> Outcome:
     """达到 when every result passed (and there was at least one), else 未达到."""
     den, num = _pass_counts(ctx, kinds, field, pass_values, None)
+    evidence, detail, beside = _results_evidence(ctx, kinds, field, f"{num}/{den}")
     if not den:
-        return none_yet(t("rules.no_records"), events=events_evidence(kinds))
+        return none_yet(t("rules.no_records"), events=evidence, beside=beside)
     ok = num == den
     text = t("rules.threshold_met" if ok else "rules.threshold_missed")
-    return Outcome(text, text, met=ok, detail=t("rules.passed_of", num=num, den=den), events=events_evidence(kinds))
+    shown = t("rules.passed_of", num=num, den=den) if not beside else detail
+    return Outcome(text, text, met=ok, detail=shown, beside=beside, events=evidence)
 
 
 def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) -> Outcome:

@@ -3,9 +3,10 @@
 from fastapi import APIRouter, Depends, Form, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit
+from fieldlog import accounts, audit, coverage, draws, plans
 from fieldlog.db import write
-from fieldlog.web import client_ip, current_time, current_user, get_db, redirect, render, require, set_session_cookie
+from fieldlog.web import (client_ip, current_time, current_user, get_db, redirect, render, require, set_session_cookie,
+                          station_today)
 
 router = APIRouter()
 
@@ -48,5 +49,12 @@ def logout(request: Request, db: Database = Depends(get_db), user=Depends(curren
 
 
 @router.get("/")
-def home(request: Request, user=Depends(require())):
-    return render(request, "home.html")
+def home(request: Request, db: Database = Depends(get_db), user=Depends(require())):
+    """The home page; an inspector's shows this month's sites against their planned checks and the drawn checks due."""
+    if user["role"] != "inspector":
+        return render(request, "home.html")
+    today = station_today(request)
+    month = coverage.current_month(today)
+    return render(request, "home.html", {
+        "month": month, "kind": plans.PLAN_KIND, "my_sites": coverage.site_coverage(db, month, today, inspector_id=user["id"]),
+        "my_draws": draws.mine(db, user["id"], today, request.app.state.config.tz)})

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, coverage, followups, integers, pacing, registry
+from fieldlog import accounts, coverage, followups, integers, pacing, plans, registry, samples
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
@@ -63,7 +63,7 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
         "days_left": coverage.days_left(month, today), "state": state,
         "sites": [r for r in sites if state in (None, r.state)],
         "plants": [r for r in plants if state in (None, r.state)],
-        "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants),
+        "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants), "plan_summary": plans.summary(sites),
         "sampling": coverage.quarter_sampling(db, month, today, quotas=year_quotas), "quotas": year_quotas,
         "town": town.strip(), "inspector_id": inspector_id,
         "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
@@ -84,9 +84,7 @@ def coverage_page(request: Request, month: str = "", town: str = "", inspector: 
 @router.get("/chief/inspectors")
 def inspectors_page(request: Request, month: str = "", db: Database = Depends(get_db), user=Depends(CHIEF)):
     """Each inspector's events this month and the coverage of their sites."""
-    today = station_today(request)
-    period = coverage.month_or_current(month, today)
-    sites = coverage.site_coverage(db, period, today, quotas=quotas.for_year(db, period.start.year))
+    period, sites = coverage.month_sites(db, month, station_today(request))
     return render(request, "inspectors.html", {
         "month": period, "prev": coverage.shift(period, -1), "next": coverage.shift(period, 1), "cov": coverage,
         "people": coverage.by_inspector(accounts.inspectors(db), sites, coverage.inspector_month(db, period)),
@@ -99,7 +97,8 @@ def _followups(request: Request, db: Database, closed: str, older: str, page: in
                                    older=bool(older), page=page)
     return render(request, "followups.html", {"items": view.items, "tally": view.tally, "view": view, "today": today,
                                               "mine": inspector_id is not None, "show_closed": bool(closed),
-                                              "fu": followups})
+                                              "fu": followups,
+                                              "failed": samples.failed(db, today) if inspector_id is None else []})
 
 
 @router.get("/chief/followups")
@@ -134,4 +133,7 @@ def pacing_page(request: Request, year: str = "", db: Database = Depends(get_db)
     today = station_today(request)
     chosen = parse_year(year) or today.year
     result = pacing.for_year(db, chosen, today, request.app.state.config.tz)
-    return render(request, "pacing.html", {"pacing": result, "year": chosen, "today": today})
+    month = coverage.month_or_current("", today if chosen == today.year else date(chosen, 12, 1))
+    sites = coverage.site_coverage(db, month, today, quotas=quotas.for_year(db, month.start.year))
+    return render(request, "pacing.html", {"pacing": result, "year": chosen, "today": today, "plan_month": month,
+                                           "summary": plans.summary(sites)})

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, integers, registry
+from fieldlog import accounts, events, integers, registry, samples
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.messages import t
 from fieldlog.periods import parse_month
@@ -125,7 +125,8 @@ def event_detail(request: Request, event_id: str, db: Database = Depends(get_db)
         "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(event, user),
         "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"]),
         "reviews": events.reviews_of(db, event_id) if event["fields"].get("notice_no") else [],
-        "shown": events.shown})
+        "shown": events.shown,
+        "sample": samples.get_sample(db, event_id) if events.KINDS[event["kind"]].get("results") else None})
 
 
 # --- edit ---------------------------------------------------------------------------------------------
@@ -164,7 +165,8 @@ def _edit_context(request: Request, db: Database, event: dict, values: dict, err
     return {"event": event, "spec": events.KINDS[event["kind"]], "values": values, "errors": errors,
             "sites": registry.site_names(db), "plants": registry.plant_names(db), "campaigns": events.campaigns(db),
             "inspectors": accounts.inspectors(db),
-            "notices": events.open_notices(db, event["site_id"], today=_today(request))}
+            "notices": events.open_notices(db, event["site_id"], today=_today(request)),
+            "labs": samples.labs(db) if events.KINDS[event["kind"]].get("results") else []}
 
 
 def _today(request: Request) -> date:

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, integers, photos, registry
+from fieldlog import accounts, events, integers, photos, registry, samples
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
@@ -122,6 +122,7 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
         "plants": registry.plant_names(db) if spec.get("plant_optional") else [],
         "notices": events.open_notices(db, today=today, limit=PICKER_NOTICES) if kind == "rectification_review" else [],
         "notices_total": events.count_open(db, today=today) if kind == "rectification_review" else 0,
+        "labs": samples.labs(db, active_only=True) if spec.get("results") else [],
         "inspectors": accounts.inspectors(db),
         "subject_label": events.SUBJECTS[spec["subject"]],
         "hint": events.hint(kind, quotas.monthly(quotas.for_year(db, today.year), kind)),
