@@ -511,6 +511,11 @@ MESSAGES: dict[str, str] = {
     "cli.as_of_invalid": "--as-of 须为日期，格式 YYYY-MM-DD",
     "cli.out_suffix_invalid": "--out 的文件须以 .xlsx、.csv 或 .json 结尾",
     "cli.rollup_done": "已写出 {path}（{year} 年，截至 {day}，总分 {total}，{grade}）",
+    # deploy (issue 11): the public address, error pages
+    "config.public_url_invalid": "FIELDLOG_PUBLIC_URL 的“{value}”不是有效地址：应为 https://域名（可带 :端口），不带路径，如 https://jdz.example.gov.cn",
+    "web.page_not_found": "找不到这个页面：地址可能输错了，或页面已不存在",
+    "web.method_not_allowed": "此页面不支持这种请求方式",
+    "web.http_error": "无法处理此请求（{status}）",
 
     # --- end ------------------------------------------------------------------------------------------
 }

@@ -39,6 +39,17 @@ templates = Jinja2Templates(directory=str(resource_dir("templates")))
 
 # --- links: the web layer alone knows its URLs ----------------------------------------------------
 
+def absolute_url(request: Request, path: str) -> str:
+    """An absolute link (what a QR code or a printed sheet carries): FIELDLOG_PUBLIC_URL + path, never the Host
+    the request came with (a staff member on 127.0.0.1 would print a code nobody else can open)."""
+    return request.app.state.config.link_base + path
+
+
+def public_link_problem(request: Request) -> str | None:
+    """Why absolute links may not open for the public ("unset", "loopback", "lan"), for the pages that warn."""
+    return config_mod.public_url_problem(request.app.state.config.public_url)
+
+
 def photo_url(photo_id: str, thumb: bool = False) -> str:
     """Where a stored photo (or its thumbnail) is served."""
     return f"/media/photos/{photo_id}" + ("/thumb" if thumb else "")
