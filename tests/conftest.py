@@ -260,8 +260,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless system Chromium through Playwright. Under CI=true a missing browser fails instead of skipping."""
+def playwright_driver():
+    """Playwright, started once per run, for tests that launch Chromium their own way (a persistent profile,
+    other flags). Under CI=true a missing browser fails instead of skipping."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium not found at {CHROMIUM}: browser tests cannot run in CI")
@@ -269,9 +270,15 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """Headless system Chromium through Playwright. Under CI=true a missing browser fails instead of skipping."""
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield b
+    b.close()
 
 
 @pytest.fixture
