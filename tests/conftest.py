@@ -273,6 +273,11 @@ def playwright_driver():
         yield p
 
 
+def pixel5(playwright_driver) -> dict:
+    """Playwright's Pixel 5 (393 x 851, is_mobile, touch, its user agent) as context options."""
+    return {k: v for k, v in playwright_driver.devices["Pixel 5"].items() if k != "default_browser_type"}
+
+
 @pytest.fixture(scope="session")
 def browser(playwright_driver):
     """Headless system Chromium through Playwright. Under CI=true a missing browser fails instead of skipping."""

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from fieldlog.resources import resource_dir
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, browser_login
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, browser_login, pixel5
 from tests.factories import event, site
 
 STATIC = resource_dir("static")
@@ -58,13 +58,6 @@ def test_every_page_head_names_the_icons(client_for):
     assert favicon.content == (STATIC / "icons" / "favicon.ico").read_bytes()
 
 
-def phone_device(playwright_driver) -> dict:
-    """Playwright's Pixel 5 (viewport, user agent, touch, is_mobile) as context options."""
-    device = dict(playwright_driver.devices["Pixel 5"])
-    device.pop("default_browser_type", None)
-    return device
-
-
 def wait_for_service_worker(page) -> str:
     """The script URL of the service worker controlling the page once it is active."""
     return page.evaluate("navigator.serviceWorker.ready.then(r => r.active && r.active.scriptURL)")
@@ -75,7 +68,7 @@ def test_chromium_reports_no_installability_errors(playwright_driver, live_serve
     # A profile on disk: Chromium never offers to install from an incognito (Playwright's usual) context.
     context = playwright_driver.chromium.launch_persistent_context(
         tmp_path / "profile", executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-        **phone_device(playwright_driver), locale="zh-CN")
+        **pixel5(playwright_driver), locale="zh-CN")
     try:
         page = context.new_page()
         browser_login(page, live_server, "alice")
