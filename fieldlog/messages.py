@@ -574,6 +574,14 @@ LABELS: dict[str, dict[str, str]] = {
         "survey_code_create": "新建问卷二维码", "survey_code_close": "结束问卷",
         "manual_value_saved": "填报指标值", "budget_saved": "填报预算执行",
     },
+    # what an audit line's target names (the part before the first colon of audit_log.target)
+    "audit_target": {"site": "工地", "plant": "搅拌站", "user": "用户", "token": "令牌", "survey_code": "问卷二维码",
+                     "indicator": "指标", "budget": "预算"},
+    # the keys of an audit line's details
+    "audit_detail": {"role": "角色", "kind": "类型", "value": "数值", "grade": "完成情况", "source": "依据",
+                     "initial_budget": "年初预算数", "full_year_budget": "全年预算数", "executed": "全年执行数",
+                     "written": "写入行数", "rejected": "未导入的行", "reg_no": "监督注册号", "name": "名称",
+                     "licence_no": "资质证书编号"},
 
     # --- web, routes, command line ------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from fieldlog import accounts, config, db as db_mod
 from fieldlog.web import create_app
-from tests.factories import NOW
+from tests.factories import NOW, enter_manual, met_year
 
 PASSWORD = "correct-horse-battery"
 
@@ -179,6 +179,18 @@ def prebuilt(db, users, built_once):
         return result
 
     return fill
+
+
+@pytest.fixture
+def full_year(prebuilt):
+    """A year (2021) whose every row is met, manual values entered: every page has something to show."""
+
+    def build(db):
+        met = met_year(db)
+        enter_manual(db)
+        return met
+
+    return prebuilt(build)
 
 
 @pytest.fixture

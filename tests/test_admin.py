@@ -127,6 +127,18 @@ def test_audit_page_names_actions_from_the_catalogue(client_for, db, users):
     assert "survey_code_create" not in html and "survey_code_close" not in html
 
 
+def test_audit_page_names_targets_and_details_in_chinese(client_for, db, users):
+    carol = dict(next(db.query("SELECT * FROM users WHERE id = ?", [users["carol"]])))
+    surveys.create_code(db, "satisfaction_survey", user=carol, now=datetime(2021, 6, 1, tzinfo=timezone.utc))
+    admin = client_for("dave")
+    assert admin.post_form("/admin/users", {"username": "eve", "display_name": "伊芙", "role": "chief",
+                                            "password": PASSWORD}).status_code in (200, 303)
+    html = admin.get("/admin/audit").text
+    assert "对象：</span>问卷二维码 1" in html and "类型：满意度" in html
+    assert "对象：</span>用户 eve" in html and "角色：站长" in html
+    assert "survey_code:" not in html and "user:" not in html and "role=" not in html and "kind=" not in html
+
+
 def test_roles_are_english_values_named_by_the_catalogue(client_for, db, users):
     assert list(accounts.ROLES) == list(LABELS["role"]) == ["inspector", "chief", "admin"]
     assert accounts.validate_user("eve", "伊芙", "监督员", None) == {"role": "角色须为 监督员、站长 或 管理员"}
