@@ -39,7 +39,7 @@ def recent_lines(db: Database, limit: int, tz: ZoneInfo) -> list[dict]:
     """Newest audit lines first, each with its station-local time (local_at) and decoded details."""
     lines = recent(db, limit)
     row_names = _row_names(db, {int(year) for what, year, *_ in (line["target"].split(":") for line in lines
-                                                                 if line["target"]) if what == "indicator"
+                                                                 if ":" in (line["target"] or "")) if what == "indicator"
                                 and year.isdigit()})
     for line in lines:
         line["local_at"] = datetime.fromisoformat(line["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")

@@ -6,7 +6,7 @@ import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
@@ -30,6 +30,8 @@ SETTINGS = [
     ("public_url", "FIELDLOG_PUBLIC_URL", "",
      "Address the public and the phones reach fieldlog at, e.g. https://jdz.example.gov.cn: every absolute link "
      "(survey QR codes, printed sheets) starts with it, never with the request's Host"),
+    ("backup_dir", "FIELDLOG_BACKUP_DIR", "",
+     "Folder of the timestamped backups `fieldlog backup` writes and `fieldlog check` looks at (default: DATA_DIR/backups)"),
 ]
 
 
@@ -51,10 +53,11 @@ class Config:
     # FIELDLOG_PUBLIC_URL normalized ("https://host[:port]", no trailing slash); empty: not set.
     public_url: str = ""
     demo: bool = False
-    demo_today: date | None = None  # demo mode: the day dashboards open on, inside the demo year
     extra: dict = field(default_factory=dict)
     # The app's clock: every request reads "now" from here (tests pass a fixed one).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
+    # Timestamped backups (`fieldlog backup`, `fieldlog check`); empty: DATA_DIR/backups.
+    backup_dir: Path | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -94,6 +97,7 @@ def load(env: dict | None = None, **overrides) -> Config:
         trusted_proxies=parse_proxies(raw["trusted_proxies"]),
         public_url=parse_public_url(raw["public_url"]),
         demo=bool(overrides.get("demo", False)),
+        backup_dir=Path(raw["backup_dir"]).expanduser() if raw["backup_dir"] else data_dir / "backups",
     )
     if not cfg.secret_key:
         cfg.secret_key = _kept_secret(database.parent / "secret.key")

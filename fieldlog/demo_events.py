@@ -39,11 +39,12 @@ HAZARD_NOTES = ["临边防护缺失", "脚手架连墙件不足", "施工用电�
 class _Gen:
     """Holds the registry, the random source and the store call, so each kind's generator stays short."""
 
-    def __init__(self, db: Database, rng: random.Random, ids: dict, year: int):
+    def __init__(self, db: Database, rng: random.Random, ids: dict, year: int, until: datetime):
         self.db, self.rng, self.year = db, rng, year
         self.inspectors = list(ids["inspectors"])
         self.chief = ids["chief"]
-        self.now = datetime(year + 1, 2, 1, tzinfo=timezone.utc)
+        # Nothing occurs or arrives after this moment: the demo's build time (or the end of January after the year).
+        self.now = min(datetime(year + 1, 2, 1, tzinfo=timezone.utc), until.astimezone(timezone.utc))
         self.sites = {s["id"]: s for s in db.query("SELECT * FROM sites ORDER BY id")}
         self.plants = {p["id"]: p for p in db.query("SELECT * FROM plants ORDER BY id")}
         self.responsible = {}
@@ -89,8 +90,10 @@ class _Gen:
                 "accuracy_m": accuracy}
 
     def store(self, kind: str, when: datetime, by: int, fields: dict, *, site_id=None, plant_id=None, place=None,
-              others: list[int] | None = None, note: str = "", **extra) -> dict:
-        """Store one event through events.create, with a realistic received_at."""
+              others: list[int] | None = None, note: str = "", **extra) -> dict | None:
+        """Store one event through events.create, with a realistic received_at; None for a moment after `now`."""
+        if when > self.now:
+            return None
         subject = self.sites.get(site_id) or self.plants.get(plant_id) or {}
         raw = {"id": self.uuid(), "kind": kind, "occurred_at": when.isoformat(), "site_id": site_id, "plant_id": plant_id,
                "place": place, "inspector_ids": sorted({by, *(others or [])}), "note": note, "fields": fields,
@@ -136,7 +139,7 @@ def _one_safety_patrol(g: _Gen, site_id: int, day: date) -> None:
         fields.update(notice_no=f"衡建安改〔{g.year}〕{len(g.notices) + 1:03d}号", notice_deadline=deadline.isoformat())
     by = g.inspector_for(site_id)
     event = g.store("safety_patrol", g.at(day), by, fields, site_id=site_id, note=note)
-    if "notice_no" in fields:
+    if event and "notice_no" in fields:
         g.notices.append(event)
 
 
@@ -158,7 +161,7 @@ def _enforcement_patrols(g: _Gen) -> None:
                     fields.update(notice_no=f"衡建执改〔{g.year}〕{len(g.notices) + 1:03d}号",
                                   notice_deadline=(day + timedelta(days=g.rng.choice([10, 15, 20]))).isoformat())
                 event = g.store("enforcement_patrol", g.at(day), by, fields, site_id=site_id, others=[g.colleague(by)])
-                if issued:
+                if event and issued:
                     g.notices.append(event)
 
 
@@ -300,14 +303,16 @@ def _voided(g: _Gen) -> None:
         days = g.site_days(site_id, month.start, month.end)
         by = g.inspector_for(site_id)
         event = g.store("safety_patrol", g.at(g.rng.choice(days)), by, {"finding": "无"}, site_id=site_id)
+        if event is None:
+            continue
         when = datetime.fromisoformat(event["received_at"]) + timedelta(hours=g.rng.randint(1, 30))
         events.void(g.db, event["id"], user={"id": by, "role": "inspector"}, reason=VOID_REASONS[n % len(VOID_REASONS)],
                     now=min(when, g.now))
 
 
-def generate(db: Database, rng: random.Random, ids: dict, year: int) -> int:
-    """Store a year of events for the demo registry; returns how many were stored."""
-    g = _Gen(db, rng, ids, year)
+def generate(db: Database, rng: random.Random, ids: dict, year: int, until: datetime) -> int:
+    """Store `year`'s events for the demo registry, none after `until`; returns how many were stored."""
+    g = _Gen(db, rng, ids, year, until)
     for step in (_safety_patrols, _enforcement_patrols, _major_inspections, _concrete_sampling, _plants, _leaflets,
                  _filings, _permits, _accident, _reviews, _voided):
         step(g)

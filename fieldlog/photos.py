@@ -60,6 +60,11 @@ def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):.1f}"
 
 
+def too_large(n: int) -> str:
+    """The refusal of a photo of n bytes, over MAX_BYTES."""
+    return t("photos.too_large", size=_megabytes(n), limit=MAX_BYTES // (1024 * 1024))
+
+
 def _too_many_pixels(pixels: int | None) -> InvalidInput:
     counted = t("photos.pixels_counted", n=round(pixels / 10_000)) if pixels else ""
     return _bad(t("photos.too_many_pixels", counted=counted, limit=MAX_PIXELS // 10_000))
@@ -125,7 +130,7 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
     if not data:
         raise _bad(MSG_EMPTY)
     if len(data) > MAX_BYTES:
-        raise _bad(t("photos.too_large", size=_megabytes(len(data)), limit=MAX_BYTES // (1024 * 1024)))
+        raise _bad(too_large(len(data)))
     probe = _open(data)
     _check_pixels(probe.size)
     try:
@@ -155,7 +160,7 @@ def process(data: bytes, *, long_side: int = LONG_SIDE, thumb_side: int = THUMB_
                      width=im.width, height=im.height)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, flush it to disk, then rename into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
@@ -176,7 +181,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def _stored(db: Database, event_id: str, digest: str) -> dict | None:
+def find(db: Database, event_id: str, digest: str) -> dict | None:
+    """The photo of this event whose uploaded bytes had this sha256, if it is stored."""
     return one(db, "SELECT * FROM event_photos WHERE event_id = ? AND sha256 = ?", [event_id, digest])
 
 
@@ -186,7 +192,7 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
     if not event_queries.exists(db, event_id):
         raise NotFound(t("common.not_found"))
     digest = hashlib.sha256(data).hexdigest()
-    stored = _stored(db, event_id, digest)
+    stored = find(db, event_id, digest)
     if stored:
         return stored, False
     processed = process(data, draft=draft)
@@ -196,8 +202,8 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
     thumb_rel = f"{now:%Y/%m}/{photo_id}_t.jpg"
     files = [Path(media_dir) / file_rel, Path(media_dir) / thumb_rel]
     try:
-        _write_atomic(files[0], processed.jpeg)
-        _write_atomic(files[1], processed.thumb)
+        write_atomic(files[0], processed.jpeg)
+        write_atomic(files[1], processed.thumb)
         with write(db):
             db.execute(
                 "INSERT INTO event_photos (id, event_id, sha256, file, thumb, width, height, bytes, content_type, "
@@ -208,11 +214,11 @@ def ingest(db: Database, media_dir: Path, event_id: str, data: bytes, user_id: i
         for path in files:
             path.unlink(missing_ok=True)
         # Another request stored the same photo in the meantime: answer with its row.
-        stored = _stored(db, event_id, digest) if isinstance(exc, sqlite3.IntegrityError) else None
+        stored = find(db, event_id, digest) if isinstance(exc, sqlite3.IntegrityError) else None
         if stored:
             return stored, False
         raise
-    return _stored(db, event_id, digest), True
+    return find(db, event_id, digest), True
 
 
 def for_event(db: Database, event_id: str) -> list[dict]:

@@ -322,8 +322,12 @@ def _demo_content(kind: str, positive: bool, rng: random.Random) -> dict:
     return {"overall": rng.choices(*levels)[0]}
 
 
-def demo_answers(db: Database, rng: random.Random, year: int, user_id: int, tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> None:
-    """Demo: survey codes over the year with 200 awareness answers (96 % aware) and 150 satisfaction (93 % satisfied)."""
+def demo_answers(db: Database, rng: random.Random, year: int, user_id: int, tz: ZoneInfo = ZoneInfo("Asia/Shanghai"),
+                 until: datetime | None = None) -> None:
+    """Demo: survey codes over the year with 200 awareness answers (96 % aware) and 150 satisfaction (93 % satisfied).
+
+    until: nothing after this moment (the year under way): later codes are not made, later answers not given,
+    and a code whose period runs past it is still open."""
     site_ids = [r[0] for r in db.conn.execute("SELECT id FROM sites ORDER BY id LIMIT 6")] or [None]
     rows = []
     with write(db):
@@ -334,16 +338,21 @@ def demo_answers(db: Database, rng: random.Random, year: int, user_id: int, tz: 
             for c in range(n_codes):
                 first = datetime(year, 1 + c * months_each, 1, 8, tzinfo=tz)
                 last = datetime(year + 1, 1, 1, tzinfo=tz) if c == n_codes - 1 else datetime(year, 1 + (c + 1) * months_each, 1, tzinfo=tz)
+                if until is not None and first > until:
+                    break
+                still_open = c == n_codes - 1 or (until is not None and last > until)
                 code_id = db.execute(
                     "INSERT INTO survey_codes (token, kind, site_id, created_by, created_at, closed_at, note) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     ["".join(rng.choices(_TOKEN_CHARS, k=16)), kind, site_ids[c % len(site_ids)], user_id,
-                     utc_stamp(first), None if c == n_codes - 1 else utc_stamp(last), f"演示：第 {c + 1} 批"]).lastrowid  # zh: data
+                     utc_stamp(first), None if still_open else utc_stamp(last), f"演示：第 {c + 1} 批"]).lastrowid  # zh: data
                 share = positives[c * n_answers // n_codes:(c + 1) * n_answers // n_codes]
                 span_days = (last - first).days
                 for i, positive in enumerate(share):
                     local = first + timedelta(days=rng.randrange(span_days), hours=rng.randint(0, 11), minutes=rng.randint(0, 59))
                     content = _demo_content(kind, positive, rng)
+                    if until is not None and local > until:
+                        continue
                     rows.append([code_id, kind, utc_stamp(local), local.date().isoformat(), local.strftime("%Y-%m"),
                                  int(is_positive(kind, content)), json.dumps(content, ensure_ascii=False),
                                  rng.choices(RESPONDENT_TYPES, _DEMO_TYPES[kind])[0],

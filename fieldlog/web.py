@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, photos
+from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, ops, photos
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
@@ -80,7 +80,17 @@ def _with_evidence_url(row: dict, year: int) -> dict:
     return out
 
 
-templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label)
+def phone_texts(script: str) -> dict[str, str]:
+    """The catalogue's texts of one phone script ("queue", "log"): keys "phone.<script>.*" without that prefix,
+    as "<script>.<name>", for the page to carry as JSON (<script type="application/json" class="fieldlog-texts">)."""
+    prefix = f"phone.{script}."
+    return {key.removeprefix("phone."): text for key, text in messages.MESSAGES.items() if key.startswith(prefix)}
+
+
+templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label,
+                             phone_texts=phone_texts)
+# Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
+templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
 # --- domain errors about query parameters ---------------------------------------------------------
@@ -197,9 +207,9 @@ def current_time(request: Request) -> datetime:
 
 
 def station_today(request: Request) -> date:
-    """Today in the station's time zone: the day pages default to (a fixed day of the demo year in demo mode)."""
+    """Today in the station's time zone: the day pages default to (the demo's too: its data runs up to now)."""
     cfg = request.app.state.config
-    return cfg.demo_today or current_time(request).astimezone(cfg.tz).date()
+    return current_time(request).astimezone(cfg.tz).date()
 
 
 def client_ip(request: Request) -> str:
@@ -252,7 +262,6 @@ def render(request: Request, name: str, context: dict | None = None, status: int
         "station": request.app.state.config.station,
         "roles": {role: label("role", role) for role in accounts.ROLES},
         "demo": request.app.state.config.demo,
-        "demo_today": request.app.state.config.demo_today,
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -425,7 +434,7 @@ LIMIT_PAGE = 2 * MB              # other signed-in forms (the 自评表 edit: 39
 LIMIT_JSON = 256 * KB            # JSON API bodies
 LIMIT_ANONYMOUS = 64 * KB        # sign-in, public survey answers; anything sent without credentials
 _PHONE_FORM = re.compile(r"/log/[^/]+")
-_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/photos")
+_API_PHOTO = re.compile(r"/api/v1/events/[^/]+/(photos|uploads/[^/]+)")  # a photo, or a part of one
 _IMPORT = re.compile(r"/(sites|plants)/import")
 
 
@@ -575,6 +584,7 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
                   description=t("api.description"), docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = cfg
+    app.state.in_use = ops.hold(cfg.database)  # `fieldlog restore` refuses to swap a database in use
     app.state.pool = db_mod.Pool(cfg.database)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)

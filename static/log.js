@@ -1,5 +1,6 @@
 // Phone logging pages: the entry form goes through the offline queue (queue.js), photos are shrunk
-// on the phone, GPS fills the hidden fields and reorders the subject list, the queue is listed.
+// on the phone, GPS fills the hidden fields and reorders the subject list, the queue is listed, exported
+// to a file and imported back. Texts: the catalogue's "phone.log.*" (Q.t), carried by the page.
 // Queue states of an entry (IndexedDB record, see queue.js):
 //   pending       kept on the phone, not yet acknowledged; sent on page load, on `online`, every 30 s
 //                 and by 立即发送 (eventAck = true: the event is stored, some photos still to send)
@@ -7,10 +8,13 @@
 //                 inspector discards it explicitly
 //   auth          the session expired (401/403): kept until the inspector logs in again
 // An entry leaves the queue only after the event and every photo were acknowledged (201/200).
+// Saving waits for the event's answer only (a fresh entry the server refuses is shown on the form);
+// the photos go on from the next page, resumed where the server's bytes end.
 (function () {
   var Q = window.fieldlogQueue;
   if (!Q || !window.indexedDB) return;
-  var LONG_SIDE = 1600, QUALITY = 0.85;
+  // About 1600 px at quality 0.65: a 3 MB, 4000 x 3000 camera photo becomes about 200 KB (bench/phone_photo.py).
+  var LONG_SIDE = 1600, QUALITY = 0.65, T = Q.t;
   var photos = [], busy = Promise.resolve(), here = null;
 
   function $(sel, el) { return (el || document).querySelector(sel); }
@@ -25,38 +29,36 @@
   function hhmm(iso) { var d = new Date(iso); return pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()); }
 
   // --- the queue list (/log) and the count (every logging page) ---------------------------------
-  var STATE = { pending: "待发送", needs_action: "需处理", auth: "需重新登录" };
-
   function render() {
-    Q.all().then(function (rows) {
-      rows = rows.filter(function (r) { return r.user === Q.user; });
+    Q.mine().then(function (rows) {
+      var old = rows.filter(function (r) { return Q.stale(r); }).length;
       each(".queue-count", function (el) { el.textContent = rows.length; });
       each(".queue-bar", function (el) { el.hidden = !rows.length; });
       var list = $("#queue-list");
       if (!list) return;
       $("#queue").hidden = false;
+      $(".stale-count").textContent = old;
+      $("#queue-stale").hidden = !old;
       list.textContent = "";
-      if (!rows.length) list.appendChild(h("li", "muted", "没有待发送的记录。"));
+      if (!rows.length) list.appendChild(h("li", "muted", T("log.empty")));
       rows.forEach(function (r) {
         var li = h("li", "q-" + r.state);
         li.appendChild(h("b", null, r.label));
-        var state = r.state === "pending" && r.eventAck ? "照片待发送" : STATE[r.state];
+        var state = T(r.state === "pending" && r.eventAck ? "log.state_photos" : "log.state_" + r.state);
         li.appendChild(h("span", "badge " + (r.state === "pending" ? "amber" : "red"), state));
-        li.appendChild(h("div", "muted", "记于 " + hhmm(r.createdAt) + (r.photos.length ? " · " + r.photos.length + " 张照片" : "")));
+        li.appendChild(h("div", "muted", T("log.made_at", { time: hhmm(r.createdAt) }) + (r.photos.length ? T("log.photo_count", { n: r.photos.length }) : "")));
         if (r.error) li.appendChild(h("p", r.state === "pending" ? "muted" : "error", r.error));
         if (r.state === "auth") {
-          var a = h("a", "button", "重新登录");
+          var a = h("a", "button", T("log.sign_in_again"));
           a.href = "/login?next=/log";
           li.appendChild(a);
         }
         if (r.state === "needs_action") {
-          li.appendChild(h("p", "muted", r.eventAck ? "记录已保存，但有照片未能保存；放弃只丢弃这些照片。"
-                                                    : "服务器没有保存这条记录。请核对后放弃，需要时重新记录一条。"));
-          var b = h("button", "danger", "放弃这条记录");
+          li.appendChild(h("p", "muted", T(r.eventAck ? "log.photos_refused" : "log.entry_refused")));
+          var b = h("button", "danger", T("log.discard"));
           b.type = "button";
           b.onclick = function () {
-            var what = r.eventAck ? "“" + r.label + "”未能保存的照片" : "“" + r.label + "”";
-            if (confirm("确定放弃" + what + "？放弃后不会再发送到服务器。")) Q.remove(r.id);
+            if (confirm(T(r.eventAck ? "log.discard_photos_confirm" : "log.discard_confirm", { label: r.label }))) Q.remove(r.id);
           };
           li.appendChild(b);
         }
@@ -65,8 +67,8 @@
       var saved = new URLSearchParams(location.search).get("saved"), note = $("#saved-local");
       var mine = rows.filter(function (r) { return r.id === saved; })[0];
       if (note && saved && !$("#saved-server")) {
-        if (mine) note.textContent = "已保存在手机上：" + mine.label + (mine.state === "pending" ? "。有网络时自动发送。" : "。");
-        else if (!note.hidden) note.textContent = "已发送到服务器。";
+        if (mine) note.textContent = T(mine.state === "pending" ? "log.saved_local_pending" : "log.saved_local", { label: mine.label });
+        else if (!note.hidden) note.textContent = T("log.saved_server");
         note.hidden = !mine && note.hidden;
       }
     });
@@ -75,20 +77,56 @@
   function sent(e) {
     var r = e.detail, box = $("#sent-notes");
     if (box) {
-      var p = h("p", "ok", "已发送：" + r.label);
-      box.appendChild(p);
-      (r.warnings || []).forEach(function (w) { box.appendChild(h("p", "warning", "提示：" + w)); });
+      box.appendChild(h("p", "ok", T("log.sent", { label: r.label })));
+      (r.warnings || []).forEach(function (w) { box.appendChild(h("p", "warning", T("log.warning", { text: w }))); });
     }
     if ($("#today") && window.htmx) htmx.ajax("GET", "/log", { target: "#today", swap: "innerHTML" });
   }
 
   function sendNow() {
     var st = $("#queue-status");
-    if (!navigator.onLine) { st.textContent = "没有网络，恢复后会自动发送。"; return; }
-    st.textContent = "正在发送…";
+    if (!navigator.onLine) { st.textContent = T("log.no_network"); return; }
+    st.textContent = T("log.sending");
     Q.flush().then(function (o) {
-      st.textContent = o === "offline" ? "暂时连不上服务器，稍后自动重发。" : o === "auth" ? "登录已过期，请重新登录。" : "";
+      st.textContent = o === "offline" ? T("log.unreachable") : o === "auth" ? T("log.session_expired") : "";
     });
+  }
+
+  // --- export and import: the escape hatch before a browser's data is cleared ------------------
+  function today() { var d = new Date(); return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()); }
+
+  function exportQueue(e) {
+    var st = $("#queue-status"), name = e.target.dataset.filename.replace("{date}", today());
+    Q.exportText().then(function (out) {
+      if (!out.count) { st.textContent = T("log.nothing_to_export"); return; }
+      var a = h("a"), url = URL.createObjectURL(new Blob([out.text], { type: "application/json" }));
+      a.href = url;
+      a.download = name;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      st.textContent = T("log.exported", { n: out.count, file: name });
+    });
+  }
+
+  function importQueue(e) {
+    var file = e.target.files && e.target.files[0], st = $("#queue-status");
+    e.target.value = "";
+    if (!file) return;
+    file.text().then(Q.importText).then(function (r) {
+      st.textContent = T("log.imported", { added: r.added }) + (r.kept ? T("log.imported_kept", { kept: r.kept }) : "") +
+        (r.others ? T("log.imported_others", { others: r.others }) : "");
+      render();
+      Q.flush();
+    }, function (err) { st.textContent = err.message; });
+  }
+
+  function showPersistence(granted) {
+    var yes = $("#storage-granted"), no = $("#storage-denied");
+    if (!yes) return;
+    yes.hidden = !granted;
+    no.hidden = !!granted;
   }
 
   // --- photos: shrunk on the phone before they are queued -------------------------------------
@@ -114,10 +152,12 @@
 
   function addPhoto(blob) {
     var item = { blob: blob, url: URL.createObjectURL(blob) }, li = h("li"), img = h("img"), del = h("button", null, "×");
+    // Hashed now, while the inspector fills in the form: the upload is addressed by it.
+    if (window.crypto && crypto.subtle) busy = busy.then(function () { return Q.sha256(blob).then(function (x) { item.sha = x; }, function () {}); });
     img.src = item.url;
-    img.alt = "照片 " + (photos.length + 1);
+    img.alt = T("log.photo_alt", { n: photos.length + 1 });
     del.type = "button";
-    del.setAttribute("aria-label", "删除这张照片");
+    del.setAttribute("aria-label", T("log.photo_delete"));
     del.onclick = function () {
       photos.splice(photos.indexOf(item), 1);
       URL.revokeObjectURL(item.url);
@@ -141,7 +181,7 @@
     var x = Math.sin((p2 - p1) / 2), y = Math.sin(dl / 2);
     return 12742000 * Math.asin(Math.sqrt(x * x + Math.cos(p1) * Math.cos(p2) * y * y));
   }
-  function dist(m) { return m < 1000 ? Math.round(m) + " 米" : (m / 1000).toFixed(1) + " 公里"; }
+  function dist(m) { return m < 1000 ? T("log.distance_m", { m: Math.round(m) }) : T("log.distance_km", { km: (m / 1000).toFixed(1) }); }
   function coords(input) {
     return input.dataset.lat ? { lat: +input.dataset.lat, lon: +input.dataset.lon } : null;
   }
@@ -170,19 +210,19 @@
 
   function locate(form) {
     var st = $("#geo-status");
-    if (!navigator.geolocation) { st.textContent = "此手机不能定位，按最近记录排序。"; return; }
-    st.textContent = "正在定位…";
+    if (!navigator.geolocation) { st.textContent = T("log.geo_unavailable"); return; }
+    st.textContent = T("log.geo_locating");
     navigator.geolocation.getCurrentPosition(function (p) {
       var c = p.coords, acc = Math.round(c.accuracy);
       here = { lat: +c.latitude.toFixed(6), lon: +c.longitude.toFixed(6) };
       form.elements.lat.value = here.lat;
       form.elements.lon.value = here.lon;
       form.elements.accuracy_m.value = acc;
-      st.textContent = acc > 50 ? "定位精度较差（约 " + acc + " 米），按距离排序仅供参考" : "已定位（精度约 " + acc + " 米），按距离排序";
+      st.textContent = T(acc > 50 ? "log.geo_poor" : "log.geo_ok", { acc: acc });
       st.className = acc > 50 ? "warning" : "muted";
       refreshSubjects();
     }, function (err) {
-      st.textContent = (err.code === 1 ? "未允许定位" : "暂时无法定位") + "，按最近记录排序。";
+      st.textContent = T(err.code === 1 ? "log.geo_denied" : "log.geo_failed");
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
   }
 
@@ -197,7 +237,7 @@
     var picked = $('[name="subject"]:checked'), box = $("#geo-warn"), at = picked && coords(picked);
     box.textContent = "";
     if (here && at && metres(here, at) > 1000) {
-      box.appendChild(h("p", "warning", "您距所选地点约 " + dist(metres(here, at)) + "，请确认是否选对了。"));
+      box.appendChild(h("p", "warning", T("log.far_away", { distance: dist(metres(here, at)) })));
     }
   }
 
@@ -253,39 +293,55 @@
       if (at) at.appendChild(h("span", "field-error js", d.msg));
     });
     box.textContent = "";
-    box.appendChild(h("b", null, "请修改后再保存："));
+    box.appendChild(h("b", null, T("log.fix_first")));
     box.appendChild(ul);
     box.hidden = false;
     box.scrollIntoView();
+  }
+
+  // Resolves with the outcome of the entry's event ("ok", "refused", "offline", "auth"), or null after ms.
+  function eventAnswer(id, ms) {
+    return new Promise(function (ok) {
+      var timer = setTimeout(function () { done(null); }, ms);
+      function on(e) { if (e.detail.id === id) done(e.detail.outcome); }
+      function done(o) { clearTimeout(timer); document.removeEventListener("fieldlog:event", on); ok(o); }
+      document.addEventListener("fieldlog:event", on);
+    });
   }
 
   function onSubmit(e) {
     var form = e.target, btn = $("#save-btn"), st = $("#save-status");
     e.preventDefault();
     btn.disabled = true;
-    st.textContent = "正在保存…";
+    st.textContent = T("log.saving");
     busy.then(function () {
       var body = toBody(form);
-      var rec = { id: body.id, kind: body.kind, label: label(form), body: body, photos: photos.map(function (p) { return p.blob; }) };
+      var rec = { id: body.id, kind: body.kind, label: label(form), body: body, photos: photos.map(function (p) { return p.blob; }),
+                  sha: photos.map(function (p) { return p.sha; }) };
       return Q.add(rec).then(function () {
-        st.textContent = navigator.onLine ? "已保存在手机上，正在发送…" : "已保存在手机上，有网络时自动发送。";
-        // On a weak signal do not keep the inspector waiting: the queue carries on from /log.
-        return navigator.onLine ? Promise.race([Q.flush(), new Promise(function (ok) { setTimeout(ok, 8000); })]) : null;
+        st.textContent = T(navigator.onLine ? "log.saved_sending" : "log.saved_offline");
+        if (!navigator.onLine) return null;
+        // Wait for the event's answer only (a fresh entry refused is shown here), never for its photos:
+        // they go on from the next page, from where the server's bytes end.
+        var answer = eventAnswer(rec.id, 8000);
+        Q.flush();
+        return answer;
       }).then(function () { return Q.get(rec.id); }).then(function (left) {
         if (left && left.state === "needs_action" && left.status === 422 && !left.eventAck) {
+          Q.leave(false);
           return Q.remove(rec.id).then(function () {
             btn.disabled = false;
             st.textContent = "";
             showErrors(form, left.detail || left.error);
           });
         }
-        location.href = "/log?saved=" + rec.id;
+        goToLog(rec.id);
       });
     }).catch(function () {
       // The phone could not keep the entry (storage full, private window): post it the ordinary way.
       if (!navigator.onLine) {
         btn.disabled = false;
-        st.textContent = "无法保存在手机上（存储空间不足？），请联网后再保存。";
+        st.textContent = T("log.cannot_keep");
         return;
       }
       try {
@@ -321,12 +377,45 @@
     locate(form);
   }
 
-  document.addEventListener("fieldlog:queue", render);
-  document.addEventListener("fieldlog:sent", sent);
-  document.addEventListener("DOMContentLoaded", function () {
-    var form = $("#log-form"), btn = $("#send-now");
+  // To /log without leaving this document when the network allows: the queue's sending (a photo upload
+  // under way) goes on instead of being cut off and resumed. Offline, or if the page cannot be had quickly,
+  // an ordinary navigation (the service worker has the page; the next page resumes the upload).
+  function goToLog(id) {
+    var url = "/log?saved=" + encodeURIComponent(id), ctl = window.AbortController && new AbortController();
+    var hard = function () { Q.leave(); location.href = url; };
+    if (!navigator.onLine || !ctl || !window.DOMParser || !history.pushState) return hard();
+    var timer = setTimeout(function () { ctl.abort(); }, 6000);
+    fetch(url, { credentials: "same-origin", signal: ctl.signal }).then(function (r) {
+      clearTimeout(timer);
+      if (!r.ok || r.redirected) throw new Error("page");
+      return r.text();
+    }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html"), token = $('meta[name="csrf-token"]', doc);
+      if (!$("#queue", doc)) throw new Error("page");
+      document.title = doc.title;
+      if (token) $('meta[name="csrf-token"]').content = token.content;
+      document.body = document.adoptNode(doc.body);
+      history.pushState({ fieldlog: "log" }, "", url);
+      window.scrollTo(0, 0);
+      if (window.htmx) htmx.process(document.body);
+      setupPage();
+    }).catch(hard);
+  }
+
+  function setupPage() {
+    var form = $("#log-form"), btn = $("#send-now"), exp = $("#queue-export"), imp = $("#queue-import");
     if (form) setupForm(form);
     if (btn) btn.addEventListener("click", sendNow);
+    if (exp) exp.addEventListener("click", exportQueue);
+    if (imp) imp.addEventListener("change", importQueue);
+    if (navigator.storage && navigator.storage.persisted) navigator.storage.persisted().then(showPersistence);
     render();
-  });
+  }
+
+  document.addEventListener("fieldlog:queue", render);
+  document.addEventListener("fieldlog:sent", sent);
+  document.addEventListener("fieldlog:persist", function (e) { showPersistence(e.detail); });
+  document.addEventListener("DOMContentLoaded", setupPage);
+  // Back from a /log shown in place of the form: load what the address now says.
+  window.addEventListener("popstate", function () { location.reload(); });
 })();

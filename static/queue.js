@@ -1,11 +1,24 @@
 // Offline queue of log entries (IndexedDB), sent to the JSON API when the connection allows.
-// Loaded on every inspector/chief page: registers the service worker, flushes on load, on
-// `online` and every 30 s while entries wait, and warns before logging out with entries unsent.
+// Loaded on every inspector/chief page: registers the service worker, flushes on load, on `online`,
+// on `visibilitychange` and every 30 s while entries wait, and warns before logging out with entries unsent.
+// On the sign-in page (no user) it only counts the entries waiting on this phone.
 // Record: {id, user, kind, label, createdAt, body (API JSON), photos: [Blob], photosDone: [index],
-//          eventAck, state: "pending" | "needs_action" | "auth", status, error, warnings}
+//          sha: [hex], eventAck, state: "pending" | "needs_action" | "auth", status, error, warnings}
+// Sending: every entry's event first (small), then the photos, each through the resumable upload API
+// (fieldlog/routes/api_uploads.py): the server keeps what arrived, so a page change or a dropped
+// connection costs a round trip, not the bytes already sent. One sender at a time per phone (Web Locks).
+// Texts come from the server's catalogue (fieldlog/messages.py, keys "phone.*") in <script class="fieldlog-texts">.
 (function () {
   var STORE = "entries", me = (document.currentScript && document.currentScript.dataset.user) || "";
-  var flushing = null, again = false;
+  var flushing = null, again = false, inflight = null, leaving = false, TEXT = {};
+  var DAY_MS = 24 * 3600 * 1000, FORMAT = "fieldlog-queue";
+
+  Array.prototype.forEach.call(document.querySelectorAll("script.fieldlog-texts"), function (s) {
+    try { var o = JSON.parse(s.textContent); for (var k in o) TEXT[k] = o[k]; } catch (e) { /* no texts: keys show */ }
+  });
+  function T(key, values) {
+    return (TEXT[key] || key).replace(/\{(\w+)\}/g, function (m, n) { return values && n in values ? values[n] : m; });
+  }
 
   function open() {
     return new Promise(function (ok, bad) {
@@ -16,11 +29,13 @@
     });
   }
 
-  // Run fn(store) in one transaction; resolves with the request's result once committed.
+  // Run fn(store) in one transaction; resolves with the request's result once committed. Writes ask for
+  // strict durability (flushed to disk before `complete`) where the browser offers it.
   function tx(mode, fn) {
     return open().then(function (db) {
       return new Promise(function (ok, bad) {
-        var t = db.transaction(STORE, mode), req = fn(t.objectStore(STORE));
+        var t = mode === "readwrite" ? db.transaction(STORE, mode, { durability: "strict" }) : db.transaction(STORE, mode);
+        var req = fn(t.objectStore(STORE));
         t.oncomplete = function () { db.close(); ok(req && req.result); };
         t.onerror = t.onabort = function () { db.close(); bad(t.error); };
       });
@@ -32,27 +47,30 @@
       return (rows || []).sort(function (a, b) { return a.createdAt < b.createdAt ? -1 : 1; });
     });
   }
+  function mine() { return all().then(function (rows) { return rows.filter(function (r) { return r.user === me; }); }); }
   function get(id) { return tx("readonly", function (s) { return s.get(id); }); }
   function put(rec) { return tx("readwrite", function (s) { return s.put(rec); }).then(changed); }
   function remove(id) { return tx("readwrite", function (s) { return s.delete(id); }).then(changed); }
   function changed() { document.dispatchEvent(new CustomEvent("fieldlog:queue")); }
+  function stale(rec, now) { return (now || Date.now()) - new Date(rec.createdAt).getTime() > DAY_MS; }
 
   function token() {
     var m = document.querySelector('meta[name="csrf-token"]');
     return m ? m.content : "";
   }
 
-  // A weak signal can hang a request for minutes: give up after ms and retry later.
-  function send(url, body, headers, ms) {
+  // A weak signal can hang a request for minutes: give up after ms and retry later. A photo upload is
+  // `abortable`: a new entry takes its place (its event goes first; the server keeps the photo's bytes).
+  function send(method, url, body, headers, ms, abortable) {
     var ctl = window.AbortController ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, ms || 20000);
+    if (abortable) inflight = ctl;
     headers["X-CSRF-Token"] = token();
-    return fetch(url, { method: "POST", body: body, headers: headers, credentials: "same-origin",
-                        signal: ctl && ctl.signal })
+    var done = function () { clearTimeout(timer); if (inflight === ctl) inflight = null; };
+    return fetch(url, { method: method, body: body, headers: headers, credentials: "same-origin", signal: ctl && ctl.signal })
       .then(function (r) {
-        clearTimeout(timer);
-        return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
-      }, function () { clearTimeout(timer); return { status: 0, body: {} }; });
+        return r.json().catch(function () { return {}; }).then(function (j) { done(); return { status: r.status, body: j }; });
+      }, function () { done(); return { status: 0, body: {} }; });
   }
 
   // A page cached by the service worker may carry an old CSRF token: ask for the current one once.
@@ -70,22 +88,23 @@
   function message(res) {
     var d = res.body && res.body.detail;
     if (typeof d === "string") return d;
-    if (d && d.length) return d.map(function (e) { return e.msg; }).join("；");
-    return "服务器拒绝了这条记录（" + res.status + "）";
+    if (d && d.length) return d.map(function (e) { return e.msg; }).join(T("queue.separator"));
+    return T("queue.refused", { status: res.status });
   }
 
-  // POST with one retry after a token refresh on 403; classifies the answer.
-  function post(url, body, headers, ms) {
-    return send(url, body, headers, ms).then(function (res) {
+  // A request with one retry after a token refresh on 403.
+  function request(method, url, body, headers, ms, abortable) {
+    return send(method, url, body, headers, ms, abortable).then(function (res) {
       if (res.status !== 403) return res;
-      return refreshToken().then(function (ok) { return ok ? send(url, body, headers, ms) : res; });
+      return refreshToken().then(function (ok) { return ok ? send(method, url, body, headers, ms, abortable) : res; });
     });
   }
+  function postJSON(url, obj) { return request("POST", url, JSON.stringify(obj), { "Content-Type": "application/json" }); }
 
   function outcome(rec, res) {
     if (res.status === 200 || res.status === 201) return "ok";
-    if (res.status === 0 || res.status >= 500 || res.status === 429) {
-      rec.error = res.status ? "服务器暂时无法处理，稍后自动重发" : "";
+    if (res.status === 0 || res.status >= 500 || res.status === 429 || res.status === 409 && res.body && "offset" in res.body) {
+      rec.error = res.status && res.status !== 409 ? T("queue.server_busy") : "";
       return "offline";
     }
     rec.status = res.status;
@@ -93,7 +112,7 @@
     // A lapsed session shows as 401, or as 403 on the CSRF check (the cookie no longer matches).
     if (res.status === 401 || (res.status === 403 && /CSRF/.test(message(res)))) {
       rec.state = "auth";
-      rec.error = "登录已过期，请重新登录后发送";
+      rec.error = T("queue.session_expired");
       return "auth";
     }
     rec.state = "needs_action";
@@ -101,26 +120,69 @@
     return "refused";
   }
 
-  // Send one entry: the event first, then each photo not yet acknowledged.
-  function sendOne(rec) {
-    var step = Promise.resolve("ok");
-    if (!rec.eventAck) {
-      step = post("/api/v1/events", JSON.stringify(rec.body), { "Content-Type": "application/json" })
-        .then(function (res) {
-          var o = outcome(rec, res);
-          if (o === "ok") {
-            rec.eventAck = true;
-            rec.warnings = (res.body && res.body.warnings) || [];
-          }
-          return put(rec).then(function () { return o; });
-        });
+  function sendEvent(rec) {
+    return postJSON("/api/v1/events", rec.body).then(function (res) {
+      var o = outcome(rec, res);
+      if (o === "ok") {
+        rec.eventAck = true;
+        rec.error = "";
+        rec.warnings = (res.body && res.body.warnings) || [];
+      }
+      document.dispatchEvent(new CustomEvent("fieldlog:event", { detail: { id: rec.id, outcome: o } }));
+      return put(rec).then(function () { return o; });
+    });
+  }
+
+  function sha256(blob) {
+    var bytes = blob.arrayBuffer ? blob.arrayBuffer() : new Response(blob).arrayBuffer();
+    return bytes.then(function (buf) { return crypto.subtle.digest("SHA-256", buf); }).then(function (d) {
+      return Array.prototype.map.call(new Uint8Array(d), function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    });
+  }
+
+  // The bytes from `offset` on; a 409 names the offset the server holds, to resume from.
+  function sendFrom(url, blob, offset, tries) {
+    return request("PUT", url + "?size=" + blob.size + "&offset=" + offset, blob.slice(offset),
+                   { "Content-Type": "application/octet-stream" }, 120000, true).then(function (res) {
+      var b = res.body || {};
+      if (tries < 4 && (res.status === 409 && typeof b.offset === "number" || res.status === 200 && b.complete === false)) {
+        return sendFrom(url, blob, b.offset, tries + 1);
+      }
+      return res;
+    });
+  }
+
+  // One photo, addressed by its entry and the SHA-256 of its bytes. The first attempt sends from 0 at once
+  // (its first byte begins the upload); a later one (another page, after a drop) asks the server's offset first.
+  // Without WebCrypto (an insecure context) the photo goes whole, as a multipart form.
+  function sendPhoto(rec, i) {
+    var blob = rec.photos[i];
+    if (!(window.crypto && crypto.subtle)) {
+      var fd = new FormData();
+      fd.append("photo", blob, "photo-" + (i + 1) + ".jpg");
+      return request("POST", "/api/v1/events/" + rec.id + "/photos", fd, {}, 120000, true);
     }
+    rec.sha = rec.sha || [];
+    rec.started = rec.started || [];
+    var hash = rec.sha[i] ? Promise.resolve(rec.sha[i]) : sha256(blob).then(function (h) { rec.sha[i] = h; return h; });
+    return hash.then(function (h) {
+      var url = "/api/v1/events/" + rec.id + "/uploads/" + h, resumed = rec.started[i];
+      rec.started[i] = true;
+      put(rec).catch(function () {}); // not waited for: at worst a later attempt sends from 0 and the server skips
+      return (resumed ? request("GET", url, undefined, {}) : Promise.resolve({ status: 404, body: {} })).then(function (res) {
+        if (res.status === 200 && res.body.complete) return res;
+        if (res.status === 200) return sendFrom(url, blob, res.body.offset, 0);
+        return res.status === 404 ? sendFrom(url, blob, 0, 0) : res;
+      });
+    });
+  }
+
+  function sendPhotos(rec) {
+    var step = Promise.resolve("ok");
     (rec.photos || []).forEach(function (blob, i) {
       step = step.then(function (o) {
         if (o !== "ok" || rec.photosDone.indexOf(i) >= 0) return o;
-        var fd = new FormData();
-        fd.append("photo", blob, "photo-" + (i + 1) + ".jpg");
-        return post("/api/v1/events/" + rec.id + "/photos", fd, {}, 120000).then(function (res) {
+        return sendPhoto(rec, i).then(function (res) {
           var r = outcome(rec, res);
           if (r === "ok") rec.photosDone.push(i);
           return put(rec).then(function () { return r; });
@@ -134,21 +196,36 @@
     });
   }
 
+  // Each pass goes over the waiting entries in order; "offline" or "auth" stops it, a refusal skips one.
+  function pass(rows, fn) {
+    var chain = Promise.resolve("ok");
+    rows.forEach(function (rec) {
+      chain = chain.then(function (o) {
+        if (o === "offline" || o === "auth") return o;
+        if (rec.user !== me || rec.state === "needs_action") return "ok";
+        return fn(rec).then(function (r) { return r === "refused" ? "ok" : r; });
+      });
+    });
+    return chain;
+  }
+
+  function sendAll() {
+    return all().then(function (rows) {
+      rows.forEach(function (rec) { if (rec.state === "auth") rec.state = "pending"; });
+      return pass(rows, function (rec) { return rec.eventAck ? Promise.resolve("ok") : sendEvent(rec); }).then(function (o) {
+        // A page about to leave sends no photo: the next page would only cut it off.
+        if (o === "offline" || o === "auth" || leaving) return o;
+        return pass(rows, function (rec) { return rec.eventAck ? sendPhotos(rec) : Promise.resolve("ok"); });
+      });
+    });
+  }
+
   function flush() {
+    if (!me) return Promise.resolve("ok");
     // Asked again while sending (e.g. `online` fired mid-way): run once more when done.
     if (flushing) { again = true; return flushing; }
-    flushing = all().then(function (rows) {
-      var chain = Promise.resolve("ok");
-      rows.forEach(function (rec) {
-        chain = chain.then(function (o) {
-          if (o === "offline" || o === "auth") return o;
-          if (rec.user !== me || rec.state === "needs_action") return "ok";
-          rec.state = "pending";
-          return sendOne(rec).then(function (r) { return r === "refused" ? "ok" : r; });
-        });
-      });
-      return chain;
-    }).catch(function () { return "offline"; }).then(function (o) {
+    var locked = navigator.locks ? navigator.locks.request("fieldlog-queue", sendAll) : sendAll();
+    flushing = locked.catch(function () { return "offline"; }).then(function (o) {
       flushing = null;
       changed();
       if (!again) return o;
@@ -164,7 +241,9 @@
     rec.state = "pending";
     rec.photosDone = [];
     rec.eventAck = false;
-    return put(rec);
+    return put(rec).then(function () {
+      if (inflight) { again = true; inflight.abort(); } // the new entry's event first, then the photo resumes
+    });
   }
 
   function uuid() {
@@ -177,18 +256,114 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  window.fieldlogQueue = { add: add, all: all, get: get, put: put, remove: remove, flush: flush, uuid: uuid, user: me };
+  // --- export to a file and import back (the escape hatch before a browser is cleared) ---------------
+  function base64(blob) {
+    return new Promise(function (ok, bad) {
+      var r = new FileReader();
+      r.onload = function () { ok(String(r.result).split(",")[1] || ""); };
+      r.onerror = function () { bad(r.error); };
+      r.readAsDataURL(blob);
+    });
+  }
+
+  function exportText() {
+    return mine().then(function (rows) {
+      return Promise.all(rows.map(function (r) {
+        return Promise.all((r.photos || []).map(function (b) {
+          return base64(b).then(function (data) { return { type: b.type || "image/jpeg", data: data }; });
+        })).then(function (ph) {
+          return { id: r.id, user: r.user, kind: r.kind, label: r.label, createdAt: r.createdAt, body: r.body,
+                   eventAck: !!r.eventAck, photosDone: r.photosDone || [], photos: ph };
+        });
+      })).then(function (entries) {
+        return { text: JSON.stringify({ format: FORMAT, version: 1, exportedAt: new Date().toISOString(), entries: entries }),
+                 count: entries.length };
+      });
+    });
+  }
+
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+  function blobOf(p) {
+    var bin = atob(p.data), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Blob([bytes], { type: typeof p.type === "string" ? p.type : "image/jpeg" });
+  }
+
+  // Every entry checked before any is added; ids are kept, so an entry already queued (or already on the
+  // server, which answers a resend with the stored event and photo) is never doubled.
+  function parseExport(text) {
+    var doc = JSON.parse(text);
+    if (!doc || doc.format !== FORMAT || doc.version !== 1 || !Array.isArray(doc.entries)) throw new Error("format");
+    return doc.entries.map(function (e) {
+      var ok = e && typeof e.id === "string" && UUID.test(e.id) && e.body && typeof e.body === "object" &&
+        e.body.id === e.id && typeof e.body.kind === "string" && typeof e.label === "string" &&
+        !isNaN(new Date(e.createdAt).getTime()) && Array.isArray(e.photos) && typeof e.user === "string" && e.user;
+      if (!ok) throw new Error("entry");
+      var photos = e.photos.map(function (p) {
+        if (!p || typeof p.data !== "string") throw new Error("photo");
+        return blobOf(p);
+      });
+      return { id: e.id, user: e.user, kind: e.body.kind, label: e.label, createdAt: new Date(e.createdAt).toISOString(),
+               body: e.body, photos: photos, state: "pending", eventAck: e.eventAck === true,
+               photosDone: (Array.isArray(e.photosDone) ? e.photosDone : []).filter(function (i) { return i >= 0 && i < photos.length; }) };
+    });
+  }
+
+  function importText(text) {
+    var recs;
+    try { recs = parseExport(text); } catch (err) { return Promise.reject(new Error(T("queue.import_malformed"))); }
+    var added = 0, kept = 0;
+    return recs.reduce(function (chain, rec) {
+      return chain.then(function () {
+        return get(rec.id).then(function (have) {
+          if (have) { kept++; return null; }
+          added++;
+          return put(rec);
+        });
+      });
+    }, Promise.resolve()).then(function () {
+      return { added: added, kept: kept, others: recs.filter(function (r) { return r.user !== me; }).length };
+    });
+  }
+
+  window.fieldlogQueue = { add: add, all: all, mine: mine, get: get, put: put, remove: remove, flush: flush, uuid: uuid,
+                           sha256: sha256, leave: function (yes) { leaving = yes !== false; },
+                           user: me, t: T, stale: stale, exportText: exportText, importText: importText };
 
   if (!window.indexedDB) return;
+
+  // The sign-in page: say how many entries wait on this phone, and for which accounts.
+  if (!me) {
+    document.addEventListener("DOMContentLoaded", function () {
+      var box = document.getElementById("queue-waiting");
+      if (!box) return;
+      all().then(function (rows) {
+        var users = rows.map(function (r) { return r.user; }).filter(function (u, i, a) { return u && a.indexOf(u) === i; });
+        box.querySelector(".queue-count").textContent = rows.length;
+        box.querySelector(".queue-users").textContent = users.join(T("queue.user_separator"));
+        box.hidden = !rows.length;
+      }).catch(function () {});
+    });
+    return;
+  }
+
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     navigator.serviceWorker.ready.then(function (reg) { if (reg.active) reg.active.postMessage("warm"); });
   }
+  // Ask once per page that the browser keep this origin's storage (the queue) under storage pressure.
+  if (navigator.storage && navigator.storage.persist) {
+    navigator.storage.persisted().then(function (p) { return p || navigator.storage.persist(); })
+      .then(function (granted) { document.dispatchEvent(new CustomEvent("fieldlog:persist", { detail: granted })); })
+      .catch(function () {});
+  }
   window.addEventListener("online", flush);
-  document.addEventListener("DOMContentLoaded", flush);
+  flush(); // deferred: the document is parsed; sending need not wait for the scripts after this one
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
   setInterval(function () {
-    all().then(function (rows) {
-      if (navigator.onLine && rows.some(function (r) { return r.user === me && r.state === "pending"; })) flush();
+    mine().then(function (rows) {
+      if (navigator.onLine && rows.some(function (r) { return r.state === "pending"; })) flush();
     });
   }, 30000);
 
@@ -196,9 +371,9 @@
     var f = e.target;
     if (f.id !== "logout-form" || f.dataset.confirmed) return;
     e.preventDefault();
-    all().then(function (rows) {
-      var n = rows.filter(function (r) { return r.user === me; }).length;
-      if (n && !confirm("还有 " + n + " 条记录没有发送到服务器。退出后须用同一账号重新登录才能发送。确定退出？")) return;
+    mine().then(function (rows) {
+      var n = rows.length;
+      if (n && !confirm(T("queue.logout_confirm", { n: n }))) return;
       f.dataset.confirmed = "1";
       // Cached pages carry this user's name and records: drop them on a shared phone.
       var clear = window.caches ? caches.keys().then(function (ks) {

@@ -141,16 +141,21 @@ def copy_database(source: Path, target) -> None:
         conn.close()
 
 
+# The day the tests' demo is built for (`fieldlog demo --as-of`): 2021 complete, 2022 up to 16 March.
+DEMO_AS_OF = "2022-03-16"
+
+
 @pytest.fixture(scope="session")
 def demo_database(built_once) -> tuple[Path, str]:
-    """The demo database as `fieldlog demo --out FILE` builds it, once per run: (the file, the command's output)."""
+    """The demo database as `fieldlog demo --out FILE --as-of DEMO_AS_OF` builds it, once per run: (the file, the
+    command's output)."""
     from click.testing import CliRunner
 
     from fieldlog.cli import main
 
     def build(path: Path) -> dict:
         env = {"FIELDLOG_DATA_DIR": str(path.parent / "demo-data"), "FIELDLOG_SECRET_KEY": "k"}
-        result = CliRunner().invoke(main, ["demo", "--out", str(path)], env=env, catch_exceptions=False)
+        result = CliRunner().invoke(main, ["demo", "--out", str(path), "--as-of", DEMO_AS_OF], env=env, catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return {"output": result.output}
 

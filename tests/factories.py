@@ -13,11 +13,12 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import random
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from PIL import Image
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from fieldlog import accounts, events, registry, surveys
 from fieldlog.periods import to_local
@@ -277,6 +278,32 @@ def jpeg(size=(400, 300), colour=(0, 0, 255), corner=(255, 0, 0), exif: Image.Ex
     im.paste(corner, (0, 0, size[0] // 4, size[1] // 4))
     out = io.BytesIO()
     im.save(out, "JPEG", quality=quality, **({"exif": exif} if exif is not None else {}))
+    return out.getvalue()
+
+
+def camera_photo(size=(4000, 3000), seed: int = 7, grain: int = 10, quality: int = 90) -> bytes:
+    """A JPEG like a 12 MP phone camera's (about 3 MB at 4000 x 3000): a sky gradient, hundreds of edges and
+    colours (buildings, scaffolding), lens blur and sensor grain; a flat colour would shrink to nothing."""
+    rnd = random.Random(seed)
+    w, h = size
+    ramp = Image.linear_gradient("L").resize(size)
+    im = Image.merge("RGB", (ramp.point(lambda v: 120 + v // 3), ramp.point(lambda v: 150 + v // 4),
+                             ramp.point(lambda v: 230 - v // 5)))
+    draw = ImageDraw.Draw(im)
+    for _ in range(900):
+        x, y = rnd.randrange(w), rnd.randrange(h // 4, h)
+        colour = tuple(rnd.randrange(40, 220) for _ in range(3))
+        if rnd.random() < 0.5:
+            draw.rectangle([x, y, x + rnd.randrange(20, 500), y + rnd.randrange(20, 400)], fill=colour)
+        else:
+            draw.line([x, y, x + rnd.randrange(-600, 600), y + rnd.randrange(-600, 600)], fill=colour,
+                      width=rnd.randrange(2, 14))
+    im = im.filter(ImageFilter.GaussianBlur(1.2))
+    grain_l = Image.effect_noise((w // 2, h // 2), grain).resize(size)
+    im = ImageChops.add(im, Image.merge("RGB", (grain_l, grain_l.transpose(Image.Transpose.FLIP_LEFT_RIGHT), grain_l)),
+                        offset=-128)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=quality)
     return out.getvalue()
 
 

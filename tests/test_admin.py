@@ -159,3 +159,9 @@ def test_tokens_list_and_revoke(client_for, app, db, users):
     assert "已吊销" in admin.get("/admin/tokens").text
     assert api.get("/api/v1/sites", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert admin.post_form(f"/admin/tokens/{token_id}/revoke", {}).status_code == 404
+
+
+def test_audit_page_shows_a_refused_request_whose_target_is_a_path(client_for, users):
+    client_for("alice").get("/admin/users")  # refused: recorded with the page's path as its target
+    response = client_for("dave").get("/admin/audit")
+    assert response.status_code == 200 and "/admin/users" in response.text and "越权访问被拒绝" in response.text

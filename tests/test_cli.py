@@ -1,7 +1,10 @@
 """The fieldlog command line: help on every command, users, tokens, backup, migrate, demo."""
 
+import re
 import shutil
 import sqlite3
+import string
+from pathlib import Path
 
 import click
 import pytest
@@ -26,7 +29,7 @@ def test_every_command_has_help_text():
     for path, command in commands:
         assert command.help, f"fieldlog {' '.join(path)} has no help text"
         result = CliRunner().invoke(main, [*path, "--help"])
-        assert result.exit_code == 0 and "Usage" in result.output
+        assert result.exit_code == 0 and "用法" in result.output
 
 
 @pytest.fixture
@@ -116,3 +119,112 @@ def test_demo_builds_registry_and_logins(demo_database, env, tmp_path):
     rollup = run(env | {"FIELDLOG_DATABASE": str(out)}, "rollup", "--year", "2021", "--as-of", "2021-12-31",
                  "--out", str(tmp_path / "r.json"))
     assert rollup.exit_code == 0 and "总分" in rollup.output
+
+
+# --- Chinese for the station admin: command help, click's own words -------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_help_errors_and_usage_are_chinese(env):
+    top = run(env, "--help")
+    assert top.exit_code == 0
+    assert top.output.startswith("用法：") and "\n选项：\n" in top.output and "\n命令：\n" in top.output
+    assert "显示此帮助并退出。" in top.output and "Show this message" not in top.output
+    for path, command in _all_commands(main):
+        assert CJK.search(command.help), f"fieldlog {' '.join(path)}: help is not in Chinese"
+        shown = run(env, *path, "--help").output
+        assert "Usage" not in shown and "Options" not in shown and "[OPTIONS]" not in shown, path
+    unknown = run(env, "nosuch")
+    assert unknown.exit_code == 2
+    assert "错误：没有这个命令：'nosuch'。" in unknown.output and "查看帮助" in unknown.output
+    missing = run(env, "user", "add")
+    assert missing.exit_code == 2 and "缺少参数 '用户名'" in missing.output and "Missing" not in missing.output
+    option = run(env, "user", "list", "--nosuch")
+    assert option.exit_code == 2 and "没有这个选项：'--nosuch'" in option.output
+    choice = run(env, "user", "add", "li", "--name", "李四", "--role", "boss", "--password", "long-enough-pw")
+    assert choice.exit_code == 2 and "不在可选值" in choice.output
+    assert "版本" in run(env, "--version").output
+    # Outside a fieldlog command click speaks as before (the translation is scoped to our commands).
+    from click import exceptions
+
+    assert exceptions._("Missing argument") == "Missing argument"
+
+
+def _click_messages() -> set[str]:
+    """Every message the installed click passes to gettext (_ and ngettext)."""
+    import ast
+
+    found = set()
+    for path in Path(click.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_", "ngettext"):
+                found |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    return found
+
+
+# Messages for the developer of a click app (bad declarations, terminals, Windows), never an admin's.
+DEVELOPER_ONLY = {
+    "d", "Windows error: {error}", "Could not determine name for option with declarations {decls!r}",
+    "No options defined but a name was passed ({name}). Did you mean to declare an argument instead? "
+    "Did you mean to pass '--{name}'?", "Arguments take exactly one parameter declaration, got {length}: {decls}.",
+    "Name '{name}' defined twice", "Boolean option {decl!r} cannot use the same flag for true/false.",
+    "Couldn't detect Bash version, shell completion is not supported.",
+    "Shell completion is not supported for Bash versions older than 4.4.", "Unknown color {colour!r}",
+    "Unknown standard stream '{name}'",
+}
+
+
+def test_every_click_message_an_admin_can_meet_is_translated():
+    from fieldlog.messages import CLICK
+
+    known = _click_messages() | {"required"}  # click passes this one as a value: _(extra["required"])
+    assert "[必填]" in CliRunner().invoke(main, ["user", "add", "--help"]).output
+    assert set(CLICK) <= known, sorted(set(CLICK) - known)  # no stale key after a click upgrade
+    assert known - DEVELOPER_ONLY <= set(CLICK), sorted(known - DEVELOPER_ONLY - set(CLICK))
+    for english, chinese in CLICK.items():
+        fields = lambda s: sorted(f for _, f, _, _ in string.Formatter().parse(s) if f)  # noqa: E731
+        assert fields(english) == fields(chinese) and english.count("%(") == chinese.count("%("), english
+
+
+# --- which database: --database PATH and --demo on every command that opens one ----------------------------
+
+OPENS_A_DATABASE = {"serve", "migrate", "user add", "user passwd", "user list", "token create", "token revoke",
+                    "token list", "backup", "restore", "check", "import-sites", "import-plants", "table load",
+                    "table show", "rollup"}
+
+
+def test_every_command_that_opens_a_database_takes_database_and_demo():
+    commands = {" ".join(path): command for path, command in _all_commands(main) if not isinstance(command, click.Group)}
+    assert OPENS_A_DATABASE | {"demo"} == set(commands)
+    for name in OPENS_A_DATABASE:
+        options = {o for p in commands[name].params for o in p.opts}
+        assert {"--database", "--demo"} <= options, name
+
+
+def test_commands_act_on_the_demo_or_the_database_given(demo_database, env, tmp_path):
+    assert run(env, "user", "list", "--demo").exit_code == 1  # not built yet: said so, nothing created
+    assert not (tmp_path / "data" / "demo.db").exists()
+    (tmp_path / "data").mkdir(exist_ok=True)
+    shutil.copyfile(demo_database[0], tmp_path / "data" / "demo.db")
+    listed = run(env, "user", "list", "--demo")
+    assert listed.exit_code == 0 and "inspector10" in listed.output
+    assert "inspector10" in run(env, "user", "list", "--database", str(tmp_path / "data" / "demo.db")).output
+    assert "inspector10" not in run(env, "user", "list").output  # the station's own database is another file
+    both = run(env, "user", "list", "--demo", "--database", "x.db")
+    assert both.exit_code == 1 and "只能选一个" in both.output
+    assert run(env, "check", "--database", str(tmp_path / "nowhere.db")).exit_code == 1
+    assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_rollup_warns_when_the_year_has_no_events(demo_database, env, tmp_path):
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(demo_database[0], tmp_path / "data" / "demo.db")
+    empty = run(env, "rollup", "--demo", "--year", "2030", "--as-of", "2030-12-31", "--out", str(tmp_path / "e.json"))
+    assert empty.exit_code == 0 and (tmp_path / "e.json").is_file()
+    assert "2030 年截至 2030-12-31 没有任何现场记录" in empty.output and "总分" not in empty.output
+    assert "差" not in empty.output
+    full = run(env, "rollup", "--demo", "--year", "2021", "--as-of", "2021-12-31", "--out", str(tmp_path / "f.csv"))
+    assert full.exit_code == 0 and "总分" in full.output and "没有任何现场记录" not in full.output
+    bad = run(env, "rollup", "--year", "2021", "--as-of", "31/12/2021", "--out", str(tmp_path / "b.csv"))
+    assert bad.exit_code == 1 and "--as-of 须为日期" in bad.output

@@ -37,19 +37,3 @@ def test_static_files_and_pages_are_sent_gzipped(client_for):
     assert response.headers.get("content-encoding") == "gzip"
     assert int(response.headers["content-length"]) < 25_000  # 52 KB raw
     assert client.get("/", headers={"Accept-Encoding": "gzip"}).headers.get("content-encoding") == "gzip"
-
-
-def test_demo_mode_dashboards_open_on_a_day_of_the_demo_year(cfg, db, users):
-    from datetime import date
-
-    from fieldlog import demo
-    from fieldlog.web import create_app
-    from tests.conftest import Client, login
-
-    assert demo.demo_today(date(2026, 11, 24)) == date(2021, 11, 24)
-    assert demo.demo_today(date(2028, 2, 29)) == date(2021, 2, 28)
-    cfg.demo, cfg.demo_today = True, date(2021, 11, 24)
-    client = Client(create_app(cfg))
-    login(client, "carol")
-    page = client.get("/chief").text
-    assert "2021-11" in page and "看板按 2021-11-24 显示" in page

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 
 from fieldlog import accounts, db as db_mod, demo, events, periods, registry
 from fieldlog.db import scalar
+from tests.conftest import DEMO_AS_OF
 from tests.factories import TZ
+
+# The tests' demo is built as of DEMO_AS_OF: its complete year, the one these plausibility checks look at.
+YEAR = date.fromisoformat(DEMO_AS_OF).year - 1
+IN_YEAR = f"substr(day, 1, 4) = '{YEAR}'"
 
 EVENT_COLUMNS = "id, kind, occurred_at, day, month, received_at, late, recorded_by, site_id, plant_id, campaign_id, place, " \
                 "lat, lon, accuracy_m, note, data, content_hash, version, voided, void_reason"
@@ -32,12 +37,12 @@ def demo_db(demo_database, tmp_path_factory):
 
 
 def _count(db, kind: str) -> int:
-    return scalar(db, "SELECT count(*) FROM events WHERE kind = ? AND voided = 0", [kind])
+    return scalar(db, f"SELECT count(*) FROM events WHERE kind = ? AND voided = 0 AND {IN_YEAR}", [kind])
 
 
 def test_demo_is_deterministic(demo_db, tmp_path):
     other = db_mod.open_db(tmp_path / "again.db")
-    demo.build(other)
+    demo.build(other, datetime.combine(date.fromisoformat(DEMO_AS_OF), time(23, 59, 59), demo.TZ))
     dump = lambda d: list(d.conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY id"))  # noqa: E731
     assert dump(other) == dump(demo_db)
     other.close()
@@ -46,25 +51,27 @@ def test_demo_is_deterministic(demo_db, tmp_path):
 def test_quantities_are_plausible(demo_db):
     db = demo_db
     assert 480 <= _count(db, "safety_patrol") <= 600
-    assert scalar(db, "SELECT count(DISTINCT campaign_id) FROM events WHERE kind = 'major_inspection' AND voided = 0") >= 10
+    assert scalar(db, f"SELECT count(DISTINCT campaign_id) FROM events WHERE kind = 'major_inspection' AND voided = 0 "
+                      f"AND {IN_YEAR}") >= 10
     assert _count(db, "completion_filing") == 35
     assert _count(db, "construction_permit") == 80
     assert _count(db, "accident") <= 1
-    assert scalar(db, "SELECT count(DISTINCT plant_id) FROM events WHERE kind = 'plant_inspection' AND voided = 0") == 5
+    assert scalar(db, f"SELECT count(DISTINCT plant_id) FROM events WHERE kind = 'plant_inspection' AND voided = 0 "
+                      f"AND {IN_YEAR}") == 5
     by_november = scalar(db, "SELECT sum(json_extract(data, '$.copies')) FROM events "
-                             "WHERE kind = 'leaflets' AND voided = 0 AND month <= '2021-11'")
+                             "WHERE kind = 'leaflets' AND voided = 0 AND month BETWEEN ? AND ?", [f"{YEAR}-01", f"{YEAR}-11"])
     assert 6000 <= by_november < 6500
 
 
 def test_a_campaign_ends_in_every_quarter(demo_db):
     quarters = {(int(r[0][5:7]) + 2) // 3 for r in demo_db.conn.execute(
-        "SELECT DISTINCT c.end_on FROM campaigns c JOIN events e ON e.campaign_id = c.id")}
+        f"SELECT DISTINCT c.end_on FROM campaigns c JOIN events e ON e.campaign_id = c.id WHERE {IN_YEAR}")}
     assert quarters == {1, 2, 3, 4}
 
 
 def test_patrol_coverage_is_high_but_not_perfect(demo_db):
     db = demo_db
-    months = periods.months_of(demo.DEMO_YEAR)
+    months = periods.months_of(YEAR)
     active = registry.active_site_map(db, months)
     site_months = sum(len(s) for s in active.values())
     counts = {(r[0], r[1]): r[2] for r in db.conn.execute(
@@ -84,33 +91,39 @@ def test_patrol_coverage_is_high_but_not_perfect(demo_db):
 
 def test_concrete_sampling_meets_most_of_each_quarter_quota(demo_db):
     db = demo_db
-    for q in periods.quarters_of(demo.DEMO_YEAR):
+    for q in periods.quarters_of(YEAR):
         quota = min(50, len(registry.active_site_map(db, [q], ready_mix_only=True)[q.label]))
         sampled = scalar(db, "SELECT count(DISTINCT site_id) FROM events WHERE kind = 'concrete_sampling' AND voided = 0 "
                              "AND month BETWEEN ? AND ?", [q.months()[0], q.months()[-1]])
         assert 0.85 * quota <= sampled <= quota
-    failed = scalar(db, "SELECT count(*) FROM events WHERE kind = 'concrete_sampling' AND json_extract(data, '$.result') = '不合格'")
+    failed = scalar(db, f"SELECT count(*) FROM events WHERE kind = 'concrete_sampling' AND {IN_YEAR} "
+                        "AND json_extract(data, '$.result') = '不合格'")
     assert 1 <= failed <= 3
 
 
 def test_filings_mostly_on_time_and_a_couple_of_permits_fail(demo_db):
-    rows = [json.loads(r[0]) for r in demo_db.conn.execute("SELECT data FROM events WHERE kind = 'completion_filing'")]
+    rows = [json.loads(r[0]) for r in demo_db.conn.execute(f"SELECT data FROM events WHERE kind = 'completion_filing' "
+                                                           f"AND {IN_YEAR}")]
     on_time = sum((date.fromisoformat(r["filed_on"]) - date.fromisoformat(r["accepted_on"])).days <= 15 for r in rows)
     assert 0.8 * len(rows) <= on_time < len(rows)
-    assert scalar(demo_db, "SELECT count(*) FROM events WHERE kind = 'construction_permit' "
+    assert scalar(demo_db, f"SELECT count(*) FROM events WHERE kind = 'construction_permit' AND {IN_YEAR} "
                            "AND json_extract(data, '$.conditions_met') = '不符合'") == 2
 
 
 def test_voided_late_and_open_notices_exist(demo_db):
     db = demo_db
-    voided = list(db.conn.execute("SELECT void_reason FROM events WHERE voided = 1"))
+    voided = list(db.conn.execute(f"SELECT void_reason FROM events WHERE voided = 1 AND {IN_YEAR}"))
     assert 3 <= len(voided) <= 15 and all(r[0] for r in voided)
-    assert scalar(db, "SELECT count(*) FROM event_revisions WHERE action = 'void'") == len(voided)
+    assert scalar(db, "SELECT count(*) FROM event_revisions WHERE action = 'void'") == \
+        scalar(db, "SELECT count(*) FROM events WHERE voided = 1")
     late = scalar(db, "SELECT count(*) FROM events WHERE late = 1")
     assert 0.01 <= late / scalar(db, "SELECT count(*) FROM events") <= 0.08
-    notices = scalar(db, "SELECT count(*) FROM events WHERE json_extract(data, '$.notice_no') IS NOT NULL AND voided = 0")
-    closed = scalar(db, "SELECT count(DISTINCT json_extract(data, '$.notice_event_id')) FROM events "
-                        "WHERE kind = 'rectification_review' AND json_extract(data, '$.closed') = 1")
+    notices = scalar(db, f"SELECT count(*) FROM events WHERE json_extract(data, '$.notice_no') IS NOT NULL AND voided = 0 "
+                         f"AND {IN_YEAR}")
+    closed = scalar(db, "SELECT count(DISTINCT json_extract(r.data, '$.notice_event_id')) FROM events r "
+                        "JOIN events n ON n.id = json_extract(r.data, '$.notice_event_id') "
+                        f"WHERE r.kind = 'rectification_review' AND json_extract(r.data, '$.closed') = 1 "
+                        f"AND substr(n.day, 1, 4) = '{YEAR}'")
     assert notices > 20 and 0.75 * notices <= closed < notices
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from datetime import date
 
 import pytest
 
 from fieldlog import db as db_mod
-from fieldlog import demo
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import entries, evaluation, rollup, scoring, tables
 from fieldlog.messages import LABELS, label
@@ -236,11 +236,12 @@ def test_the_api_shows_labels_with_the_english_values_beside(db, users, client_f
 
 # --- the demo ---------------------------------------------------------------------------------------------
 
-def test_the_demo_enters_english_grades(tmp_path):
+def test_the_demo_enters_english_grades(demo_database, tmp_path):
+    shutil.copyfile(demo_database[0], tmp_path / "demo.db")
     database = db_mod.open_db(tmp_path / "demo.db")
-    demo.build(database)
     grades = {r[0] for r in database.execute("SELECT grade FROM manual_values WHERE grade IS NOT NULL").fetchall()}
     assert grades and grades <= set(entries.GRADES)
-    ev = evaluation.build(database, demo.DEMO_YEAR, date(demo.DEMO_YEAR, 12, 31))
+    year = int(database.execute("SELECT max(year) FROM manual_values").fetchone()[0])  # the demo's complete year
+    ev = evaluation.build(database, year, date(year, 12, 31))
     assert {evaluation.completion(r) for r in ev.results if r.key == "market_order"} == {"partial"}
     database.close()

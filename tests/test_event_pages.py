@@ -154,7 +154,8 @@ def test_unknown_event_is_404(client_for, reg):
 @pytest.mark.browser
 def test_history_and_detail_fit_a_phone(phone, live_server, db, reg, clock):
     occurred = clock() - timedelta(days=5)
-    event = _store(db, "safety_patrol", occurred, site_id=reg["site"], received_at=occurred + timedelta(days=4))
+    event = _store(db, "safety_patrol", occurred, site_id=reg["site"], received_at=occurred + timedelta(days=4),
+                   fields={"notice_deadline": (occurred + timedelta(days=20)).date().isoformat()})
     events.edit(db, event["id"], {"note": "很长的备注" * 30}, user=user(db, "alice"),
                 now=clock(), tz=TZ, reason="补充")
     page = phone.new_page()

@@ -81,6 +81,11 @@ BAD = [
     ("safety_patrol", {"notice_deadline": None}, "fields.notice_deadline", "请填写整改期限"),
     ("safety_patrol", {"notice_deadline": "2021/13/01"}, "fields.notice_deadline", "YYYY-MM-DD"),
     ("safety_patrol", {"colour": "red"}, "fields.colour", "不是该类型记录的字段"),
+    # across fields: the most serious finding agrees with the counts, a deadline does not come before the patrol
+    ("safety_patrol", {"finding": "重大"}, "fields.hazards_major", "最严重隐患为“重大”时，重大隐患数至少为 1"),
+    ("safety_patrol", {"hazards_major": 1}, "fields.hazards_major", "最严重隐患为“一般”时，重大隐患数应为 0"),
+    ("safety_patrol", {"finding": "无"}, "fields.hazards_general", "最严重隐患为“无”时，一般隐患数应为 0"),
+    ("safety_patrol", {"notice_deadline": "2021-06-14"}, "fields.notice_deadline", "整改期限不能早于检查日期"),
     ("enforcement_patrol", {"order": "停工整改"}, "fields.notice_no", "请填写整改通知书编号"),
     ("enforcement_patrol", {"violations": 1.5}, "fields.violations", "须为整数"),
     ("major_inspection", {"score": 101}, "fields.score", "不能大于 100"),

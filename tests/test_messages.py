@@ -88,3 +88,28 @@ def test_t_fills_placeholders_and_label_falls_back():
         del messages.MESSAGES["test.sample"]
     assert messages.label("role", "chief") == "站长"
     assert messages.label("role", "nobody") == "nobody"
+
+
+# --- the phone's scripts: their texts come from the catalogue ("phone.<script>.*"), carried by the page ----------
+
+PHONE_SCRIPTS = ("queue.js", "log.js", "sw.js")
+STATIC = PACKAGE.parent / "static"
+
+
+def _without_comments(source: str) -> str:
+    return re.sub(r"(?m)^\s*//.*$|(?<=[;{}),])\s*//.*$", "", source)
+
+
+@pytest.mark.parametrize("name", PHONE_SCRIPTS)
+def test_phone_scripts_hold_no_user_text(name):
+    found = [line for line in _without_comments((STATIC / name).read_text(encoding="utf-8")).splitlines() if CJK.search(line)]
+    assert not found, f"{name}: Chinese text belongs in fieldlog/messages.py (phone.*): {found[:5]}"
+
+
+def test_every_text_a_phone_script_asks_for_exists():
+    asked = {key for name in PHONE_SCRIPTS
+             for key in re.findall(r"""["']((?:log|queue)\.[a-z_]+)["']""", (STATIC / name).read_text(encoding="utf-8"))}
+    # Keys built from a state: "log.state_" + r.state
+    asked = (asked - {"log.state_"}) | {f"log.state_{s}" for s in ("pending", "needs_action", "auth")}
+    assert asked and {f"phone.{k}" for k in asked} <= set(messages.MESSAGES), sorted(
+        k for k in asked if f"phone.{k}" not in messages.MESSAGES)

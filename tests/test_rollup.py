@@ -161,7 +161,8 @@ def test_tallies_follow_edits_and_voids(db, users):
     event(db, "concrete_sampling", "2021-03-03", site_id=s2, fields={"result": "不合格"})
     assert _tallies(db) == _recount(db)
     # A correction moves the patrol to February, another site and a 重大 finding.
-    events.edit(db, a, {"occurred_at": "2021-02-02T09:00:00+08:00", "site_id": s2, "fields": {"finding": "重大"}},
+    events.edit(db, a, {"occurred_at": "2021-02-02T09:00:00+08:00", "site_id": s2,
+                                "fields": {"finding": "重大", "hazards_major": 1}},
                 user=user(db, "alice"), now=NOW, tz=TZ, reason="日期和工地填错")
     events.edit(db, b, {"fields": {"copies": 120}}, user=user(db, "alice"), now=NOW, tz=TZ, reason="份数")
     event(db, "safety_patrol", "2021-03-01", site_id=s1, voided=True)

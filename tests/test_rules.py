@@ -305,7 +305,9 @@ def test_ratio_pooled(db, users, params, text, detail):
     event(db, "plant_inspection", "2021-04-03", plant_id=p, fields={"result": "不合格"}, voided=True)
     for kind, finding in (("safety_patrol", "无"), ("safety_patrol", "一般"), ("safety_patrol", "重大"),
                           ("enforcement_patrol", "无"), ("major_inspection", "重大")):
-        event(db, kind, "2021-05-01", site_id=s, fields={"finding": finding},
+        counts = {"hazards_major": int(finding == "重大"), "hazards_general": int(finding == "一般")} \
+            if kind == "safety_patrol" else {}
+        event(db, kind, "2021-05-01", site_id=s, fields={"finding": finding, **counts},
            campaign=("大检查", "2021-05-01", "2021-05-10") if kind == "major_inspection" else None)
     for met in ("符合", "符合", "不符合"):
         event(db, "construction_permit", "2021-06-08", site_id=s, fields={"conditions_met": met})

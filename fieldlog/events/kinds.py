@@ -49,6 +49,15 @@ def _f(name: str, type: str, *, label_key: str | None = None, choices: list | No
             "required_unless": list(required_unless) if required_unless else None, "not_before": not_before}
 
 
+# `not_before` may name this instead of a field: the local date of the event itself.
+OCCURRED_ON = "occurred_on"
+
+
+def _agrees(when: tuple[str, str], field: str, *, min: int | None = None, max: int | None = None) -> dict:
+    """A check across fields: when `when` = (field, value) holds, the number `field` must lie in [min, max]."""
+    return {"when": list(when), "field": field, "min": min, "max": max}
+
+
 def _finding(required: bool = True, default: str | None = None) -> dict:
     return _f("finding", "choice", choices=FINDINGS, required=required, default=default,
               hint_key="fields.finding.hint")
@@ -57,7 +66,8 @@ def _finding(required: bool = True, default: str | None = None) -> dict:
 def _notice(required_unless: tuple[str, str] | None = None) -> list[dict]:
     return [
         _f("notice_no", "text", required_unless=required_unless),
-        _f("notice_deadline", "date", required_with="notice_no", required_unless=required_unless),
+        _f("notice_deadline", "date", required_with="notice_no", required_unless=required_unless,
+           not_before=OCCURRED_ON),
     ]
 
 
@@ -68,7 +78,7 @@ def _kind(kind: str, subject: str, fields: list[dict], **extra) -> dict:
     form asks `hint(kind, quota)` with the quota of the year in force.
     """
     text = t(f"kinds.{kind}.hint")
-    return {"label": t(f"kinds.{kind}.label"), "subject": subject, **extra,
+    return {"label": t(f"kinds.{kind}.label"), "subject": subject, "agreements": [], **extra,
             "hint": "" if "{quota}" in text else text, "fields": fields}
 
 
@@ -86,6 +96,11 @@ KINDS: dict[str, dict] = {
         _f("hazards_general", "int", min=0, default=0),
         _f("hazards_major", "int", min=0, default=0),
         *_notice(),
+    ], agreements=[  # the most serious finding agrees with the hazard counts
+        _agrees(("finding", "重大"), "hazards_major", min=1),  # zh: data
+        _agrees(("finding", "一般"), "hazards_major", max=0),  # zh: data
+        _agrees(("finding", "无"), "hazards_major", max=0),  # zh: data
+        _agrees(("finding", "无"), "hazards_general", max=0),  # zh: data
     ]),
     "enforcement_patrol": _kind("enforcement_patrol", "site", [
         _finding(default=FINDINGS[0]),

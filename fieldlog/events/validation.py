@@ -14,7 +14,7 @@ from fieldlog import accounts, registry
 from fieldlog.integers import fits
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
-from fieldlog.events.kinds import KINDS, NOTICE_KINDS, choice_value, pickable, subject_fields
+from fieldlog.events.kinds import KINDS, NOTICE_KINDS, OCCURRED_ON, choice_value, pickable, subject_fields
 from fieldlog.messages import t
 from fieldlog.periods import to_local
 
@@ -123,8 +123,11 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def clean_fields(kind: str, raw: dict | None) -> tuple[dict, dict]:
-    """(typed kind-specific fields, errors keyed 'fields.<name>'); blanks are dropped, defaults filled."""
+def clean_fields(kind: str, raw: dict | None, occurred_on: date | None = None) -> tuple[dict, dict]:
+    """(typed kind-specific fields, errors keyed 'fields.<name>'); blanks are dropped, defaults filled.
+
+    `occurred_on` (the event's local date) is what a field that may not come before the event is held against.
+    """
     raw = raw if isinstance(raw, dict) else {}
     specs = {f["name"]: f for f in KINDS[kind]["fields"]}
     out, errors = {}, {}
@@ -151,8 +154,22 @@ def clean_fields(kind: str, raw: dict | None) -> tuple[dict, dict]:
             errors[key] = t("events.field_required", label=spec["label"])
     for name, spec in specs.items():
         other = spec["not_before"]
-        if other and name in out and other in out and out[name] < out[other]:
+        if other == OCCURRED_ON:
+            if name in out and occurred_on and out[name] < occurred_on.isoformat():
+                errors[f"fields.{name}"] = t("events.before_the_event", label=spec["label"])
+        elif other and name in out and other in out and out[name] < out[other]:
             errors[f"fields.{name}"] = t("events.not_before", label=spec["label"], other=specs[other]["label"])
+    for rule in KINDS[kind]["agreements"]:
+        (when, value), name = rule["when"], rule["field"]
+        key = f"fields.{name}"
+        if out.get(when) != value or key in errors or name not in out:
+            continue
+        if rule["min"] is not None and out[name] < rule["min"]:
+            errors[key] = t("events.agree_min", label=specs[name]["label"], when=specs[when]["label"], value=value,
+                            min=rule["min"])
+        elif rule["max"] is not None and out[name] > rule["max"]:
+            errors[key] = t("events.agree_max", label=specs[name]["label"], when=specs[when]["label"], value=value,
+                            max=rule["max"])
     return out, errors
 
 
@@ -316,7 +333,7 @@ def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
         errors["note"] = t("events.note_too_long", max=MAX_TEXT)
     sub["note"] = note
     if kind in KINDS:
-        sub["fields"], field_errors = clean_fields(kind, raw.get("fields"))
+        sub["fields"], field_errors = clean_fields(kind, raw.get("fields"), occurred.astimezone(tz).date() if occurred else None)
         errors.update(field_errors)
         _clean_subject(kind, sub, errors)
     return sub, errors

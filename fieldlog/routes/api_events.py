@@ -115,6 +115,14 @@ def _object(body: Any) -> dict:
 
 
 
+def changeable(db: Database, event_id: str, user: dict) -> dict:
+    """The event, if the user may change it (add photos): 404 when missing, 403 when not theirs."""
+    event = events.load(db, event_id)
+    if not events.can_change(event, user):
+        raise Forbidden()
+    return event
+
+
 def _visible(db: Database, event_id: str, user: dict) -> dict:
     event = events.get_event(db, event_id)
     if not events.can_see(event, user):
@@ -191,9 +199,7 @@ def void_event(request: Request, event_id: str, body: Any = Depends(json_body), 
 def post_photo(request: Request, event_id: str, photo: UploadFile | None = File(None),
                      db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Attach a photo (multipart field `photo`); resending the same photo stores it once."""
-    event = events.load(db, event_id)
-    if not events.can_change(event, user):
-        raise Forbidden()
+    changeable(db, event_id, user)
     if photo is None or isinstance(photo, str):
         raise InvalidInput({"photo": t("photos.required")})
     from fieldlog import photos
