@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fieldlog.messages import t
@@ -26,6 +27,9 @@ SETTINGS = [
     ("station", "FIELDLOG_STATION", "衡东县建设工程质量安全监督站", "Station name printed on pages and reports"),  # zh: data
     ("trusted_proxies", "FIELDLOG_TRUSTED_PROXIES", "",
      "Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or CIDRs); empty: none"),
+    ("public_url", "FIELDLOG_PUBLIC_URL", "",
+     "Address the public and the phones reach fieldlog at, e.g. https://jdz.example.gov.cn: every absolute link "
+     "(survey QR codes, printed sheets) starts with it, never with the request's Host"),
     ("backup_dir", "FIELDLOG_BACKUP_DIR", "",
      "Folder of the timestamped backups `fieldlog backup` writes and `fieldlog check` looks at (default: DATA_DIR/backups)"),
     ("draw_exclude_responsible", "FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE", "on",
@@ -49,6 +53,8 @@ class Config:
     # Addresses (IPs or networks) of the reverse proxies whose forwarded headers are believed; empty: none.
     trusted_proxies: tuple[str, ...] = ()
     draw_exclude_responsible: bool = True
+    # FIELDLOG_PUBLIC_URL normalized ("https://host[:port]", no trailing slash); empty: not set.
+    public_url: str = ""
     demo: bool = False
     extra: dict = field(default_factory=dict)
     # The app's clock: every request reads "now" from here (tests pass a fixed one).
@@ -59,6 +65,17 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def link_base(self) -> str:
+        """What every absolute link starts with: the public address, else the address `fieldlog serve` listens on.
+
+        Never the request's Host header: a code printed from a laptop at 127.0.0.1 must not carry that address
+        unnoticed (pages warn while public_url_problem() says so)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else "::1" if self.host == "::" else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
 
 def load(env: dict | None = None, **overrides) -> Config:
@@ -82,6 +99,7 @@ def load(env: dict | None = None, **overrides) -> Config:
         station=raw["station"],
         trusted_proxies=parse_proxies(raw["trusted_proxies"]),
         draw_exclude_responsible=str(raw["draw_exclude_responsible"]).strip().lower() not in ("off", "0", "false", "no"),
+        public_url=parse_public_url(raw["public_url"]),
         demo=bool(overrides.get("demo", False)),
         backup_dir=Path(raw["backup_dir"]).expanduser() if raw["backup_dir"] else data_dir / "backups",
     )
@@ -104,6 +122,45 @@ def parse_proxies(text: str) -> tuple[str, ...]:
         except ValueError:
             raise ValueError(t("cli.trusted_proxy_invalid", item=item)) from None
     return tuple(out)
+
+
+def parse_public_url(text: str) -> str:
+    """FIELDLOG_PUBLIC_URL as "scheme://host[:port]" (trailing slash dropped); "" when unset; ValueError otherwise.
+
+    The app serves from the root of its address (/sw.js, /static), so a path is refused, like anything that
+    is not an http(s) address: a mistyped address must stop the start, not end up in printed codes."""
+    text = str(text or "").strip().rstrip("/")
+    if not text:
+        return ""
+    try:
+        parts = urlsplit(text)
+        valid = (parts.port is None or parts.port > 0) and parts.scheme.lower() in ("http", "https")
+        valid = valid and bool(parts.hostname) and not (parts.path or parts.query or parts.fragment or "@" in parts.netloc)
+    except ValueError:  # a port that is not a number, a broken IPv6 literal
+        valid = False
+    if not valid:
+        raise ValueError(t("config.public_url_invalid", value=text))
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+LAN_SUFFIXES = (".local", ".lan", ".internal", ".home.arpa", ".intranet", ".corp")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why the public may not reach links made with `url` (a normalized public_url): "unset", "loopback"
+    (only this computer), "lan" (only the station's own network), or None when it looks publicly reachable."""
+    if not url:
+        return "unset"
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "lan" if "." not in host or host.endswith(LAN_SUFFIXES) else None
+    if address.is_loopback or address.is_unspecified:
+        return "loopback"
+    return "lan" if address.is_private or address.is_link_local else None
 
 
 def _kept_secret(path: Path) -> str:

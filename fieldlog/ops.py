@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fieldlog import db as db_mod
+from fieldlog import config as config_mod, db as db_mod
 from fieldlog.messages import t
 
 BACKUP_NAME = re.compile(r"^fieldlog-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
@@ -362,9 +362,6 @@ def check_secret(key_file: Path, from_environment: bool) -> Finding:
     return _line("secret", True, "cli.check_secret_ok", path=key_file, mode=f"{mode:o}")
 
 
-LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-
-
 def check_public_url(url: str) -> Finding:
     """FIELDLOG_PUBLIC_URL: set, an https address the public can reach (not a loopback one)."""
     if not url:
@@ -373,7 +370,7 @@ def check_public_url(url: str) -> Finding:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return _line("public_url", False, "cli.check_public_url_invalid", url=url)
-    if host in LOOPBACK or host.startswith("127.") or host.endswith(".localhost"):
+    if config_mod.public_url_problem(url) == "loopback":  # the one rule the survey pages warn by
         return _line("public_url", False, "cli.check_public_url_loopback", url=url)
     if parts.scheme != "https":
         return _line("public_url", False, "cli.check_public_url_http", url=url)

@@ -21,7 +21,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
@@ -39,6 +41,17 @@ templates = Jinja2Templates(directory=str(resource_dir("templates")))
 
 
 # --- links: the web layer alone knows its URLs ----------------------------------------------------
+
+def absolute_url(request: Request, path: str) -> str:
+    """An absolute link (what a QR code or a printed sheet carries): FIELDLOG_PUBLIC_URL + path, never the Host
+    the request came with (a staff member on 127.0.0.1 would print a code nobody else can open)."""
+    return request.app.state.config.link_base + path
+
+
+def public_link_problem(request: Request) -> str | None:
+    """Why absolute links may not open for the public ("unset", "loopback", "lan"), for the pages that warn."""
+    return config_mod.public_url_problem(request.app.state.config.public_url)
+
 
 def photo_url(photo_id: str, thumb: bool = False) -> str:
     """Where a stored photo (or its thumbnail) is served."""
@@ -281,6 +294,19 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", {"message": message, "status": status}, status)
 
 
+HTTP_MESSAGES = {404: t("web.page_not_found"), 405: t("web.method_not_allowed")}
+
+
+def _resolve_user_for_page(request: Request) -> None:
+    """Sign-in state for a page answered before any route ran (so no get_db dependency gave it a connection)."""
+    pool = request.app.state.pool
+    db = pool.get()
+    try:
+        resolve_user(request, db)
+    finally:
+        pool.put(db)
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
@@ -311,6 +337,18 @@ def _install_handlers(app: FastAPI) -> None:
         if exc.stored is not None:
             body["stored"] = exc.stored
         return JSONResponse(body, status_code=409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # The router's own refusals (no such page 404, wrong method 405) and StaticFiles' 404: a Chinese page for
+        # a browser, JSON for the API and for clients that do not ask for HTML (scripts, a missing image).
+        message = HTTP_MESSAGES.get(exc.status_code) or t("web.http_error", status=exc.status_code)
+        if is_api(request) or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": message}, status_code=exc.status_code, headers=exc.headers)
+        await run_in_threadpool(_resolve_user_for_page, request)  # the navigation of who is signed in
+        response = _error_page(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError):

@@ -277,8 +277,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless system Chromium through Playwright. Under CI=true a missing browser fails instead of skipping."""
+def playwright_driver():
+    """Playwright, started once per run, for tests that launch Chromium their own way (a persistent profile,
+    other flags). Under CI=true a missing browser fails instead of skipping."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium not found at {CHROMIUM}: browser tests cannot run in CI")
@@ -286,9 +287,20 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+        yield p
+
+
+def pixel5(playwright_driver) -> dict:
+    """Playwright's Pixel 5 (393 x 851, is_mobile, touch, its user agent) as context options."""
+    return {k: v for k, v in playwright_driver.devices["Pixel 5"].items() if k != "default_browser_type"}
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """Headless system Chromium through Playwright. Under CI=true a missing browser fails instead of skipping."""
+    b = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield b
+    b.close()
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from sqlite_utils import Database
 from fieldlog import events, registry, surveys
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import Int64, current_time, client_ip, get_db, redirect, render, require, station_today
+from fieldlog.web import (Int64, absolute_url, current_time, client_ip, get_db, public_link_problem, redirect, render,
+                          require, station_today)
 
 router = APIRouter()
 staff = require("inspector", "chief")
@@ -29,8 +30,17 @@ def _local(request: Request, iso: str | None) -> str:
 
 
 def public_url(request: Request, token: str) -> str:
-    """The absolute link a respondent opens (what the QR code holds)."""
-    return str(request.base_url).rstrip("/") + f"/s/{token}"
+    """The absolute link a respondent opens (what the QR code holds), at FIELDLOG_PUBLIC_URL."""
+    return absolute_url(request, f"/s/{token}")
+
+
+def qr_svg(url: str) -> bytes:
+    """The QR code of `url` as SVG."""
+    buffer = io.BytesIO()
+    # Level M survives a smudged print; the 4-module quiet zone is what scanners expect.
+    segno.make(url, error="m", micro=False).save(
+        buffer, kind="svg", border=4, omitsize=True, light="#fff", xmldecl=False, title=t("routes.survey_qr_title"))
+    return buffer.getvalue()
 
 
 @router.get("/surveys")
@@ -48,7 +58,13 @@ def _new_form(request: Request, db: Database, values: dict, errors: dict, status
     sites = registry.site_names(db)
     leaflets = events.recent_leaflets(db)
     return render(request, "survey_new.html", {"values": values, "errors": errors, "sites": sites,
-                                               "leaflets": leaflets, "kinds": surveys.SURVEYS}, status)
+                                               "leaflets": leaflets, "kinds": surveys.SURVEYS,
+                                               **_link_warning(request)}, status)
+
+
+def _link_warning(request: Request) -> dict:
+    """What the pages that make or show a code need to warn that the public cannot open it."""
+    return {"link_problem": public_link_problem(request), "link_base": absolute_url(request, "")}
 
 
 @router.get("/surveys/new")
@@ -80,24 +96,23 @@ def survey_detail(request: Request, code_id: Int64, db: Database = Depends(get_d
     return render(request, "survey_detail.html", {
         "code": code, "stats": stats, "survey": surveys.SURVEYS[code["kind"]], "url": public_url(request, code["token"]),
         "created": _local(request, code["created_at"]), "closed": _local(request, code["closed_at"]),
-        "can_close": not code["closed_at"] and (code["created_by"] == user["id"] or user["role"] == "chief")})
+        "can_close": not code["closed_at"] and (code["created_by"] == user["id"] or user["role"] == "chief"),
+        **_link_warning(request)})
 
 
 @router.get("/surveys/{code_id}/qr.svg")
 def survey_qr(request: Request, code_id: Int64, db: Database = Depends(get_db), user=Depends(staff)):
     code = surveys.get_code(db, code_id)
-    buffer = io.BytesIO()
-    # Level M survives a smudged print; the 4-module quiet zone is what scanners expect.
-    segno.make(public_url(request, code["token"]), error="m", micro=False).save(
-        buffer, kind="svg", border=4, omitsize=True, light="#fff", xmldecl=False, title=t("routes.survey_qr_title"))
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
+    # Not cached: the code follows FIELDLOG_PUBLIC_URL, which an admin sets after seeing the warning.
+    return Response(qr_svg(public_url(request, code["token"])), media_type="image/svg+xml",
+                    headers={"Cache-Control": "private, no-cache"})
 
 
 @router.get("/surveys/{code_id}/print")
 def survey_print(request: Request, code_id: Int64, db: Database = Depends(get_db), user=Depends(staff)):
     code = surveys.get_code(db, code_id)
     return render(request, "survey_print.html", {"code": code, "survey": surveys.SURVEYS[code["kind"]],
-                                                 "url": public_url(request, code["token"])})
+                                                 "url": public_url(request, code["token"]), **_link_warning(request)})
 
 
 @router.post("/surveys/{code_id}/close")
