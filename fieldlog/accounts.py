@@ -18,7 +18,7 @@ from fieldlog import audit
 from fieldlog.db import marks, one, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
-from fieldlog.periods import utc
+from fieldlog.periods import utc, utc_stamp
 
 # The roles, as stored in users.role; their Chinese names are LABELS["role"].
 ROLES = ("inspector", "chief", "admin")
@@ -95,7 +95,7 @@ def create_user(db: Database, username: str, display_name: str, role: str, passw
             raise InvalidInput({"username": t("accounts.username_taken")})
         user_id = db.execute(
             "INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            [username, display_name.strip(), role, password_hash, _now(now).isoformat(timespec="seconds")],
+            [username, display_name.strip(), role, password_hash, utc_stamp(now)],
         ).lastrowid
         if actor:
             audit.record(db, "user_created", user=actor, target=f"user:{username}", detail={"role": role}, ip=ip,
@@ -115,7 +115,7 @@ def set_password(db: Database, username: str, password: str, now: datetime | Non
     with write(db):
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user["id"]])
         db.execute("UPDATE sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
-                   [_now(now).isoformat(timespec="seconds"), user["id"]])
+                   [utc_stamp(now), user["id"]])
         if actor:
             audit.record(db, "password_reset", user=actor, target=f"user:{username}", ip=ip, now=now)
 
@@ -205,7 +205,7 @@ def _reserve_attempt(db: Database, username: str, ip: str, now: datetime | None)
                 return None
             if pair < MAX_FAILURES and address < MAX_FAILURES_PER_ADDRESS:
                 attempt = db.execute("INSERT INTO login_attempts (username, ip, at, ok) VALUES (?, ?, ?, 0)",
-                                     [username, ip, _now(now).isoformat(timespec="seconds")]).lastrowid
+                                     [username, ip, utc_stamp(now)]).lastrowid
                 _verifying_pair[username, ip] += 1
                 _verifying_address[ip] += 1
                 return attempt
@@ -274,7 +274,7 @@ def _session_key(sid: str) -> str:
 def start_session(db: Database, user_id: int, now: datetime | None = None) -> str:
     """A brand-new session id (never reused across logins); the table stores only its hash."""
     sid = secrets.token_urlsafe(32)
-    at = _now(now).isoformat(timespec="seconds")
+    at = utc_stamp(now)
     with write(db):
         db.execute("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
                    [_session_key(sid), user_id, secrets.token_urlsafe(32), at, at])
@@ -313,7 +313,7 @@ def end_session(db: Database, sid: str, now: datetime | None = None) -> None:
     """End the session with this id (the id the cookie carries)."""
     with write(db):
         db.execute("UPDATE sessions SET ended_at = ? WHERE id_hash = ? AND ended_at IS NULL",
-                   [_now(now).isoformat(timespec="seconds"), _session_key(sid)])
+                   [utc_stamp(now), _session_key(sid)])
 
 
 def anonymous_csrf(secret: str, anon_id: str) -> str:
@@ -333,7 +333,7 @@ def create_token(db: Database, username: str, name: str, now: datetime | None = 
     token = "fl_" + secrets.token_urlsafe(32)
     with write(db):
         db.execute("INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
-                   [user["id"], name, _token_hash(token), _now(now).isoformat(timespec="seconds")])
+                   [user["id"], name, _token_hash(token), utc_stamp(now)])
     return token
 
 
@@ -342,7 +342,7 @@ def revoke_token(db: Database, token_id: int, now: datetime | None = None, actor
     """Revoke a token by id (audit-logged with `actor`, in the same transaction); False when there is no such live token."""
     with write(db):
         revoked = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                             [_now(now).isoformat(timespec="seconds"), token_id]).rowcount == 1
+                             [utc_stamp(now), token_id]).rowcount == 1
         if revoked and actor:
             audit.record(db, "token_revoked", user=actor, target=f"token:{token_id}", ip=ip, now=now)
     return revoked

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 from fieldlog import photos
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
-from fieldlog.periods import utc
+from fieldlog.periods import utc, utc_stamp
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STALE_AFTER = timedelta(days=14)  # a partial upload nobody resumed for this long is removed
@@ -124,7 +124,7 @@ def start(media_dir: Path, event_id: str, user_id: int, size: int, sha256: str, 
     sweep(media_dir, now)
     folder(media_dir).mkdir(parents=True, exist_ok=True)
     info = {"id": upload_id(event_id, user_id, sha256), "event_id": event_id, "user_id": user_id, "size": size,
-            "sha256": sha256, "created_at": utc(now).isoformat(timespec="seconds"), "received_total": 0, "requests": 0}
+            "sha256": sha256, "created_at": utc_stamp(now), "received_total": 0, "requests": 0}
     _paths(media_dir, info["id"])[0].touch()
     _write_sidecar(media_dir, info)
     return _as_upload(media_dir, info), True

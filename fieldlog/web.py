@@ -275,10 +275,10 @@ def render_page(request: Request, page: str, fragment: str, context: dict, statu
     return render(request, fragment if request.headers.get("hx-request") else page, context, status)
 
 
-def attachment(name: str, fallback: str) -> dict[str, str]:
+def attachment(name: str, fallback: str | None = None) -> dict[str, str]:
     """Content-Disposition of a download named `name` (Chinese allowed: RFC 5987 filename*), with an ASCII
-    `fallback` for clients that read only filename."""
-    return {"Content-Disposition": f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{quote(name, safe="")}'}
+    `fallback` for clients that read only filename (the name itself when it is ASCII)."""
+    return {"Content-Disposition": f'attachment; filename="{fallback or name}"; filename*=UTF-8\'\'{quote(name, safe="")}'}
 
 
 def redirect(url: str) -> RedirectResponse:

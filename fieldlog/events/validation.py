@@ -334,7 +334,7 @@ def _clean(raw: dict, *, now: datetime, tz) -> tuple[dict, dict]:
         errors["note"] = t("events.note_too_long", max=MAX_TEXT)
     sub["note"] = note
     if kind in KINDS:
-        sub["fields"], field_errors = clean_fields(kind, raw.get("fields"), occurred.astimezone(tz).date() if occurred else None)
+        sub["fields"], field_errors = clean_fields(kind, raw.get("fields"), to_local(occurred, tz).date() if occurred else None)
         errors.update(field_errors)
         _clean_subject(kind, sub, errors)
     return sub, errors

@@ -11,7 +11,7 @@ from fieldlog import coverage, draws
 from fieldlog.errors import InvalidInput
 from fieldlog.routes.chief import CHIEF
 from fieldlog.routes.registry import XLSX_TYPE
-from fieldlog.web import Int64, current_time, get_db, redirect, render, station_today
+from fieldlog.web import Int64, attachment, current_time, get_db, redirect, render, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 
@@ -75,11 +75,11 @@ def draw_print(request: Request, draw_id: Int64, db: Database = Depends(get_db),
 def draw_csv(request: Request, draw_id: Int64, db: Database = Depends(get_db), user=Depends(CHIEF)):
     d = _draw(request, db, draw_id)
     return Response(draws.export_csv(d), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=draw-{d.month}.csv"})
+                    headers=attachment(f"draw-{d.month}.csv"))
 
 
 @router.get("/chief/draws/{draw_id:int}/list.xlsx")
 def draw_xlsx(request: Request, draw_id: Int64, db: Database = Depends(get_db), user=Depends(CHIEF)):
     d = _draw(request, db, draw_id)
     return Response(draws.export_xlsx(d), media_type=XLSX_TYPE,
-                    headers={"Content-Disposition": f"attachment; filename=draw-{d.month}.xlsx"})
+                    headers=attachment(f"draw-{d.month}.xlsx"))

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from fieldlog import accounts, importer, integers, registry
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
-from fieldlog.web import Int64, current_time, get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import Int64, attachment, current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter()
 
@@ -198,7 +198,7 @@ def import_page(request: Request, user=Depends(require("admin"))):
 def import_template_csv(request: Request, user=Depends(require("admin"))):
     kind = _kind(request)
     return Response(importer.template_csv(kind), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={kind}-template.csv"})
+                    headers=attachment(f"{kind}-template.csv"))
 
 
 @router.get("/sites/import/template.xlsx")
@@ -206,7 +206,7 @@ def import_template_csv(request: Request, user=Depends(require("admin"))):
 def import_template_xlsx(request: Request, user=Depends(require("admin"))):
     kind = _kind(request)
     return Response(importer.template_xlsx(kind), media_type=XLSX_TYPE,
-                    headers={"Content-Disposition": f"attachment; filename={kind}-template.xlsx"})
+                    headers=attachment(f"{kind}-template.xlsx"))
 
 
 @router.post("/sites/import")

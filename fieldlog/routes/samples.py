@@ -11,7 +11,7 @@ from fieldlog import importer, samples
 from fieldlog.errors import InvalidInput
 from fieldlog.messages import label, t
 from fieldlog.routes.registry import UPLOAD_NAME, _imports_dir, _keep_upload
-from fieldlog.web import Int64, current_time, get_db, redirect, render, render_page, require, station_today
+from fieldlog.web import Int64, attachment, current_time, get_db, redirect, render, render_page, require, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 DESK = require("inspector", "chief")
@@ -67,7 +67,7 @@ def import_page(request: Request, user=Depends(DESK)):
 @router.get("/samples/import/template.csv")
 def import_template(request: Request, user=Depends(DESK)):
     return Response(samples.results_template_csv(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=lab-results-template.csv"})
+                    headers=attachment("lab-results-template.csv"))
 
 
 @router.post("/samples/import")
