@@ -1,4 +1,5 @@
-"""SQLite's integer range: the one bound on every integer fieldlog takes from outside.
+"""Numbers from outside: SQLite's integer range, the one bound on every integer fieldlog takes, and the one
+parser of decimal numbers (finite ones only: SQLite stores NaN as NULL, and infinity is no measurement).
 
 sqlite3 cannot bind an int beyond 64 bits (OverflowError), so an id, a page or a count from a request is
 refused here, as bad input naming its field, before it reaches a query. The web layer's parameter type
@@ -7,6 +8,7 @@ refused here, as bad input naming its field, before it reaches a query. The web 
 
 from __future__ import annotations
 
+import math
 import re
 
 INT64_MIN = -2**63
@@ -36,3 +38,17 @@ def parse(text, low: int = INT64_MIN, high: int = INT64_MAX) -> int | None:
             return None
         number = int(stripped)
     return number if low <= number <= high else None
+
+
+def finite(value) -> float | None:
+    """The finite number a text (or an int or float) stands for; None for anything else.
+
+    Blank, 'abc', 'nan', 'inf', '1e999' and a bool all give None; the caller names the field in its message.
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value) if isinstance(value, (int, float)) else float(str(value if value is not None else "").strip())
+    except (ValueError, OverflowError):  # OverflowError: an int too large for a float (JSON allows 10**400)
+        return None
+    return number if math.isfinite(number) else None

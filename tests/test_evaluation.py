@@ -83,6 +83,18 @@ def test_chief_enters_a_manual_value_with_history(year, client_for):
     assert "365.2" in detail and "2021年决算" in detail and "360.5" in detail and "当前" in detail
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_a_manual_value_or_budget_that_is_no_finite_number_is_refused(year, client_for, value):
+    # float() takes these; SQLite would store NaN as NULL (a 500 on the manual value's CHECK) and 'inf' is no figure.
+    c = client_for("carol")
+    bad = c.post_form("/indicators/2021/staff_costs/manual", {"value": value, "source_document": "2021年决算"})
+    assert bad.status_code == 422 and "实际完成值须为数字" in bad.text
+    assert len(entries.manual_history(year, 2021, "staff_costs")) == 1
+    budget = c.post_form("/indicators/2021/evaluation/edit", {"full_year_budget": value, "executed": "540"})
+    assert budget.status_code == 422 and "全年预算数须为数字" in budget.text
+    assert entries.latest_budget(year, 2021) is None
+
+
 def test_computed_rows_take_no_manual_value(year, client_for):
     c = client_for("carol")
     assert c.get("/indicators/2021/safety_patrols/manual").status_code == 404

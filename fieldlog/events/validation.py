@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlite_utils import Database
 
 from fieldlog import accounts, registry
-from fieldlog.integers import fits
+from fieldlog.integers import finite, fits
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
 from fieldlog.events.kinds import KINDS, NOTICE_KINDS, OCCURRED_ON, choice_value, pickable, subject_fields
@@ -52,13 +52,8 @@ def _int(value) -> int:
 
 
 def _number(value) -> float:
-    if isinstance(value, bool):
-        raise ValueError
-    try:
-        number = float(str(value).strip()) if not isinstance(value, (int, float)) else float(value)
-    except OverflowError:  # an int literal too large for a float (JSON allows 10**400)
-        raise ValueError from None
-    if not math.isfinite(number):
+    number = finite(value)
+    if number is None:
         raise ValueError
     return number
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from fieldlog import audit
+from fieldlog import audit, integers
 from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.indicators.tables import TableRow, enum_value
@@ -30,9 +30,8 @@ def _number(text, field: str, label: str, errors: dict, required: bool = True, m
         if required:
             errors[field] = t("entries.required", label=label)
         return None
-    try:
-        value = float(text)
-    except ValueError:
+    value = integers.finite(text)
+    if value is None:
         errors[field] = t("entries.not_number", label=label)
         return None
     if minimum is not None and value < minimum:
