@@ -805,6 +805,19 @@ MESSAGES: dict[str, str] = {
     "draws.export_published": "结果公开日期：{day}",
     "draws.not_published": "尚未公开",
 
+    # --- returns: 退回补正 and the inspector's home (fieldlog/returns.py, issue 14 item 5, issue 12 item 1) -----
+    # (keys "returns.*", "home.*")
+    "returns.reason_required": "请填写退回原因",
+    "returns.note_required": "请填写说明",
+    "returns.text_too_long": "不能超过 {max} 个字",
+    "returns.voided": "已作废的记录不能退回",
+    "returns.already_returned": "该记录已退回，正等待监督员补正",
+    "returns.nothing_to_resubmit": "该记录没有待补正的退回",
+    "returns.nothing_to_close": "该记录没有未关闭的退回",
+    "returns.api_invalid": "输入有误（detail 中指明字段）",
+    "returns.state_unknown": "状态须为 open、returned、resubmitted 或 closed",
+    "home.notice_unknown": "所选整改通知书不存在或已销号，请在下面重新选择",
+
     # --- end ------------------------------------------------------------------------------------------
 }
 
@@ -896,6 +909,9 @@ LABELS: dict[str, dict[str, str]] = {
                      "written": "写入行数", "rejected": "未导入的行", "reg_no": "监督注册号", "name": "名称",
                      "licence_no": "资质证书编号"},
 
+    # --- returns: a return's state and a step's action (fieldlog/returns.py) ------------------------------
+    "return_state": {"returned": "待补正", "resubmitted": "已补正待确认", "closed": "已关闭"},
+    "return_action": {"returned": "退回补正", "resubmitted": "补正后重新提交", "closed": "确认关闭"},
     # --- web, routes, command line ------------------------------------------------------------------
 
     # --- end ------------------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         if request.state.session:
             accounts.end_session(db, request.state.session["id"], now=now)
         sid = accounts.start_session(db, user["id"], now=now)
-    response = redirect(_safe_next(next))
+    target = _safe_next(next)
+    # An inspector's home is the day's work (/log, where the installed app opens too); "/" is their month.
+    response = redirect("/log" if target == "/" and user["role"] == "inspector" else target)
     set_session_cookie(request, response, sid)
     return response
 
@@ -50,7 +52,8 @@ def logout(request: Request, db: Database = Depends(get_db), user=Depends(curren
 
 @router.get("/")
 def home(request: Request, db: Database = Depends(get_db), user=Depends(require())):
-    """The home page; an inspector's shows this month's sites against their planned checks and the drawn checks due."""
+    """The home page of the chief and the admin; an inspector's month (their home is /log): this month's sites
+    against their planned checks and the drawn checks due."""
     if user["role"] != "inspector":
         return render(request, "home.html")
     today = station_today(request)

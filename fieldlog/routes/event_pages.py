@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, integers, registry, samples
+from fieldlog import accounts, events, integers, registry, returns, samples
 from fieldlog.errors import Forbidden, InvalidInput
 from fieldlog.messages import t
 from fieldlog.periods import parse_month
@@ -125,7 +125,7 @@ def event_detail(request: Request, event_id: str, db: Database = Depends(get_db)
         "event": event, "spec": events.KINDS[event["kind"]], "can_change": events.can_change(event, user),
         "warnings": events.warnings_for(db, event), "voided_by": names["inspector_ids"].get(event["voided_by"]),
         "reviews": events.reviews_of(db, event_id) if event["fields"].get("notice_no") else [],
-        "shown": events.shown,
+        "shown": events.shown, "returns": returns.of_event(db, event_id, tz),
         "sample": samples.get_sample(db, event_id) if events.KINDS[event["kind"]].get("results") else None})
 
 

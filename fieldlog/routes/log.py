@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlite_utils import Database
 
-from fieldlog import accounts, events, integers, photos, registry, samples
+from fieldlog import accounts, draws, events, followups, integers, photos, registry, returns, samples
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
@@ -173,16 +173,47 @@ def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), 
         warnings = events.warnings_for(db, saved_event) if saved_event else []
     return render_page(request, "log.html", "_log_today.html", {
         "kinds": events.kind_list(), "entries": entries, "day": day, "saved": saved, "saved_event": saved_event,
-        "warnings": warnings})
+        "warnings": warnings, **(day_work(request, db, user) if user["role"] == "inspector" else {})})
+
+
+# The home shows the notices due soon or overdue among the inspector's open ones with the earliest deadlines.
+HOME_NOTICES = 10
+DUE = (followups.OVERDUE, followups.DUE_SOON)
+
+
+def day_work(request: Request, db: Database, user: dict) -> dict:
+    """What the inspector's home (/log) lists beside the queue and today's entries: entries returned for
+    correction, own open notices due soon or overdue (去复查), drawn checks not yet done."""
+    today = _today(request)
+    due = [n for n in followups.notices(db, today, inspector_id=user["id"], limit=HOME_NOTICES) if n.status in DUE]
+    tally = followups.counts(db, today, inspector_id=user["id"])
+    return {"my_returns": returns.listing(db, user, states=(returns.RETURNED,), tz=_tz(request)),
+            "due_notices": due, "due_total": sum(tally[s] for s in DUE),
+            "my_draws": draws.mine(db, user["id"], today, _tz(request))}
+
+
+def review_preset(values: dict, notices: list[dict], notice: str) -> dict:
+    """A review form opened for one notice (?notice=<patrol id>, the home's 去复查): that notice and its site
+    chosen when it is one of the open notices offered, else a message and nothing chosen."""
+    found = next((n for n in notices if n["id"] == notice), None)
+    if found is None:
+        return {"notice_warning": t("home.notice_unknown")}
+    values.update(notice_event_id=found["id"], subject=f"site:{found['site_id']}" if found["site_id"] else "")
+    return {}
 
 
 @router.get("/log/{kind}")
-def log_form(request: Request, kind: str, q: str = "", db: Database = Depends(get_db), user=Depends(PHONE)):
+def log_form(request: Request, kind: str, q: str = "", notice: str = "", db: Database = Depends(get_db),
+             user=Depends(PHONE)):
     _kind(kind)
     today = _today(request)
     campaigns = _campaigns(db, kind, today)
     values = default_values(kind, user, current_time(request), _tz(request), today, campaigns)
-    return render(request, "log_form.html", _form_context(request, db, user, kind, values, {}, q))
+    context = _form_context(request, db, user, kind, values, {}, q)
+    if notice and kind == "rectification_review":
+        context.update(review_preset(values, context["notices"], notice))
+        context["selected"] = values.get("subject", "")
+    return render(request, "log_form.html", context)
 
 
 @router.get("/log/{kind}/subjects")
