@@ -36,7 +36,7 @@
       each(".queue-bar", function (el) { el.hidden = !rows.length; });
       var list = $("#queue-list");
       if (!list) return;
-      $("#queue").hidden = !rows.length; // only with entries; it sits below the page, so showing it moves nothing
+      $("#queue").hidden = !rows.length;
       $(".stale-count").textContent = old;
       $("#queue-stale").hidden = !old;
       list.textContent = "";
@@ -378,12 +378,10 @@
     locate(form);
   }
 
-  // 去复查 on the home opens the review form with ?notice=<id>; a copy from the offline cache was rendered
-  // without it, so choose that notice (and its site) here, only if it is one the form offers.
+  // ?notice=<id> (去复查) on a copy from the offline cache: choose it, if the form offers it.
   function presetNotice(form) {
     var id = new URLSearchParams(location.search).get("notice"), sel = form.elements.notice_event_id;
-    var opt = id && sel && !sel.value && Array.prototype.filter.call(sel.options, function (o) { return o.value === id; })[0];
-    if (!opt) return;
+    if (!id || !sel || sel.value || !sel.querySelector('option[value="' + CSS.escape(id) + '"]')) return;
     sel.value = id;
     sel.dispatchEvent(new Event("change", { bubbles: true }));
   }

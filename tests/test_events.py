@@ -74,7 +74,8 @@ def test_each_kind_accepts_a_good_submission(db, reg, kind):
 
 
 BAD = [
-    ("safety_patrol", {"finding": None}, "fields.finding", "请填写最严重隐患"),
+    # No finding means its default 无 (issue 12), which the hazards found contradict.
+    ("safety_patrol", {"finding": None}, "fields.hazards_general", "最严重隐患为“无”时，一般隐患数应为 0"),
     ("safety_patrol", {"finding": "很严重"}, "fields.finding", "无、一般、重大"),
     ("safety_patrol", {"hazards_general": -1}, "fields.hazards_general", "不能小于 0"),
     ("safety_patrol", {"hazards_major": "两个"}, "fields.hazards_major", "须为整数"),

@@ -97,9 +97,11 @@ def hint(kind: str, quota: int | None = None) -> str:
     return t(f"kinds.{kind}.hint", quota=quota) if quota else ""
 
 
+# Every choice field has a default, or a comment saying why it has none: a default must be the common case and
+# harmless when left unchanged, and the kind's agreements hold for its defaults (tests/test_kind_defaults.py).
 KINDS: dict[str, dict] = {
     "safety_patrol": _kind("safety_patrol", "site", [
-        _finding(),
+        _finding(default=FINDINGS[0]),  # 无, agreeing with no hazards counted (the defaults 0 and 0)
         _f("hazards_general", "int", min=0, default=0),
         _f("hazards_major", "int", min=0, default=0),
         *_notice(),
@@ -119,6 +121,7 @@ KINDS: dict[str, dict] = {
     "major_inspection": _kind("major_inspection", "site_campaign", [
         _finding(default=FINDINGS[0]),
         _f("score", "number", min=0, max=100),
+        # No default: a grade is the campaign's verdict on the site; a preset 合格 would record one nobody gave.
         _f("grade", "choice", choices=GRADES),
         _f("findings_text", "text"),
     ]),
@@ -128,16 +131,22 @@ KINDS: dict[str, dict] = {
         _f("sample_no", "text", required_without="result"),
         _f("seal_no", "text"),
         _f("specimens", "int", min=1),
+        # No default: the grade is read off the delivery ticket; a preset one would test against the wrong strength.
         _f("strength_grade", "choice", choices=STRENGTH_GRADES),
+        # No default: a default is filled in wherever the field is blank (validation.clean_fields), so on an
+        # optional field it would change samples stored without one on their next edit, and the content hash of
+        # submissions already acknowledged (their resend would be a 409). Defaults go on required fields only.
         _f("method", "choice", choices=METHODS),
         _f("lab_id", "int", min=1),
         _f("measured_mpa", "number", min=0, later=True),
+        # No default: the lab's verdict; a preset 合格 would count as a pass before the lab's report came.
         _f("result", "choice", choices=PASS_FAIL, later=True),
         _f("fee_yuan", "number", min=0, later=True),
     ], plant_optional=True, results=LAB_RESULTS),
     "plant_patrol": _kind("plant_patrol", "plant", [_f("findings_text", "text")]),
     "plant_inspection": _kind("plant_inspection", "plant", [
         _f("items_checked", "text"),
+        # No default (required): the inspector's verdict; a preset 合格 would pass a plant by omission (合格率).
         _f("result", "choice", label_key="fields.result.plant_inspection_label", choices=PASS_FAIL, required=True),
     ]),
     "leaflets": _kind("leaflets", "any", [
@@ -147,16 +156,18 @@ KINDS: dict[str, dict] = {
     "completion_filing": _kind("completion_filing", "site", [
         _f("accepted_on", "date", required=True),
         _f("filed_on", "date", required=True, not_before="accepted_on"),
+        # No default (required): the acceptance's verdict feeds 竣工验收合格率; it must be chosen, not left as preset.
         _f("result", "choice", label_key="fields.result.completion_filing_label", choices=PASS_FAIL, required=True),
     ]),
     "construction_permit": _kind("construction_permit", "site", [
         _f("applied_on", "date"),
         _f("issued_on", "date", required=True, not_before="applied_on"),
         _f("permit_no", "text"),
+        # No default (required): whether the conditions were met feeds 办证符合率; it must be chosen.
         _f("conditions_met", "choice", choices=CONDITIONS, required=True),
     ]),
     "accident": _kind("accident", "site", [
-        _f("severity", "choice", choices=SEVERITIES, required=True),
+        _f("severity", "choice", choices=SEVERITIES, required=True, default=SEVERITIES[0]),  # 一般: the lowest class
         _f("deaths", "int", min=0, default=0),
         _f("injuries", "int", min=0, default=0),
     ]),
