@@ -11,8 +11,9 @@ import pytest
 
 from fieldlog import events, returns
 from tests.conftest import browser_login
+from tests.test_accessibility import SMALL_TARGETS, axe_source, violations  # noqa: F401 (axe_source: the fixture)
 from tests.factories import TZ, event, site, user
-from tests.test_browser_log import ready_for_offline, wait_js
+from tests.test_browser_log import ready_for_offline, wait_cached, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -55,8 +56,7 @@ def test_the_home_lists_the_days_work_and_goes_to_the_review(phone, live_server,
 def test_go_to_review_works_from_the_offline_copy(phone, live_server, day):
     page = phone.new_page()
     ready_for_offline(page, live_server, "alice")
-    wait_js(page, "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => "
-                  "c.match('/log/rectification_review'))))).then(hits => hits.some(Boolean))")
+    wait_cached(page, "/log/rectification_review")
     phone.set_offline(True)
     page.goto(f"{live_server}/log/rectification_review?notice={day['notice']['id']}")
     wait_js(page, f"document.querySelector('select[name=notice_event_id]').value === '{day['notice']['id']}'")
@@ -122,3 +122,19 @@ def test_no_inspector_page_is_wider_than_320_px(browser, live_server, day):
         assert wide == {}
     finally:
         context.close()
+
+
+def test_the_pages_of_returns_pass_axe_and_tap_targets(phone, live_server, day, axe_source):
+    found = {}
+    for who, paths in (("alice", ["/log", "/", f"/events/{day['mine']['id']}"]),
+                       ("carol", ["/chief/returns", f"/events/{day['mine']['id']}", "/log"])):
+        phone.clear_cookies()
+        page = phone.new_page()
+        browser_login(page, live_server, who)
+        for path in paths:
+            assert page.goto(f"{live_server}{path}").status == 200, path
+            problems = violations(page, axe_source) + page.evaluate(SMALL_TARGETS)
+            if problems:
+                found[f"{who} {path}"] = problems
+        page.close()
+    assert found == {}

@@ -105,7 +105,12 @@ def ready_for_offline(page, base: str, username: str) -> None:
     browser_login(page, base, username)
     page.goto(f"{base}/log")
     wait_js(page, "navigator.serviceWorker.controller !== null")
-    wait_js(page, "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.match('/log/leaflets')))))"
+    wait_cached(page, "/log/leaflets")
+
+
+def wait_cached(page, path: str) -> None:
+    """Wait until the service worker's caches hold the page at `path`."""
+    wait_js(page, f"caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.match('{path}')))))"
                   ".then(hits => hits.some(Boolean))")
 
 

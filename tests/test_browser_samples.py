@@ -11,7 +11,7 @@ import pytest
 from fieldlog import samples
 from fieldlog.db import scalar
 from tests.factories import NOW, site, user
-from tests.test_browser_log import ready_for_offline, wait_for, wait_js
+from tests.test_browser_log import ready_for_offline, wait_cached, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +21,7 @@ def test_a_sample_logged_offline_waits_for_its_result(phone, live_server, users,
     s = site(db, name="衡东县城关镇安置小区", reg_no="B-1")
     page = phone.new_page()
     ready_for_offline(page, live_server, "alice")
-    wait_js(page, "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => "
-                  "c.match('/log/concrete_sampling'))))).then(hits => hits.some(Boolean))")
+    wait_cached(page, "/log/concrete_sampling")
     phone.set_offline(True)
     page.goto(f"{live_server}/log/concrete_sampling")
     assert page.locator("input[name=result]").count() == 0 and page.locator("input[name=fee_yuan]").count() == 0
