@@ -138,3 +138,28 @@ def test_the_pages_of_returns_pass_axe_and_tap_targets(phone, live_server, day, 
                 found[f"{who} {path}"] = problems
         page.close()
     assert found == {}
+
+
+CLS = """() => new Promise(ok => { let total = 0;
+  new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) total += e.value; })
+    .observe({type: 'layout-shift', buffered: true});
+  setTimeout(() => ok(total), 1500); })"""
+
+
+def test_the_queue_appears_without_shifting_the_page(phone, live_server, day):
+    page = phone.new_page()
+    browser_login(page, live_server, "alice")
+    # An entry the server refused stays on the phone (not sent again until the inspector acts).
+    page.evaluate("""fieldlogQueue.put({id: fieldlogQueue.uuid(), user: 'alice', kind: 'leaflets', label: '发放宣传资料',
+        createdAt: new Date().toISOString(), body: {}, photos: [], photosDone: [], state: 'needs_action',
+        error: '已拒收', eventAck: false})""")
+    page.reload()
+    page.wait_for_selector("#queue .queue-count:text-is('1')")
+    assert page.evaluate(CLS) < 0.05
+    # Nothing the server rendered moves when the queue shows: it sits below all of it.
+    moved = page.evaluate("""() => { const q = document.getElementById('queue'), y = () => [...document.querySelectorAll(
+        'main h1, main h2, #today')].filter(e => !q.contains(e)).map(e => e.getBoundingClientRect().top + scrollY);
+      const shown = y(); q.hidden = true; const hidden = y(); q.hidden = false;
+      return shown.filter((v, i) => v !== hidden[i]).length; }""")
+    assert moved == 0
+    assert page.text_content("nav.nav .queue-count") == "1"  # the count beside 记录 in the bottom bar
