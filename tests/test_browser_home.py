@@ -124,7 +124,7 @@ def test_no_inspector_page_is_wider_than_320_px(browser, live_server, day):
         context.close()
 
 
-def test_the_pages_of_returns_pass_axe_and_tap_targets(phone, live_server, day, axe_source):
+def test_the_pages_of_returns_pass_axe_and_tap_targets(phone, live_server, day, axe_source):  # noqa: F811 (the fixture)
     found = {}
     for who, paths in (("alice", ["/log", "/", f"/events/{day['mine']['id']}"]),
                        ("carol", ["/chief/returns", f"/events/{day['mine']['id']}", "/log"])):
