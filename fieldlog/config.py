@@ -38,7 +38,7 @@ SETTINGS = [
      "Pattern of the station's notice numbers: {year} the notice's year, {seq} its number in the year (one "
      "sequence for every kind), {word} the kind's word (整, 局停, 停, 复)"),
     ("hazard_criteria", "FIELDLOG_HAZARD_CRITERIA", "",
-     "A station's own 重大事故隐患 criteria (TOML, the layout of fieldlog/tables/hazard-criteria-2022.toml), "
+     "A station's own 重大事故隐患 criteria (TOML, the layout of fieldlog/criteria/hazard-criteria-2022.toml), "
      "added to the shipped ones; empty: the shipped ones only"),
 ]
 

@@ -1,6 +1,6 @@
 """The 重大事故隐患 criteria of 建质规〔2022〕2号 as data: the shipped file, a station's extension, and lookups.
 
-The shipped file is fieldlog/tables/hazard-criteria-2022.toml; a station adds its own items in a file of the
+The shipped file is fieldlog/criteria/hazard-criteria-2022.toml; a station adds its own items in a file of the
 same layout (setting FIELDLOG_HAZARD_CRITERIA). `load` reads and checks both and raises CriteriaError with a
 Chinese message naming the file and the entry; the app loads them at start (web.create_app) and keeps them.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fieldlog.messages import t
 
-SHIPPED = Path(__file__).resolve().parent / "tables" / "hazard-criteria-2022.toml"
+SHIPPED = Path(__file__).resolve().parent / "criteria" / "hazard-criteria-2022.toml"
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_TEXT = 500
 

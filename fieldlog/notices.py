@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlite_utils import Database
 
 from fieldlog import hazards
-from fieldlog.db import marks, one
+from fieldlog.db import one
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.events.queries import NAMES_JOINED
 from fieldlog.messages import label, t
@@ -241,10 +241,12 @@ def after_insert(db: Database, sub: dict) -> None:
         year = int(sub["occurred_at"][:4])
         seq = (db.conn.execute("SELECT max(seq) FROM notice_docs WHERE year = ?", [year]).fetchone()[0] or 0) + 1
         number = format_number(year, seq, sub["fields"]["notice_type"])
-        db.execute("INSERT INTO notice_docs (event_id, notice_type, year, seq, number, day, state, state_on, open) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        # The units as the registry names them today stay with the notice (migration 020).
+        db.execute("INSERT INTO notice_docs (event_id, notice_type, year, seq, number, day, state, state_on, open, "
+                   "contractor, builder, supervisor) SELECT ?, ?, ?, ?, ?, ?, ?, ?, 0, s.contractor, s.builder, "
+                   "s.supervisor FROM sites s WHERE s.id = ?",
                    [sub["id"], sub["fields"]["notice_type"], year, seq, number, sub["occurred_at"][:10], ISSUED,
-                    sub["occurred_at"][:10]])
+                    sub["occurred_at"][:10], sub["site_id"]])
         refresh(db, sub["id"])
         if sub["fields"].get("follows_notice_id"):
             refresh(db, sub["fields"]["follows_notice_id"])
@@ -401,7 +403,7 @@ def list_page(db: Database, today: date, *, state: str | None = None, page: int 
     rows = db.query(LIST_SELECT.replace("FROM notice_docs d", f"FROM notice_docs d INDEXED BY {index}")
                     + f"WHERE {cond} ORDER BY d.deadline IS NULL, d.deadline, d.day LIMIT ? OFFSET ?",
                     [*params, size, (page - 1) * size])
-    overdue = db.conn.execute(f"SELECT count(*) FROM notice_docs d INDEXED BY notice_docs_open WHERE d.open = 1 "
+    overdue = db.conn.execute("SELECT count(*) FROM notice_docs d INDEXED BY notice_docs_open WHERE d.open = 1 "
                               "AND d.deadline < ?", [today.isoformat()]).fetchone()[0]
     return ListPage([_row(r, today) for r in rows], tallies(db), state, page, pages, total, overdue)
 
@@ -465,14 +467,3 @@ def inspectors_of(db: Database, notice_id: str) -> list[dict]:
     """The issuing inspectors of a notice (id, display name), in id order."""
     return list(db.query("SELECT u.id, u.display_name FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
                          "WHERE ei.event_id = ? ORDER BY u.id", [notice_id]))
-
-
-def due_soon_until(today: date) -> date:
-    return today + timedelta(days=DUE_SOON_DAYS)
-
-
-def numbers_of(db: Database, ids: list[str]) -> dict[str, str]:
-    """{notice id: number} of the given notices (what the event lists show beside a notice)."""
-    if not ids:
-        return {}
-    return dict(db.conn.execute(f"SELECT event_id, number FROM notice_docs WHERE event_id IN ({marks(ids)})", ids))
