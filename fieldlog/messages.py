@@ -863,6 +863,8 @@ MESSAGES: dict[str, str] = {
     "api.notices_list": "通知书列表（未办结的，或某一状态的；按整改期限，逾期最久的在前）",
     "api.notices_state": "状态：issued、replied、review_passed、review_failed、closed、reissued、escalated；不填为未办结的",
     "api.notices_one": "一份通知书：编号、状态、签收、受检单位、问题及照片、处理记录",
+    "rules.notices_on_time": "按期销号 {num} 份 / 到期 {den} 份",
+    "rules.notice_types_unknown": "没有这种通知书类别：{types}（可用 rectify、partial_stop、stop_work、resume）",
     "phone.notices.saving": "正在保存…",
     "phone.notices.fix_first": "未保存，请修改以下内容：",
     "phone.notices.saved": "已保存",
@@ -915,7 +917,7 @@ LABELS: dict[str, dict[str, str]] = {
     "rule": {"count": "计数", "sum": "求和", "distinct": "不重复对象数", "quota_per_subject_period": "每期平均（最少）",
              "coverage": "覆盖率", "timeliness": "按时完成率", "ratio": "比率", "deadline": "限期完成率",
              "reached_by": "达到日期", "threshold": "是否达标", "per_mille": "千分率",
-             "manual_number": "手工填报（数值）", "manual_text": "手工填报（定性）"},
+             "notices": "通知书", "manual_number": "手工填报（数值）", "manual_text": "手工填报（定性）"},
     # The columns of the 自评表 (page, XLSX and CSV).
     "evaluation_column": {"level1": "一级指标", "level2": "二级指标", "level3": "三级指标", "target": "年度指标值",
                           "actual": "实际完成值", "completion": "完成情况", "points": "分值", "score": "得分",

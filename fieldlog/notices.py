@@ -438,6 +438,18 @@ def month_counts(db: Database, first: date, last: date) -> dict:
     return {"by_type": by_type, "major": major, "total": sum(by_type.values())}
 
 
+def year_figures(db: Database, types: list[str], first: date, last: date) -> dict[str, int]:
+    """What the indicator rule `notices` reads, over notices of `types` issued in [first, last], not voided:
+    {count, major (重大 items), due (deadline by `last`), on_time (of those, closed on or before the deadline)}."""
+    marks_ = ", ".join("?" * len(types))
+    row = db.conn.execute(
+        "SELECT count(*), total(major), count(*) FILTER (WHERE deadline <= ?), "
+        "count(*) FILTER (WHERE deadline <= ? AND closed_on IS NOT NULL AND closed_on <= deadline AND closed_on <= ?) "
+        f"FROM notice_docs INDEXED BY notice_docs_day WHERE day BETWEEN ? AND ? AND voided = 0 AND notice_type IN ({marks_})",
+        [last.isoformat(), last.isoformat(), last.isoformat(), first.isoformat(), last.isoformat(), *types]).fetchone()
+    return {"count": row[0], "major": int(row[1]), "due": row[2], "on_time": row[3]}
+
+
 def detail(db: Database, notice_id: str) -> dict:
     """A notice in full: the event, its number and state, its items with their photos, steps (voided ones
     too, for the history), the notice it follows and those that follow it. NotFound when there is none."""
