@@ -186,6 +186,10 @@
       showStepParts(step);
       step.addEventListener("change", function (e) { if (e.target.name === "step") showStepParts(step); });
     }
-    all("form[data-queue]").forEach(function (f) { f.addEventListener("submit", onSubmit); });
+    all("form[data-queue]").forEach(function (f) {
+      // A fresh id each time the page is shown: the service worker serves the same cached form again and again.
+      if (Q && !f.querySelector(".field-error")) f.querySelector("input[name=id]").value = Q.uuid();
+      f.addEventListener("submit", onSubmit);
+    });
   });
 })();

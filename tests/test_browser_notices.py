@@ -14,7 +14,7 @@ from fieldlog.db import scalar
 from tests import factories
 from tests.conftest import browser_login
 from tests.factories import TZ, jpeg, site
-from tests.test_browser_log import wait_for
+from tests.test_browser_log import no_sideways_scroll, wait_for
 from tests.test_notices import notice_body
 from tests.test_print import pages_of
 
@@ -117,6 +117,7 @@ def test_two_inspectors_offline_then_the_chief_to_closing_and_a_refusal(browser,
         wait_for(lambda: scalar(db, "SELECT count(*) FROM event_photos") == 3, page=bob)
         bob.reload()
         assert "拒签" in bob.text_content(".tally") and "见证人：李明" in bob.text_content(".notice-steps")
+        assert no_sideways_scroll(bob)                      # the page shown on site fits the phone
         assert notices.doc(db, by_bob)["receipt"] == "refused"
 
         # The refused notice on A4: one or two pages, with its header, number, addressee and receipt.

@@ -27,7 +27,9 @@ PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
 # Files the service worker keeps for offline use; its version follows their content.
 OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
-                  "/static/queue.js", "/static/log.js"]
+                  "/static/queue.js", "/static/log.js", "/static/notices.css", "/static/notices.js"]
+# Pages beside the logging forms that the service worker keeps for use without a signal: issuing a notice.
+OFFLINE_PAGES = ["/notices/new"]
 
 
 
@@ -141,7 +143,7 @@ def service_worker() -> Response:
         file = static / path.removeprefix("/static/")
         if file.exists():
             digest.update(file.read_bytes())
-    pages = ["/log"] + [f"/log/{k}" for k in events.KINDS]
+    pages = ["/log"] + [f"/log/{k}" for k in events.KINDS] + OFFLINE_PAGES
     body = (text.replace("__VERSION__", digest.hexdigest()[:12]).replace("__PAGES__", json.dumps(pages))
             .replace("__STATIC__", json.dumps(OFFLINE_STATIC)))
     return Response(body, media_type="text/javascript", headers={
