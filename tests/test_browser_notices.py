@@ -16,7 +16,7 @@ from tests.conftest import browser_login
 from tests.factories import TZ, jpeg, site
 from tests.test_browser_log import no_sideways_scroll, wait_for
 from tests.test_notices import notice_body
-from tests.test_print import pages_of
+from tests.test_print import pages_of, printed
 
 pytestmark = pytest.mark.browser
 
@@ -142,15 +142,7 @@ def test_a_long_notice_prints_on_two_pages_at_most(browser, live_server, users, 
                        deadline=(now.date() + timedelta(days=7)).isoformat(),
                        items=[{"description": f"第{n}处脚手架连墙件缺失，立杆悬空", "location": f"{n}号楼外架"} for n in range(1, 13)])
     stored, _, _ = events.create(db, body, user=factories.user(db, "alice"), now=now, tz=TZ)
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-    try:
-        page = context.new_page()
-        browser_login(page, live_server, "alice")
-        page.goto(f"{live_server}/notices/{stored['id']}/print")
-        page.emulate_media(media="print")
-        pages = pages_of(page.pdf(prefer_css_page_size=True, print_background=False))
-        assert 1 <= len(pages) <= 2
-        assert "签收回执" in pages[-1] and "签收人" in pages[-1]
-        assert notices.doc(db, stored["id"])["number"] in pages[0]
-    finally:
-        context.close()
+    pages = printed(browser, live_server, f"/notices/{stored['id']}/print", landscape=False)
+    assert 1 <= len(pages) <= 2
+    assert "签收回执" in pages[-1] and "签收人" in pages[-1]
+    assert notices.doc(db, stored["id"])["number"] in pages[0]
