@@ -190,3 +190,10 @@ def test_the_home_fragment_lists_ones_own_open_notices(db, client_for, users, si
     html = templates.get_template("_my_notices.html").render(my_notices=mine)
     assert "衡建质安〔2022〕整字第001号" in html and "逾期 5 天" in html and "我的未办结通知书（1）" in html
     assert "没有未办结的通知书" in templates.get_template("_my_notices.html").render(my_notices=[])
+
+
+def test_api_lists_notice_events_by_kind(token_client, client_for, users, site_id):
+    issue_by_form(client_for("alice"), site_id, users)
+    listed = token_client("alice").get("/api/v1/events?kind=notice")
+    assert listed.status_code == 200 and listed.json()["total"] == 1
+    assert listed.json()["items"][0]["kind_label"] == "整改通知书"
