@@ -34,6 +34,12 @@ SETTINGS = [
      "Folder of the timestamped backups `fieldlog backup` writes and `fieldlog check` looks at (default: DATA_DIR/backups)"),
     ("draw_exclude_responsible", "FIELDLOG_DRAW_EXCLUDE_RESPONSIBLE", "on",
      "双随机 draws never send a site's own responsible inspector: 'on' or 'off' (the chief may change it per draw)"),
+    ("notice_number", "FIELDLOG_NOTICE_NUMBER", "衡建质安〔{year}〕{word}字第{seq:03d}号",
+     "Pattern of the station's notice numbers: {year} the notice's year, {seq} its number in the year (one "
+     "sequence for every kind), {word} the kind's word (整, 局停, 停, 复)"),
+    ("hazard_criteria", "FIELDLOG_HAZARD_CRITERIA", "",
+     "A station's own 重大事故隐患 criteria (TOML, the layout of fieldlog/criteria/hazard-criteria-2022.toml), "
+     "added to the shipped ones; empty: the shipped ones only"),
 ]
 
 
@@ -61,6 +67,9 @@ class Config:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
     # Timestamped backups (`fieldlog backup`, `fieldlog check`); empty: DATA_DIR/backups.
     backup_dir: Path | None = None
+    # Notices (issue 14): the number pattern (checked here) and a station's extra hazard criteria file.
+    notice_number: str = ""
+    hazard_criteria: Path | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -102,7 +111,14 @@ def load(env: dict | None = None, **overrides) -> Config:
         public_url=parse_public_url(raw["public_url"]),
         demo=bool(overrides.get("demo", False)),
         backup_dir=Path(raw["backup_dir"]).expanduser() if raw["backup_dir"] else data_dir / "backups",
+        notice_number=raw["notice_number"],
+        hazard_criteria=Path(raw["hazard_criteria"]).expanduser() if raw["hazard_criteria"] else None,
     )
+    from fieldlog.notices import pattern_problem  # notices import the events, which need no settings
+
+    problem = pattern_problem(cfg.notice_number)
+    if problem:
+        raise ValueError(problem)
     if not cfg.secret_key:
         cfg.secret_key = _kept_secret(database.parent / "secret.key")
     return cfg

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, config as config_mod, db as db_mod, importer, messages, ops, photos
+from fieldlog import accounts, audit, config as config_mod, db as db_mod, hazards, importer, messages, notices, ops, photos
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
@@ -588,6 +588,9 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     cfg = cfg or config_mod.load()
     cfg.media_dir.mkdir(parents=True, exist_ok=True)
     db_mod.open_db(cfg.database).close()
+    # The station's notice numbers and hazard criteria: a mistake in either stops the start (Chinese message).
+    notices.configure(cfg.notice_number)
+    hazards.use(hazards.load(cfg.hazard_criteria))
     app = FastAPI(title="fieldlog API", version="1", dependencies=[Depends(check_csrf)],
                   description=t("api.description"), docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = cfg

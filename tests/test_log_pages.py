@@ -297,7 +297,7 @@ def test_service_worker_served_from_root_with_every_logging_page(client_for):
     assert "no-cache" in response.headers["cache-control"]
     assert response.headers["content-type"].startswith("text/javascript")
     pages = json.loads(re.search(r"var PAGES = (\[.*?\]);", response.text).group(1))
-    assert pages == ["/log"] + [f"/log/{k}" for k in events.KINDS]
+    assert pages == ["/log"] + [f"/log/{k}" for k in events.KINDS] + ["/notices/new"]
     assert "__VERSION__" not in response.text and "/static/queue.js" in response.text
 
 

@@ -5,7 +5,7 @@ events SQL); notices: the open-notice rule; detail: an event in full; picker: th
 This module re-exports the names callers use, so `events.create(...)` keeps working.
 """
 
-from fieldlog.events.kinds import (FINDINGS, KINDS, LABELS, NOTICE_KINDS, ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK,
+from fieldlog.events.kinds import (ALL_KINDS, DOCUMENT_KINDS, FINDINGS, KINDS, LABELS, NOTICE_KINDS, ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK,
                                    PASS_FAIL, STRENGTH_GRADES, SUBJECT_TYPES, SUBJECTS, TOP_LEVEL, TYPES, as_labels,
                                    choice_label, choice_value, field_label, field_spec, hint, kind_list, kinds_about,
                                    normalized, pickable, shown, subject_fields)
@@ -21,7 +21,7 @@ from fieldlog.events.detail import get_event, revisions
 from fieldlog.events.notices import count_open, open_notices, order_of
 
 __all__ = [
-    "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "ORDER_NONE", "ORDER_RECTIFY", "ORDER_STOP_WORK", "PASS_FAIL",
+    "ALL_KINDS", "DOCUMENT_KINDS", "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "ORDER_NONE", "ORDER_RECTIFY", "ORDER_STOP_WORK", "PASS_FAIL",
     "STRENGTH_GRADES", "SUBJECT_TYPES", "SUBJECTS", "TOP_LEVEL", "TYPES", "as_labels", "choice_label", "choice_value",
     "field_label", "field_spec", "hint", "kind_list", "kinds_about", "normalized", "pickable", "shown", "subject_fields",
     "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "exists", "is_visible", "list_events",

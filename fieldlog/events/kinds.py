@@ -20,7 +20,7 @@ ORDER_NONE, ORDER_RECTIFY, ORDER_STOP_WORK = "none", "rectify", "stop_work"
 
 # Subject types: what an event of a kind is about.
 SUBJECTS = {s: t(f"kinds.subject.{s}") for s in ("site", "plant", "any", "site_campaign")}
-TYPES = {ty: t(f"fields.type.{ty}") for ty in ("int", "number", "text", "date", "choice", "bool")}
+TYPES = {ty: t(f"fields.type.{ty}") for ty in ("int", "number", "text", "date", "choice", "bool", "items")}
 
 
 def _options(choices: list | None) -> list[dict] | None:
@@ -177,6 +177,31 @@ KINDS: dict[str, dict] = {
     ]),
 }
 
+# Documents (issue 14): a notice (整改通知书, 停工整改通知书, 复工通知) and each step of its follow-through are events
+# too, so the offline queue, photos, history and voids are theirs; they are not logged from the /log kind list
+# but from the notice pages (fieldlog.notices holds their rules: numbering, the two-inspector rule, the states).
+DOCUMENT_KINDS: dict[str, dict] = {
+    "notice": _kind("notice", "site", [
+        _f("notice_type", "choice", choices=_labelled("notice_type"), required=True),
+        _f("deadline", "date", required_unless=("notice_type", "resume"), not_before=OCCURRED_ON),
+        _f("legal_basis", "text", required=True),
+        _f("items", "items", required_unless=("notice_type", "resume")),
+        _f("follows_notice_id", "text"),
+        _f("follows_as", "choice", choices=_labelled("notice_follows"), required_with="follows_notice_id"),
+    ], document=True),
+    "notice_step": _kind("notice_step", "site", [
+        _f("notice_event_id", "text", label_key="fields.notice_event_id.notice_step_label", required=True),
+        _f("step", "choice", choices=_labelled("notice_step"), required=True),
+        _f("receiver_name", "text"),
+        _f("receiver_unit", "text"),
+        _f("received_on", "date", not_before=OCCURRED_ON),
+        _f("witness", "text"),
+        _f("reply_text", "text"),
+    ], document=True),
+}
+# Every kind an event may have: the logged kinds and the documents.
+ALL_KINDS: dict[str, dict] = {**KINDS, **DOCUMENT_KINDS}
+
 # Kinds whose events can issue a rectification notice that a review later closes.
 NOTICE_KINDS = ("safety_patrol", "enforcement_patrol")
 TOP_LEVEL = ["id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "campaign", "place",
@@ -202,7 +227,7 @@ def pickable(subject: str) -> tuple[str, ...]:
 
 def subject_fields(kind: str) -> tuple[str, ...]:
     """The subject fields (site_id, plant_id, campaign_id, place) an event of this kind may carry."""
-    spec = KINDS[kind]
+    spec = ALL_KINDS[kind]
     picked = tuple(f"{p}_id" for p in pickable(spec["subject"]))
     optional = ("plant_id",) if spec.get("plant_optional") else ()
     return picked + optional + SUBJECT_TYPES[spec["subject"]]["extra"]
@@ -220,7 +245,7 @@ def kind_list() -> list[dict]:
 
 def field_label(kind: str, name: str) -> str:
     """The zh label of a top-level or kind-specific field."""
-    for f in KINDS.get(kind, {}).get("fields", []):
+    for f in ALL_KINDS.get(kind, {}).get("fields", []):
         if f["name"] == name:
             return f["label"]
     return LABELS.get(name, name)
@@ -228,7 +253,7 @@ def field_label(kind: str, name: str) -> str:
 
 def field_spec(kind: str, name: str) -> dict | None:
     """The description of a kind-specific field, or None when the kind has no such field."""
-    return next((f for f in KINDS.get(kind, {}).get("fields", []) if f["name"] == name), None)
+    return next((f for f in ALL_KINDS.get(kind, {}).get("fields", []) if f["name"] == name), None)
 
 
 def choice_value(spec: dict, given) -> str | None:

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from fieldlog.db import marks, one
 from fieldlog.errors import NotFound
-from fieldlog.events.kinds import KINDS
+from fieldlog.events.kinds import ALL_KINDS as KINDS
 from fieldlog.messages import t
 
 

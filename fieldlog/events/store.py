@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from fieldlog.db import write as _write
 from fieldlog.errors import Conflict, Forbidden, InvalidInput
 from fieldlog.events import queries
-from fieldlog.events.kinds import KINDS, TOP_LEVEL, as_labels, field_label, normalized
+from fieldlog.events.kinds import ALL_KINDS as KINDS, DOCUMENT_KINDS, TOP_LEVEL, as_labels, field_label, normalized
 from fieldlog.events.queries import load
 from fieldlog.events.validation import MAX_TEXT, _check_references, _clean, validate, warnings_for
 from fieldlog.messages import t
@@ -69,6 +69,10 @@ def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, rec
                updated_at=utc_stamp(received))
     db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     _link_inspectors(db, sub["id"], sub["inspector_ids"])
+    if sub["kind"] in DOCUMENT_KINDS:
+        from fieldlog import notices  # notices read events; imported here so events load without them
+
+        notices.after_insert(db, sub)  # the number and the state, in this write
 
 
 def _resend(db: Database, event_id: str, digest: str, user: dict) -> tuple[dict, bool, list[str]] | None:
@@ -190,6 +194,9 @@ def merge(event: dict, changes: dict) -> dict:
 def edit(db: Database, event_id: str, changes: dict, *, user: dict, now: datetime, tz, reason: str = "") -> dict:
     """Apply a correction; the previous state goes to event_revisions and the version goes up."""
     event = _changeable(db, event_id, user)
+    if event["kind"] in DOCUMENT_KINDS:
+        # A notice served is what it says; a step is a fact of its day. Mistakes are voided and entered again.
+        raise InvalidInput({"kind": t("notices.no_edit")})
     if changes.get("kind") not in (None, event["kind"]):
         raise InvalidInput({"kind": t("events.kind_unchangeable")})
     sub = validate(db, merge(event, changes), user={"id": event["recorded_by"]}, now=now, tz=tz,
@@ -233,5 +240,9 @@ def void(db: Database, event_id: str, *, user: dict, reason: str, now: datetime)
         _revise(db, event, "void", user, reason, now)
         db.execute("UPDATE events SET voided = 1, void_reason = ?, voided_at = ?, voided_by = ?, version = version + 1, "
                    "updated_at = ? WHERE id = ? AND voided = 0", [reason, utc_stamp(now), user["id"], utc_stamp(now), event_id])
+        if event["kind"] in DOCUMENT_KINDS:
+            from fieldlog import notices
+
+            notices.after_void(db, event)
     return load(db, event_id)
 

@@ -14,7 +14,7 @@ from fieldlog import accounts, registry
 from fieldlog.integers import finite, fits
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
-from fieldlog.events.kinds import KINDS, NOTICE_KINDS, OCCURRED_ON, choice_value, pickable, subject_fields
+from fieldlog.events.kinds import ALL_KINDS as KINDS, DOCUMENT_KINDS, NOTICE_KINDS, OCCURRED_ON, choice_value, pickable, subject_fields
 from fieldlog.messages import t
 from fieldlog.periods import to_local
 
@@ -77,6 +77,10 @@ def _bool(value) -> bool:
 def _parse_value(spec: dict, value):
     """The typed value of one field (a choice given by its value or its label); ValueError with a zh message."""
     kind, label = spec["type"], spec["label"]
+    if kind == "items":
+        from fieldlog import notices  # notices read events; imported here so events load without them
+
+        return notices.parse_items(value)  # ValueError with its own message, naming the item
     try:
         if kind == "int":
             parsed = _int(value)
@@ -387,6 +391,10 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
         _check_notice(db, sub, errors)
     if KINDS.get(sub["kind"], {}).get("results"):
         _check_sample(db, sub, errors)
+    if sub["kind"] in DOCUMENT_KINDS and not errors:
+        from fieldlog import notices  # notices read events; imported here so events load without them
+
+        notices.check(db, sub, errors)
     if errors:
         raise InvalidInput(errors)
     return sub

@@ -639,6 +639,33 @@ def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) ->
                    events=events_evidence([kind]))
 
 
+def notices_(ctx: Context, target, *, measure: str = "count", types: list[str] | None = None, **_) -> Outcome:
+    """Notices as documents (issue 14) issued in the year up to as_of, of `types` (default the enforcement ones):
+    their number, the 重大事故隐患 they list, or the share of those due by as_of that were closed (销号) by their
+    deadline (整改按期销号率). Patrol-carried notice numbers are not documents and are not counted here."""
+    from fieldlog import notices  # notices read events; imported here so the rules load without them
+
+    kinds = list(types or notices.ENFORCEMENT)
+    found = notices.year_figures(ctx.db, kinds, ctx.first_day, ctx.last_day)
+    evidence = events_evidence(["notice"], f"json_extract(e.data, '$.notice_type') IN ({', '.join('?' * len(kinds))})",
+                               kinds)
+    if measure != "on_time":
+        return measured(found[measure], 0, events=evidence)
+    rate = percent(found["on_time"], found["due"])
+    if rate is None:
+        return none_yet(t("rules.no_records"), events=evidence)
+    return measured(rate, 1, "%", detail=t("rules.notices_on_time", num=found["on_time"], den=found["due"]),
+                    events=evidence)
+
+
+def _check_notices(params: dict) -> str | None:
+    """The notice types a row names must be types of notice."""
+    from fieldlog import notices
+
+    unknown = [k for k in params.get("types") or [] if k not in notices.TYPES]
+    return t("rules.notice_types_unknown", types=t("indicators.list_separator").join(unknown)) if unknown else None
+
+
 def manual(ctx: Context, target, **_) -> Outcome:
     """Placeholder for manual rows: the chief's entry is applied by the roll-up."""
     return none_yet(t("indicators.pending_entry"))
@@ -674,6 +701,8 @@ RULES: dict[str, Rule] = {
     "threshold": Rule(threshold, {"kinds": "kinds", "field": "str", "pass_values": "strlist", **_OVERRIDE},
                       ("kinds", "field", "pass_values"), fields=CATEGORY_FIELDS),
     "per_mille": Rule(per_mille, {"kind": "kind", "subject": "site", **_OVERRIDE}, ("kind",)),
+    "notices": Rule(notices_, {"measure": "count|major|on_time", "types": "strlist", **_OVERRIDE}, ("measure",),
+                    check=_check_notices),
     "manual_number": Rule(manual, {}, manual=True),
     "manual_text": Rule(manual, {}, manual=True, qualitative=True),
 }

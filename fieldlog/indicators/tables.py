@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from fieldlog.db import write
 from fieldlog.errors import InvalidInput, NotFound
-from fieldlog.events import KINDS
+from fieldlog.events import ALL_KINDS
 from fieldlog.indicators import figures
 from fieldlog.indicators.rules import RULES, SURVEY_KINDS, check_combination
 from fieldlog.messages import LABELS, t
@@ -112,8 +112,8 @@ class TargetTable:
 
 
 def known_kinds() -> set[str]:
-    """The event kinds a table may name (fieldlog.events.KINDS)."""
-    return set(KINDS)
+    """The event kinds a table may name (fieldlog.events.KINDS, and the documents: a row may count notices)."""
+    return set(ALL_KINDS)
 
 
 def parse_target(text: str) -> Target | None:

@@ -29,7 +29,7 @@ class EventIn(BaseModel):
     """An event as a phone submits it (validated by fieldlog.events, which words every message in Chinese)."""
 
     id: str = Field(description="client-generated UUID; resending the same id is harmless")
-    kind: str = Field(description="one of " + ", ".join(events.KINDS), examples=["safety_patrol"])
+    kind: str = Field(description="one of " + ", ".join(events.ALL_KINDS), examples=["safety_patrol"])
     occurred_at: str = Field(description="ISO 8601; without an offset it is station-local time",
                              examples=["2021-03-31T09:30:00+08:00"])
     site_id: Int64 | None = None
@@ -158,7 +158,7 @@ def get_events(request: Request, kind: str | None = None, site_id: Int64 | None 
                db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Events, newest first (inspectors: their own; the chief: all). `from`/`to` are inclusive local dates."""
     params = request.query_params
-    if kind and kind not in events.KINDS:
+    if kind and kind not in events.ALL_KINDS:  # notices and their steps are listed too (kind=notice)
         raise InvalidInput({"kind": t("events.kind_unknown")})
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise InvalidInput({"limit": t("events.limit_range", max=MAX_LIMIT)})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
 
-from fieldlog import accounts, coverage, followups, integers, pacing, plans, registry, samples
+from fieldlog import accounts, coverage, followups, integers, notices, pacing, plans, registry, samples
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
@@ -91,28 +91,32 @@ def inspectors_page(request: Request, month: str = "", db: Database = Depends(ge
         "unassigned": [r for r in sites if not r.inspectors]})
 
 
-def _followups(request: Request, db: Database, closed: str, older: str, page: int, inspector_id: int | None = None):
+def _followups(request: Request, db: Database, closed: str, older: str, page: int, inspector_id: int | None = None,
+               state: str = "", npage: int = 1):
     today = station_today(request)
     view = followups.followup_page(db, today, include_closed=bool(closed), inspector_id=inspector_id,
                                    older=bool(older), page=page)
+    # Notices as documents (issue 14) first, by state and deadline; the patrols' notices below, as before.
+    docs = notices.list_page(db, today, state=notices.parse_state(state), page=npage, inspector_id=inspector_id)
     return render(request, "followups.html", {"items": view.items, "tally": view.tally, "view": view, "today": today,
                                               "mine": inspector_id is not None, "show_closed": bool(closed),
-                                              "fu": followups,
+                                              "fu": followups, "docs": docs, "notice_states": notices.STATES,
                                               "failed": samples.failed(db, today) if inspector_id is None else []})
 
 
 @router.get("/chief/followups")
-def followups_page(request: Request, closed: str = "", older: str = "", page: Page = 1, db: Database = Depends(get_db),
-                   user=Depends(CHIEF)):
-    """Open rectification notices and stop-work orders of the last year (older=1: older ones still open), paged."""
-    return _followups(request, db, closed, older, page)
+def followups_page(request: Request, closed: str = "", older: str = "", page: Page = 1, state: str = "",
+                   npage: Page = 1, db: Database = Depends(get_db), user=Depends(CHIEF)):
+    """Notices by state and deadline (state=…, npage=…), then the patrols' open notices of the last year
+    (older=1: older ones still open), each paged."""
+    return _followups(request, db, closed, older, page, state=state, npage=npage)
 
 
 @router.get("/followups/mine")
-def my_followups_page(request: Request, closed: str = "", older: str = "", page: Page = 1,
-                      db: Database = Depends(get_db), user=Depends(require("inspector", "chief"))):
+def my_followups_page(request: Request, closed: str = "", older: str = "", page: Page = 1, state: str = "",
+                      npage: Page = 1, db: Database = Depends(get_db), user=Depends(require("inspector", "chief"))):
     """The signed-in inspector's own notices."""
-    return _followups(request, db, closed, older, page, user["id"])
+    return _followups(request, db, closed, older, page, user["id"], state=state, npage=npage)
 
 
 @router.get("/chief/report")
@@ -122,6 +126,10 @@ def report_page(request: Request, month: str = "", db: Database = Depends(get_db
     context = coverage_context(db, month, today)
     as_of = min(today, context["month"].end)
     context["followups"] = followups.followup_page(db, as_of, size=REPORT_NOTICES)
+    context["notice_counts"] = notices.month_counts(db, context["month"].start, min(context["month"].end, as_of))
+    context["patrol_notices"] = sum(followups.counts(db, as_of, include_closed=True, issued_from=context["month"].start,
+                                                     issued_before=min(context["month"].end, as_of) + timedelta(days=1)).values())
+    context["notice_types"] = notices.TYPES
     context["as_of"] = as_of
     context["pacing"] = pacing.for_year(db, context["month"].start.year, as_of, request.app.state.config.tz)
     return render(request, "monthly_report.html", context)

@@ -104,6 +104,11 @@ def readable(value, field: str, names: dict, kind: str = "") -> str:
     return events.shown(kind if field.startswith("fields.") else "", field.removeprefix("fields."), value)
 
 
+def document_url(event: dict) -> str:
+    """The page of a notice document (a notice, or the notice a step belongs to): its own page shows it all."""
+    return f"/notices/{event['fields'].get('notice_event_id') or event['id']}"
+
+
 def local_text(iso: str | None, tz) -> str:
     """A stored UTC timestamp as station-local 'YYYY-MM-DD HH:MM'."""
     return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M") if iso else ""
@@ -113,6 +118,8 @@ def local_text(iso: str | None, tz) -> str:
 def event_detail(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """One event: fields with labels, photos, GPS and the history of corrections."""
     event = _visible(db, event_id, user)
+    if event["kind"] in events.DOCUMENT_KINDS:
+        return redirect(document_url(event))
     names, tz = _names(db), request.app.state.config.tz
     event["received_local"], event["voided_local"] = local_text(event["received_at"], tz), local_text(event["voided_at"], tz)
     for rev in event["revisions"]:
@@ -183,8 +190,10 @@ def _changeable(db: Database, event_id: str, user: dict) -> dict:
 
 @router.get("/events/{event_id}/edit")
 def event_edit_form(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
-    """The correction form, built from KINDS."""
+    """The correction form, built from KINDS (a notice document is never corrected: its page says how)."""
     event = _changeable(db, event_id, user)
+    if event["kind"] in events.DOCUMENT_KINDS:
+        return redirect(document_url(event))
     errors = {"voided": t("events.voided_no_change")} if event["voided"] else {}
     values = _form_values(event, request.app.state.config.tz)
     return render(request, "event_edit.html", _edit_context(request, db, event, values, errors), 422 if errors else 200)
@@ -194,6 +203,8 @@ def event_edit_form(request: Request, event_id: str, db: Database = Depends(get_
 async def event_edit(request: Request, event_id: str, db: Database = Depends(get_db), user: dict = Depends(field_worker)):
     """Save a correction; re-render with messages (422) when something is wrong."""
     event = _changeable(db, event_id, user)
+    if event["kind"] in events.DOCUMENT_KINDS:
+        return redirect(document_url(event))
     changes, values = _changes_from_form(await request.form(), event["kind"])
     try:
         events.edit(db, event_id, changes, user=user, now=current_time(request), tz=request.app.state.config.tz,

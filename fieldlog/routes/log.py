@@ -27,7 +27,9 @@ PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
 # Files the service worker keeps for offline use; its version follows their content.
 OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
-                  "/static/queue.js", "/static/log.js"]
+                  "/static/queue.js", "/static/log.js", "/static/notices.css", "/static/notices.js"]
+# Pages beside the logging forms that the service worker keeps for use without a signal: issuing a notice.
+OFFLINE_PAGES = ["/notices/new"]
 
 
 
@@ -141,7 +143,7 @@ def service_worker() -> Response:
         file = static / path.removeprefix("/static/")
         if file.exists():
             digest.update(file.read_bytes())
-    pages = ["/log"] + [f"/log/{k}" for k in events.KINDS]
+    pages = ["/log"] + [f"/log/{k}" for k in events.KINDS] + OFFLINE_PAGES
     body = (text.replace("__VERSION__", digest.hexdigest()[:12]).replace("__PAGES__", json.dumps(pages))
             .replace("__STATIC__", json.dumps(OFFLINE_STATIC)))
     return Response(body, media_type="text/javascript", headers={
@@ -254,6 +256,21 @@ def _ingest_photo(db: Database, media_dir, event_id: str, upload, user_id: int) 
     photos.ingest(db, media_dir, event_id, _photo_bytes(upload), user_id)
 
 
+async def create_with_photos(db: Database, raw: dict, files: list, user: dict, now, tz) -> tuple[dict | None, dict]:
+    """The no-JS form paths' one write: the photos checked, then the event stored (photos are stored by the
+    caller once it is): (event, {}) or (None, every message, photos' and fields' together)."""
+    errors = await run_in_threadpool(_check_photos, files)
+    try:
+        if errors:
+            events.validate(db, raw, user=user, now=now, tz=tz)
+            return None, errors
+        return events.create(db, raw, user=user, now=now, tz=tz)[0], {}
+    except InvalidInput as exc:
+        return None, {**exc.errors, **errors}
+    except Conflict:
+        return None, {"id": t("events.saved_with_other_content")}
+
+
 @router.post("/log/{kind}")
 async def log_submit(request: Request, kind: str, db: Database = Depends(get_db), user=Depends(PHONE)):
     """No-JS path: create the event (and its photos) and go back to /log, or re-render with the messages."""
@@ -261,16 +278,7 @@ async def log_submit(request: Request, kind: str, db: Database = Depends(get_db)
     form = await request.form()  # BodyLimit (fieldlog.web) caps the whole form; files wait on disk past 1 MB
     files = _photo_files(form)
     raw, now, tz = form_to_raw(kind, form), current_time(request), _tz(request)
-    errors = await run_in_threadpool(_check_photos, files)
-    try:
-        if errors:
-            events.validate(db, raw, user=user, now=now, tz=tz)
-        else:
-            event, _, _ = events.create(db, raw, user=user, now=now, tz=tz)
-    except InvalidInput as exc:
-        errors = {**exc.errors, **errors}
-    except Conflict:
-        errors = {"id": t("events.saved_with_other_content")}
+    event, errors = await create_with_photos(db, raw, files, user, now, tz)
     if errors:
         values = form_values(form)
         if "id" in errors:
