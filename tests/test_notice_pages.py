@@ -176,20 +176,17 @@ def test_the_event_pages_lead_to_the_notice(client_for, users, site_id):
     for path in (f"/events/{notice_id}", f"/events/{notice_id}/edit"):
         response = alice.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"] == f"/notices/{notice_id}"
-    assert "衡建质安〔2022〕整字第001号" in alice.get("/events/mine").text or alice.get("/events/mine").status_code == 200
 
 
-def test_the_home_fragment_lists_ones_own_open_notices(db, client_for, users, site_id, clock):
-    """_my_notices.html, what the inspector's home includes with my_notices = notices.mine(db, user id, today)."""
-    from datetime import date
-
-    from fieldlog.web import templates
-
-    issue_by_form(client_for("alice"), site_id, users, occurred_at="2022-01-02T09:00", deadline="2022-01-05")
-    mine = notices.mine(db, users["alice"], date(2022, 1, 10))
-    html = templates.get_template("_my_notices.html").render(my_notices=mine)
-    assert "衡建质安〔2022〕整字第001号" in html and "逾期 5 天" in html and "我的未办结通知书（1）" in html
-    assert "没有未办结的通知书" in templates.get_template("_my_notices.html").render(my_notices=[])
+def test_the_inspectors_home_lists_own_notices_due_with_a_way_to_them(client_for, users, site_id):
+    """/log, the inspector's home, lists the notices one issued that are overdue or due soon, each leading to
+    its page (the step form), with its days overdue as of the clock (factories.NOW, 2022-01-10)."""
+    alice = client_for("alice")
+    notice_id = issue_by_form(alice, site_id, users, occurred_at="2022-01-02T09:00", deadline="2022-01-05") \
+        .headers["location"].rsplit("/", 1)[1]
+    home = alice.get("/log").text
+    assert "衡建质安〔2022〕整字第001号" in home and "逾期 5 天" in home
+    assert f'href="/notices/{notice_id}"' in home
 
 
 def test_api_lists_notice_events_by_kind(token_client, client_for, users, site_id):

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlite_utils import Database
 
-from fieldlog import accounts, draws, events, followups, integers, photos, registry, returns, samples
+from fieldlog import accounts, draws, events, followups, integers, notices, photos, registry, returns, samples
 from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
@@ -185,12 +185,14 @@ DUE = (followups.OVERDUE, followups.DUE_SOON)
 
 def day_work(request: Request, db: Database, user: dict) -> dict:
     """What the inspector's home (/log) lists beside the queue and today's entries: entries returned for
-    correction, own open notices due soon or overdue (去复查), drawn checks not yet done."""
+    correction, own open notices due soon or overdue (去复查: the notice documents, then the notices patrols
+    carry), drawn checks not yet done."""
     today = _today(request)
     due = [n for n in followups.notices(db, today, inspector_id=user["id"], limit=HOME_NOTICES) if n.status in DUE]
     tally = followups.counts(db, today, inspector_id=user["id"])
+    documents = [n for n in notices.mine(db, user["id"], today, limit=HOME_NOTICES) if n.status in DUE]
     return {"my_returns": returns.listing(db, user, states=(returns.RETURNED,), tz=_tz(request)),
-            "due_notices": due, "due_total": sum(tally[s] for s in DUE),
+            "due_notices": due, "due_total": sum(tally[s] for s in DUE), "due_documents": documents,
             "my_draws": draws.mine(db, user["id"], today, _tz(request))}
 
 
