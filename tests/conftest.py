@@ -372,6 +372,8 @@ def emulate_network(page, base_url: str, conditions: dict, cpu_slowdown: float |
     for worker in workers:
         session = browser.send("Target.attachToTarget", {"targetId": worker["targetId"], "flatten": False})["sessionId"]
         calls = [("Network.enable", {}), ("Network.emulateNetworkConditions", conditions)]
+        if cpu_slowdown:
+            calls.append(("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown}))
         for n, (method, params) in enumerate(calls):
             browser.send("Target.sendMessageToTarget", {"sessionId": session, "message": json.dumps(
                 {"id": n + 1, "method": method, "params": params})})
