@@ -10,7 +10,7 @@ import re
 import pytest
 
 from fieldlog.resources import resource_dir
-from fieldlog.static_files import IMMUTABLE, hashed_name, hashes, static_url
+from fieldlog.static_files import IMMUTABLE, compact, hashed_name, hashes, static_url
 from tests.conftest import browser_login
 from tests.test_browser_log import ready_for_offline
 
@@ -81,3 +81,27 @@ def test_a_repeat_visit_fetches_no_static_file(phone, recorded_server, users, wh
         page.wait_for_load_state("load")
     assert static_hits(seen, mark) == [], static_hits(seen, mark)
     assert {r["path"] for r in seen[mark:]} >= set(pages)  # the pages themselves came from the server
+
+
+def test_the_projects_own_scripts_are_served_without_their_comments(client_for):
+    import os
+    import shutil
+    import subprocess
+
+    client = client_for(None)
+    for name in ("queue.js", "log.js", "sw.js", "app.js"):
+        source = (STATIC / name).read_bytes()
+        body = client.get(static_url(name)).content
+        assert body == compact(source) and len(body) < len(source), name
+        assert not re.search(rb"(?m)^\s*//", body) and not re.search(rb"(?m)^[ \t]+\S", body), name
+        node = shutil.which("node")
+        if node is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail("node not found: the compacted scripts' syntax cannot be checked")
+            continue
+        check = subprocess.run([node, "--check", "-"], input=body.replace(b"__", b"x_"), capture_output=True)
+        assert check.returncode == 0, (name, check.stderr.decode())
+    # Vendored, already minified files go as they are.
+    assert client.get(static_url("htmx-2.0.11.min.js")).content == (STATIC / "htmx-2.0.11.min.js").read_bytes()
+    # The service worker the browser runs is the compacted one too.
+    assert not re.search(r"(?m)^\s*//", client_for("alice").get("/sw.js").text)

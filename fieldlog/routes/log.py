@@ -17,8 +17,7 @@ from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
-from fieldlog.resources import resource_dir
-from fieldlog.static_files import static_url
+from fieldlog.static_files import served, static_url
 from fieldlog.web import (current_time, csrf_token, current_user, get_db, photo_too_large, redirect, render,
                           render_page, require)
 
@@ -136,7 +135,7 @@ def service_worker() -> Response:
     """The service worker, from the site root so that its scope is the whole site. It names the static files by
     their content-hashed URLs (so its text, hence its version, changes with any of them) and imports the queue's
     script, with which it sends the photos."""
-    text = (resource_dir("static") / "sw.js").read_text(encoding="utf-8")
+    text = served("sw.js").decode("utf-8")
     cached = [static_url(name) for name in OFFLINE_STATIC]
     pages = ["/log"] + [f"/log/{k}" for k in events.KINDS]
     body = (text.replace("__PAGES__", json.dumps(pages)).replace("__STATIC__", json.dumps(cached))
