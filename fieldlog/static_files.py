@@ -26,8 +26,8 @@ from fieldlog.resources import resource_dir
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 HASHED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{10})(?P<ext>\.[A-Za-z0-9]+)$")
-COMMENT_LINE = re.compile(rb"^[ \t]*//[^\n]*\n", re.M)
-INDENT = re.compile(rb"^[ \t]+", re.M)
+COMMENT_LINE = re.compile(rb"^[ \t]*//[^\n]*\n", re.MULTILINE)
+INDENT = re.compile(rb"^[ \t]+", re.MULTILINE)
 
 
 def compact(script: bytes) -> bytes:

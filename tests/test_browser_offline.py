@@ -42,7 +42,7 @@ def test_a_banner_shows_while_the_phone_is_offline_and_moves_nothing(phone, live
 
 
 def test_the_banner_also_shows_when_nothing_reaches_the_server(phone, cuttable_server, users, db):
-    base, seen, proxy = cuttable_server
+    base, _, proxy = cuttable_server
     page = phone.new_page()
     ready_for_offline(page, base, "alice")
     proxy.cut()  # the phone says it is online (a weak signal, a captive network), but no request gets through

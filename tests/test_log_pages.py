@@ -14,7 +14,6 @@ from PIL import Image
 
 from fieldlog import events, registry
 from fieldlog.db import scalar
-from fieldlog.resources import resource_dir
 from fieldlog.routes.log import OFFLINE_STATIC, subject_choices
 from fieldlog.static_files import served, static_url
 from tests.factories import SITE_AT, TZ, event, site

@@ -99,7 +99,7 @@ def test_the_projects_own_scripts_are_served_without_their_comments(client_for):
             if os.environ.get("CI") == "true":
                 pytest.fail("node not found: the compacted scripts' syntax cannot be checked")
             continue
-        check = subprocess.run([node, "--check", "-"], input=body.replace(b"__", b"x_"), capture_output=True)
+        check = subprocess.run([node, "--check", "-"], check=False, input=body.replace(b"__", b"x_"), capture_output=True)
         assert check.returncode == 0, (name, check.stderr.decode())
     # Vendored, already minified files go as they are.
     assert client.get(static_url("htmx-2.0.11.min.js")).content == (STATIC / "htmx-2.0.11.min.js").read_bytes()
