@@ -15,7 +15,7 @@
 (function () {
   var PAGE = typeof document !== "undefined";
   var STORE = "entries", me = PAGE ? (document.currentScript && document.currentScript.dataset.user) || "" : "";
-  var leaving = false, TEXT = {}, csrf = "", netOk = true;
+  var leaving = false, TEXT = {}, csrf = "", netOk = true, inflight = null;
   var DAY_MS = 24 * 3600 * 1000, FORMAT = "fieldlog-queue";
 
   if (PAGE) Array.prototype.forEach.call(document.querySelectorAll("script.fieldlog-texts"), function (s) {
@@ -80,17 +80,22 @@
     emit("fieldlog:net", yes);
   }
 
-  // A weak signal can hang a request for minutes: give up after ms and retry later.
-  function send(method, url, body, headers, ms) {
+  // A weak signal can hang a request for minutes: give up after ms and retry later. A photo's upload is
+  // `abortable`: when the phone goes offline it is given up at once (see abort), so that the next attempt
+  // resumes from the server's offset instead of the browser resending the whole body on its own.
+  function send(method, url, body, headers, ms, abortable) {
     var ctl = self.AbortController ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, ms || 20000);
+    if (abortable) inflight = ctl;
     headers["X-CSRF-Token"] = token();
     return fetch(url, { method: method, body: body, headers: headers, credentials: "same-origin", signal: ctl && ctl.signal })
       .then(function (r) {
         reached(true);
-        return r.json().catch(function () { return {}; }).then(function (j) { clearTimeout(timer); return { status: r.status, body: j }; });
-      }, function () { clearTimeout(timer); reached(false); return { status: 0, body: {} }; });
+        return r.json().catch(function () { return {}; }).then(function (j) { done(); return { status: r.status, body: j }; });
+      }, function () { done(); reached(false); return { status: 0, body: {} }; });
+    function done() { clearTimeout(timer); if (inflight === ctl) inflight = null; }
   }
+  function abort() { if (inflight) inflight.abort(); }
 
   // A page cached by the service worker may carry an old CSRF token: ask for the current one once.
   function refreshToken() {
@@ -113,10 +118,10 @@
   }
 
   // A request with one retry after a token refresh on 403.
-  function request(method, url, body, headers, ms) {
-    return send(method, url, body, headers, ms).then(function (res) {
+  function request(method, url, body, headers, ms, abortable) {
+    return send(method, url, body, headers, ms, abortable).then(function (res) {
       if (res.status !== 403) return res;
-      return refreshToken().then(function (ok) { return ok ? send(method, url, body, headers, ms) : res; });
+      return refreshToken().then(function (ok) { return ok ? send(method, url, body, headers, ms, abortable) : res; });
     });
   }
   function postJSON(url, obj) { return request("POST", url, JSON.stringify(obj), { "Content-Type": "application/json" }); }
@@ -163,7 +168,7 @@
   // The bytes from `offset` on; a 409 names the offset the server holds, to resume from.
   function sendFrom(url, blob, offset, tries) {
     return request("PUT", url + "?size=" + blob.size + "&offset=" + offset, blob.slice(offset),
-                   { "Content-Type": "application/octet-stream" }, 120000).then(function (res) {
+                   { "Content-Type": "application/octet-stream" }, 120000, true).then(function (res) {
       var b = res.body || {};
       if (tries < 4 && (res.status === 409 && typeof b.offset === "number" || res.status === 200 && b.complete === false)) {
         return sendFrom(url, blob, b.offset, tries + 1);
@@ -374,6 +379,7 @@
   if (!PAGE) {
     self.addEventListener("message", function (e) {
       var d = e.data || {};
+      if (d.fieldlog === "offline") abort();
       if (d.fieldlog !== "photos" || !d.user) return;
       me = d.user;
       csrf = d.token || csrf;
@@ -403,7 +409,12 @@
     var b = document.getElementById("offline-banner");
     if (b) b.hidden = navigator.onLine && netOk;
   }
-  window.addEventListener("offline", banner);
+  window.addEventListener("offline", function () {
+    banner();
+    abort();
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) worker.postMessage({ fieldlog: "offline" });
+  });
   window.addEventListener("online", function () { netOk = true; banner(); });
   document.addEventListener("fieldlog:net", function (e) { netOk = e.detail; banner(); });
   document.addEventListener("DOMContentLoaded", banner);
