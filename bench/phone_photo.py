@@ -5,15 +5,18 @@ Run: python bench/phone_photo.py [--runs 3]
 The real app is served by uvicorn on loopback; Debian's Chromium (Playwright) signs in as an inspector on a
 360 x 740 phone viewport, lets the service worker cache the logging pages, then turns on regular-3G emulation over
 CDP (Network.emulateNetworkConditions: 300 ms latency, 700 kbit/s down, 350 kbit/s up; Emulation.
-setCPUThrottlingRate 4). Each run opens /log/safety_patrol, picks a site, takes a 4000 x 3000, 3 MB camera photo
+setCPUThrottlingRate 4) on the page and on its service worker, which sends the photos (tests.conftest.
+emulate_network: a page's emulation does not reach its worker's requests; a run during which the worker was
+restarted, hence not emulated, is done again). First, the shrink itself: the photo decoded and drawn at 1600 px
+in the browser, encoded at several JPEG qualities (the size each gives). Each run opens /log/safety_patrol, picks a site, takes a 4000 x 3000, 3 MB camera photo
 (tests.factories.camera_photo: gradients, edges and sensor grain, not a flat colour), which the phone shrinks,
 and taps 保存记录. It measures:
 - local confirmation: tap to 已保存在手机上 shown (page clock);
 - photo acknowledged: tap (the click event, on the machine's clock) to the photo stored on the server (the
   database polled every 20 ms), beside the
   photo's pure transfer time at 350 kbit/s (bytes x 8 / 350 000);
-- bytes sent: the body bytes the server received for the photo (the upload's own counter, resent bytes
-  included) beside the photo's size;
+- bytes sent: every body byte that reached the server for the photo's upload requests (counted by an ASGI wrapper
+  around the app, resent bytes included) beside the photo's size;
 both staying on /log after the save, and opening another page (/events/mine) once the server holds a third of
 the photo. Baseline in the same run: the same photo's bytes sent by one plain fetch (multipart POST to
 /api/v1/events/{id}/photos) under the same emulation.
@@ -23,8 +26,10 @@ Targets (issue 10): confirmation <= 200 ms, acknowledged <= 1.3 x transfer time,
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -108,7 +113,7 @@ WATCH_SAVE = """() => {
 }"""
 
 
-def one_run(page, base, cfg, db, site_id, photo: bytes, navigate: bool, uploads_seen: list) -> dict:
+def one_run(page, base, cfg, db, site_id, photo: bytes, navigate: bool, seen: list) -> dict:
     from fieldlog import uploads
     from fieldlog.db import scalar
 
@@ -119,7 +124,7 @@ def one_run(page, base, cfg, db, site_id, photo: bytes, navigate: bool, uploads_
     page.wait_for_selector("#thumbs img", timeout=60000)
     page.wait_for_timeout(500)  # the shrink is done once its thumbnail shows; let the page settle
     page.evaluate(WATCH_SAVE)
-    before = len(uploads_seen)
+    before = len(seen)
     page.click("#save-btn")
     page.wait_for_url("**/log?saved=*", timeout=30000)
     event_id = page.url.split("saved=")[1]
@@ -137,12 +142,24 @@ def one_run(page, base, cfg, db, site_id, photo: bytes, navigate: bool, uploads_
         page.goto(f"{base}/events/mine")
     poll(page, lambda: scalar(db, "SELECT count(*) FROM event_photos WHERE event_id = ?", [event_id]) == 1, 120)
     acked = time.time() - float(page.evaluate("sessionStorage.getItem('bench-tap-epoch-ms')")) / 1000
-    done = poll(page, lambda: [r for r in uploads_seen[before:] if r.method == "PUT" and not r.failure and r.response()
-                               and r.response().status in (200, 201) and r.response().json().get("complete")], 10)
-    answer = done[-1].response().json()
-    return {"event_id": event_id, "confirm_ms": confirm_ms, "ack_s": acked, "size": answer["size"],
-            "received": answer["received_total"], "requests": answer["requests"],
-            "puts": len([r for r in uploads_seen[before:] if r.method == "PUT"])}
+    puts = poll(page, lambda: [r for r in seen[before:] if r["method"] == "PUT" and event_id in r["path"]]
+                if all(r["status"] for r in seen[before:]) else None, 10)
+    size = int(re.search(r"size=(\d+)", puts[0]["query"]).group(1))
+    return {"event_id": event_id, "confirm_ms": confirm_ms, "ack_s": acked, "size": size,
+            "received": sum(r["body"] for r in puts), "puts": len(puts)}
+
+
+SHRINK_AT = """async ([b64, qualities]) => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const img = await createImageBitmap(new Blob([bytes], {type: 'image/jpeg'}));
+  const s = Math.min(1, 1600 / Math.max(img.width, img.height)), c = document.createElement('canvas');
+  c.width = Math.round(img.width * s); c.height = Math.round(img.height * s);
+  c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+  const out = [];
+  for (const q of qualities) out.push(await new Promise(ok => c.toBlob(b => ok(b.size), 'image/jpeg', q)));
+  return out;
+}"""
+QUALITIES = [0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9]
 
 
 def baseline(page, event_id: str, photo_size: int) -> float:
@@ -167,6 +184,7 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    from tests.conftest import Recorder, emulate_network
     from tests.factories import camera_photo
 
     photo = camera_photo()
@@ -175,26 +193,28 @@ def main() -> int:
     chromium = os.environ.get("FIELDLOG_CHROMIUM", "/usr/bin/chromium")
     with tempfile.TemporaryDirectory(prefix="fieldlog-phone-") as tmp, sync_playwright() as p:
         app, cfg, db, site_id = setup(Path(tmp))
-        base, server = serve(app)
+        recorder = Recorder(app)
+        seen = recorder.seen
+        base, server = serve(recorder)
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
                                       locale="zh-CN", timezone_id="Asia/Shanghai")
-        seen: list = []
-        for name in ("requestfinished", "requestfailed"):  # an upload cut off by a page change fails
-            context.on(name, lambda r: seen.append(r) if "/uploads/" in r.url else None)
         page = context.new_page()
         sign_in(page, base)
         page.goto(f"{base}/log")
         poll(page, lambda: page.evaluate("navigator.serviceWorker.controller !== null"), 30, 0.1)
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", REGULAR_3G)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+        shrunk = page.evaluate(SHRINK_AT, [base64.b64encode(photo).decode(), QUALITIES])
+        workers = emulate_network(page, base, REGULAR_3G, CPU_SLOWDOWN)
         results = {}
         for navigate in (False, True):
             runs = []
-            for _ in range(args.runs):
+            while len(runs) < args.runs:
                 run = one_run(page, base, cfg, db, site_id, photo, navigate, seen)
+                now = emulate_network(page, base, REGULAR_3G, CPU_SLOWDOWN)
+                if now != workers:  # the worker was restarted meanwhile: its uploads went unemulated
+                    print(f"service worker restarted during a run ({workers} -> {now}): run done again")
+                    workers = now
+                    continue
                 runs.append(run)
             results[navigate] = runs
         confirms = [r["confirm_ms"] for runs in results.values() for r in runs]
@@ -204,13 +224,15 @@ def main() -> int:
         browser.close()
         server.should_exit = True
     load = os.getloadavg()
-    return report(results, confirms, plain, sizes, load)
+    return report(results, confirms, plain, sizes, load, shrunk)
 
 
-def report(results, confirms, plain, sizes, load) -> int:
+def report(results, confirms, plain, sizes, load, shrunk) -> int:
     ok = True
     size = statistics.median(sizes)
     transfer = size * 8 / UPLINK_BPS
+    print("the photo at 1600 px in this browser, by JPEG quality: " + ", ".join(
+        f"{q:.2f}: {b / 1024:.0f} KB" for q, b in zip(QUALITIES, shrunk)) + " (the phone uses 0.65)")
     print(f"shrunk on the phone: {min(sizes) / 1024:.0f}-{max(sizes) / 1024:.0f} KB (1600 px, JPEG quality 0.65); "
           f"pure transfer at {UPLINK_BPS // 1000} kbit/s: {transfer:.2f} s")
     print(f"baseline, one plain fetch of the same bytes (multipart POST): median {statistics.median(plain):.2f} s "

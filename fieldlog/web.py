@@ -18,7 +18,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +31,7 @@ from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
 from fieldlog.resources import resource_dir
+from fieldlog.static_files import HashedStaticFiles, hashes as static_hashes, static_url
 
 SESSION_COOKIE = "fieldlog_session"
 ANON_COOKIE = "fieldlog_anon"
@@ -89,7 +89,7 @@ def phone_texts(script: str) -> dict[str, str]:
 
 
 templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label,
-                             phone_texts=phone_texts)
+                             phone_texts=phone_texts, static_url=static_url)
 # Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
 templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
@@ -596,7 +596,8 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app.state.config = cfg
     app.state.in_use = ops.hold(cfg.database)  # `fieldlog restore` refuses to swap a database in use
     app.state.pool = db_mod.Pool(cfg.database)
-    app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
+    static_hashes()  # every static file's content hash, once per process: `static_url` names files by it
+    app.mount("/static", HashedStaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)
     app.add_middleware(BodyLimit)  # innermost: its 413 gets the security headers and the compression
     # Phones on a weak signal: pages, CSS and JS go compressed (the 40 KB page budget counts gzip).

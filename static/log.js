@@ -9,7 +9,7 @@
 //   auth          the session expired (401/403): kept until the inspector logs in again
 // An entry leaves the queue only after the event and every photo were acknowledged (201/200).
 // Saving waits for the event's answer only (a fresh entry the server refuses is shown on the form);
-// the photos go on from the next page, resumed where the server's bytes end.
+// the photos are sent in the background by the service worker, whatever page is open.
 (function () {
   var Q = window.fieldlogQueue;
   if (!Q || !window.indexedDB) return;
@@ -322,7 +322,7 @@
         st.textContent = T(navigator.onLine ? "log.saved_sending" : "log.saved_offline");
         if (!navigator.onLine) return null;
         // Wait for the event's answer only (a fresh entry refused is shown here), never for its photos:
-        // they go on from the next page, from where the server's bytes end.
+        // the service worker sends them while the next page opens.
         var answer = eventAnswer(rec.id, 8000);
         Q.flush();
         return answer;
@@ -386,29 +386,11 @@
     sel.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
-  // To /log without leaving this document when the network allows: the queue's sending (a photo upload
-  // under way) goes on instead of being cut off and resumed. Offline, or if the page cannot be had quickly,
-  // an ordinary navigation (the service worker has the page; the next page resumes the upload).
+  // To /log: the photos are the service worker's to send and go on meanwhile (without a worker, the next page
+  // resumes them from where the server's bytes end).
   function goToLog(id) {
-    var url = "/log?saved=" + encodeURIComponent(id), ctl = window.AbortController && new AbortController();
-    var hard = function () { Q.leave(); location.href = url; };
-    if (!navigator.onLine || !ctl || !window.DOMParser || !history.pushState) return hard();
-    var timer = setTimeout(function () { ctl.abort(); }, 6000);
-    fetch(url, { credentials: "same-origin", signal: ctl.signal }).then(function (r) {
-      clearTimeout(timer);
-      if (!r.ok || r.redirected) throw new Error("page");
-      return r.text();
-    }).then(function (html) {
-      var doc = new DOMParser().parseFromString(html, "text/html"), token = $('meta[name="csrf-token"]', doc);
-      if (!$("#queue", doc)) throw new Error("page");
-      document.title = doc.title;
-      if (token) $('meta[name="csrf-token"]').content = token.content;
-      document.body = document.adoptNode(doc.body);
-      history.pushState({ fieldlog: "log" }, "", url);
-      window.scrollTo(0, 0);
-      if (window.htmx) htmx.process(document.body);
-      setupPage();
-    }).catch(hard);
+    Q.leave();
+    location.href = "/log?saved=" + encodeURIComponent(id);
   }
 
   function setupPage() {
@@ -425,6 +407,4 @@
   document.addEventListener("fieldlog:sent", sent);
   document.addEventListener("fieldlog:persist", function (e) { showPersistence(e.detail); });
   document.addEventListener("DOMContentLoaded", setupPage);
-  // Back from a /log shown in place of the form: load what the address now says.
-  window.addEventListener("popstate", function () { location.reload(); });
 })();

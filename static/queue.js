@@ -1,23 +1,36 @@
 // Offline queue of log entries (IndexedDB), sent to the JSON API when the connection allows.
 // Loaded on every inspector/chief page: registers the service worker, flushes on load, on `online`,
-// on `visibilitychange` and every 30 s while entries wait, and warns before logging out with entries unsent.
-// On the sign-in page (no user) it only counts the entries waiting on this phone.
+// on `visibilitychange` and every 30 s while entries wait, shows the offline banner, and warns before logging
+// out with entries unsent. On the sign-in page (no user) it only counts the entries waiting on this phone.
+// The service worker imports this file too (static/sw.js): there it sends the photos, so that an upload goes
+// on while the inspector opens other pages.
 // Record: {id, user, kind, label, createdAt, body (API JSON), photos: [Blob], photosDone: [index],
-//          sha: [hex], eventAck, state: "pending" | "needs_action" | "auth", status, error, warnings}
-// Sending: every entry's event first (small), then the photos, each through the resumable upload API
-// (fieldlog/routes/api_uploads.py): the server keeps what arrived, so a page change or a dropped
-// connection costs a round trip, not the bytes already sent. One sender at a time per phone (Web Locks).
-// Texts come from the server's catalogue (fieldlog/messages.py, keys "phone.*") in <script class="fieldlog-texts">.
+//          sha: [hex], started: [bool], eventAck, state: "pending" | "needs_action" | "auth", status, error, warnings}
+// Sending: every entry's event first (small, from the page), then the photos, each through the resumable
+// upload API (fieldlog/routes/api_uploads.py), by the service worker when one controls the page (else by the
+// page): the server keeps what arrived, so a dropped connection costs a round trip, not the bytes already sent.
+// One sender of events and one of photos at a time per phone (Web Locks).
+// Texts come from the server's catalogue (fieldlog/messages.py, keys "phone.*") in <script class="fieldlog-texts">;
+// the page hands them, its user and its CSRF token to the worker with each request to send photos.
 (function () {
-  var STORE = "entries", me = (document.currentScript && document.currentScript.dataset.user) || "";
-  var flushing = null, again = false, inflight = null, leaving = false, TEXT = {};
+  var PAGE = typeof document !== "undefined";
+  var STORE = "entries", me = PAGE ? (document.currentScript && document.currentScript.dataset.user) || "" : "";
+  var leaving = false, TEXT = {}, csrf = "", netOk = true, inflight = null;
   var DAY_MS = 24 * 3600 * 1000, FORMAT = "fieldlog-queue";
 
-  Array.prototype.forEach.call(document.querySelectorAll("script.fieldlog-texts"), function (s) {
+  if (PAGE) Array.prototype.forEach.call(document.querySelectorAll("script.fieldlog-texts"), function (s) {
     try { var o = JSON.parse(s.textContent); for (var k in o) TEXT[k] = o[k]; } catch (e) { /* no texts: keys show */ }
   });
   function T(key, values) {
     return (TEXT[key] || key).replace(/\{(\w+)\}/g, function (m, n) { return values && n in values ? values[n] : m; });
+  }
+
+  // In the worker, what would be a page's DOM event goes to every open page, which dispatches it (see below).
+  function emit(name, detail) {
+    if (PAGE) { document.dispatchEvent(new CustomEvent(name, { detail: detail })); return; }
+    self.clients.matchAll({ type: "window" }).then(function (cs) {
+      cs.forEach(function (c) { c.postMessage({ fieldlog: name, detail: detail }); });
+    });
   }
 
   function open() {
@@ -51,35 +64,47 @@
   function get(id) { return tx("readonly", function (s) { return s.get(id); }); }
   function put(rec) { return tx("readwrite", function (s) { return s.put(rec); }).then(changed); }
   function remove(id) { return tx("readwrite", function (s) { return s.delete(id); }).then(changed); }
-  function changed() { document.dispatchEvent(new CustomEvent("fieldlog:queue")); }
+  function changed() { emit("fieldlog:queue"); }
   function stale(rec, now) { return (now || Date.now()) - new Date(rec.createdAt).getTime() > DAY_MS; }
 
   function token() {
-    var m = document.querySelector('meta[name="csrf-token"]');
-    return m ? m.content : "";
+    var m = PAGE && document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : csrf;
   }
 
-  // A weak signal can hang a request for minutes: give up after ms and retry later. A photo upload is
-  // `abortable`: a new entry takes its place (its event goes first; the server keeps the photo's bytes).
+  // Whether the last request reached the server: the offline banner also shows when the phone says it is
+  // online but nothing gets through.
+  function reached(yes) {
+    if (yes === netOk) return;
+    netOk = yes;
+    emit("fieldlog:net", yes);
+  }
+
+  // A weak signal can hang a request for minutes: give up after ms and retry later. A photo's upload is
+  // `abortable`: when the phone goes offline it is given up at once (see abort), so that the next attempt
+  // resumes from the server's offset instead of the browser resending the whole body on its own.
   function send(method, url, body, headers, ms, abortable) {
-    var ctl = window.AbortController ? new AbortController() : null;
+    var ctl = self.AbortController ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, ms || 20000);
     if (abortable) inflight = ctl;
     headers["X-CSRF-Token"] = token();
-    var done = function () { clearTimeout(timer); if (inflight === ctl) inflight = null; };
     return fetch(url, { method: method, body: body, headers: headers, credentials: "same-origin", signal: ctl && ctl.signal })
       .then(function (r) {
+        reached(true);
         return r.json().catch(function () { return {}; }).then(function (j) { done(); return { status: r.status, body: j }; });
-      }, function () { done(); return { status: 0, body: {} }; });
+      }, function () { done(); reached(false); return { status: 0, body: {} }; });
+    function done() { clearTimeout(timer); if (inflight === ctl) inflight = null; }
   }
+  function abort() { if (inflight) inflight.abort(); }
 
   // A page cached by the service worker may carry an old CSRF token: ask for the current one once.
   function refreshToken() {
     return fetch("/log/token", { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) return false;
       return r.json().then(function (j) {
-        var m = document.querySelector('meta[name="csrf-token"]');
+        var m = PAGE && document.querySelector('meta[name="csrf-token"]');
         if (m && j.csrf_token) m.content = j.csrf_token;
+        if (j.csrf_token) csrf = j.csrf_token;
         return !!j.csrf_token;
       });
     }).catch(function () { return false; });
@@ -128,7 +153,7 @@
         rec.error = "";
         rec.warnings = (res.body && res.body.warnings) || [];
       }
-      document.dispatchEvent(new CustomEvent("fieldlog:event", { detail: { id: rec.id, outcome: o } }));
+      emit("fieldlog:event", { id: rec.id, outcome: o });
       return put(rec).then(function () { return o; });
     });
   }
@@ -153,14 +178,14 @@
   }
 
   // One photo, addressed by its entry and the SHA-256 of its bytes. The first attempt sends from 0 at once
-  // (its first byte begins the upload); a later one (another page, after a drop) asks the server's offset first.
+  // (its first byte begins the upload); a later one (after a drop, a closed browser) asks the server's offset first.
   // Without WebCrypto (an insecure context) the photo goes whole, as a multipart form.
   function sendPhoto(rec, i) {
     var blob = rec.photos[i];
-    if (!(window.crypto && crypto.subtle)) {
+    if (!(self.crypto && crypto.subtle)) {
       var fd = new FormData();
       fd.append("photo", blob, "photo-" + (i + 1) + ".jpg");
-      return request("POST", "/api/v1/events/" + rec.id + "/photos", fd, {}, 120000, true);
+      return request("POST", "/api/v1/events/" + rec.id + "/photos", fd, {}, 120000);
     }
     rec.sha = rec.sha || [];
     rec.started = rec.started || [];
@@ -191,48 +216,66 @@
     });
     return step.then(function (o) {
       if (o !== "ok") return o;
-      document.dispatchEvent(new CustomEvent("fieldlog:sent", { detail: rec }));
+      emit("fieldlog:sent", { id: rec.id, label: rec.label, warnings: rec.warnings || [] });
       return remove(rec.id).then(function () { return "ok"; });
     });
   }
 
   // Each pass goes over the waiting entries in order; "offline" or "auth" stops it, a refusal skips one.
-  function pass(rows, fn) {
-    var chain = Promise.resolve("ok");
-    rows.forEach(function (rec) {
-      chain = chain.then(function (o) {
-        if (o === "offline" || o === "auth") return o;
-        if (rec.user !== me || rec.state === "needs_action") return "ok";
-        return fn(rec).then(function (r) { return r === "refused" ? "ok" : r; });
+  function pass(fn) {
+    return all().then(function (rows) {
+      var chain = Promise.resolve("ok");
+      rows.forEach(function (rec) {
+        chain = chain.then(function (o) {
+          if (o === "offline" || o === "auth") return o;
+          if (rec.user !== me || rec.state === "needs_action") return "ok";
+          if (rec.state === "auth") rec.state = "pending"; // a new session (or token) may have come: try again
+          return fn(rec).then(function (r) { return r === "refused" ? "ok" : r; });
+        });
       });
+      return chain;
     });
-    return chain;
   }
 
-  function sendAll() {
-    return all().then(function (rows) {
-      rows.forEach(function (rec) { if (rec.state === "auth") rec.state = "pending"; });
-      return pass(rows, function (rec) { return rec.eventAck ? Promise.resolve("ok") : sendEvent(rec); }).then(function (o) {
-        // A page about to leave sends no photo: the next page would only cut it off.
-        if (o === "offline" || o === "auth" || leaving) return o;
-        return pass(rows, function (rec) { return rec.eventAck ? sendPhotos(rec) : Promise.resolve("ok"); });
+  // fn run under the lock `name`, one run at a time; asked again while running (e.g. `online` fired mid-way),
+  // it runs once more when done.
+  function sender(name, fn) {
+    var running = null, again = false;
+    return function go() {
+      if (running) { again = true; return running; }
+      var locked = navigator.locks ? navigator.locks.request(name, fn) : fn();
+      running = locked.catch(function () { return "offline"; }).then(function (o) {
+        running = null;
+        changed();
+        if (!again) return o;
+        again = false;
+        return go();
       });
-    });
+      return running;
+    };
+  }
+
+  var sendEvents = sender("fieldlog-queue", function () {
+    return pass(function (rec) { return rec.eventAck ? Promise.resolve("ok") : sendEvent(rec); });
+  });
+  var sendAllPhotos = sender("fieldlog-photos", function () {
+    return pass(function (rec) { return rec.eventAck ? sendPhotos(rec) : Promise.resolve("ok"); });
+  });
+
+  // The photos go to the service worker, which outlives this page; without one, this page sends them
+  // (unless it is about to leave: the next page would only cut them off).
+  function photos() {
+    var worker = PAGE && navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) {
+      worker.postMessage({ fieldlog: "photos", user: me, token: token(), texts: TEXT });
+      return Promise.resolve("ok");
+    }
+    return leaving ? Promise.resolve("ok") : sendAllPhotos();
   }
 
   function flush() {
     if (!me) return Promise.resolve("ok");
-    // Asked again while sending (e.g. `online` fired mid-way): run once more when done.
-    if (flushing) { again = true; return flushing; }
-    var locked = navigator.locks ? navigator.locks.request("fieldlog-queue", sendAll) : sendAll();
-    flushing = locked.catch(function () { return "offline"; }).then(function (o) {
-      flushing = null;
-      changed();
-      if (!again) return o;
-      again = false;
-      return flush();
-    });
-    return flushing;
+    return sendEvents().then(function (o) { return o === "offline" || o === "auth" ? o : photos(); });
   }
 
   function add(rec) {
@@ -241,9 +284,7 @@
     rec.state = "pending";
     rec.photosDone = [];
     rec.eventAck = false;
-    return put(rec).then(function () {
-      if (inflight) { again = true; inflight.abort(); } // the new entry's event first, then the photo resumes
-    });
+    return put(rec);
   }
 
   function uuid() {
@@ -327,11 +368,26 @@
     });
   }
 
-  window.fieldlogQueue = { add: add, all: all, mine: mine, get: get, put: put, remove: remove, flush: flush, uuid: uuid,
-                           sha256: sha256, leave: function (yes) { leaving = yes !== false; },
-                           user: me, t: T, stale: stale, exportText: exportText, importText: importText };
+  self.fieldlogQueue = { add: add, all: all, mine: mine, get: get, put: put, remove: remove, flush: flush, uuid: uuid,
+                         sha256: sha256, leave: function (yes) { leaving = yes !== false; },
+                         user: me, t: T, stale: stale, exportText: exportText, importText: importText };
 
-  if (!window.indexedDB) return;
+  if (!self.indexedDB) return;
+
+  // In the service worker: a page asks for the photos to be sent (its user, its token, its texts); the worker
+  // stays alive until they are sent or the connection fails (the next page's request resumes them).
+  if (!PAGE) {
+    self.addEventListener("message", function (e) {
+      var d = e.data || {};
+      if (d.fieldlog === "offline") abort();
+      if (d.fieldlog !== "photos" || !d.user) return;
+      me = d.user;
+      csrf = d.token || csrf;
+      TEXT = d.texts || TEXT;
+      e.waitUntil(sendAllPhotos());
+    });
+    return;
+  }
 
   // The sign-in page: say how many entries wait on this phone, and for which accounts.
   if (!me) {
@@ -348,9 +404,32 @@
     return;
   }
 
+  // The banner while offline: the phone says so, or the last request (this page's or the worker's) got nowhere.
+  function banner() {
+    var b = document.getElementById("offline-banner");
+    if (b) b.hidden = navigator.onLine && netOk;
+  }
+  window.addEventListener("offline", function () {
+    banner();
+    abort();
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (worker) worker.postMessage({ fieldlog: "offline" });
+  });
+  window.addEventListener("online", function () { netOk = true; banner(); });
+  document.addEventListener("fieldlog:net", function (e) { netOk = e.detail; banner(); });
+  document.addEventListener("DOMContentLoaded", banner);
+  banner();
+
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     navigator.serviceWorker.ready.then(function (reg) { if (reg.active) reg.active.postMessage("warm"); });
+    // What the worker reports while it sends photos: the same events as this page's own sending.
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      var d = e.data || {};
+      if (d.fieldlog) document.dispatchEvent(new CustomEvent(d.fieldlog, { detail: d.detail }));
+    });
+    // The worker took control (first visit): it sends the photos from now on.
+    navigator.serviceWorker.addEventListener("controllerchange", flush);
   }
   // Ask once per page that the browser keep this origin's storage (the queue) under storage pressure.
   if (navigator.storage && navigator.storage.persist) {

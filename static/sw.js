@@ -1,10 +1,15 @@
 // Service worker, served at /sw.js (scope /) by fieldlog/routes/log.py, which fills in the
-// placeholders. Pages: network first (short timeout), falling back to the cached copy; static
-// files: cache first; API calls and every non-GET request go straight to the network, never cached.
+// placeholders. Pages: network first (short timeout), falling back to the cached copy, and for a page never
+// cached to the offline page (/offline); static files (content-hashed names): cache first; API calls and every
+// non-GET request go straight to the network, never cached.
+// It also sends the queue's photos (queue.js, imported below): a page asks, and the upload goes on in here
+// while the inspector opens other pages.
 var VERSION = "__VERSION__";
 var PAGES = __PAGES__;
 var STATIC = __STATIC__;
+var OFFLINE = "/offline";
 var PAGE_CACHE = "fieldlog-pages-" + VERSION, STATIC_CACHE = "fieldlog-static-" + VERSION;
+importScripts(__QUEUE__);
 
 function store(cache, url) {
   return fetch(url, { credentials: "same-origin", cache: "no-cache" }).then(function (r) {
@@ -22,7 +27,7 @@ function warm(urls, name) {
 }
 
 self.addEventListener("install", function (e) {
-  e.waitUntil(Promise.all([warm(STATIC, STATIC_CACHE), warm(PAGES, PAGE_CACHE)]).then(function () {
+  e.waitUntil(Promise.all([warm(STATIC, STATIC_CACHE), warm(PAGES.concat([OFFLINE]), PAGE_CACHE)]).then(function () {
     return self.skipWaiting();
   }));
 });
@@ -37,7 +42,7 @@ self.addEventListener("activate", function (e) {
 
 // A signed-in page asks for the logging pages to be cached (again, e.g. after a logout cleared them).
 self.addEventListener("message", function (e) {
-  if (e.data === "warm") e.waitUntil(warm(PAGES, PAGE_CACHE));
+  if (e.data === "warm") e.waitUntil(warm(PAGES.concat([OFFLINE]), PAGE_CACHE));
 });
 
 function isPage(path) { return PAGES.indexOf(path) >= 0; }
@@ -48,9 +53,10 @@ function networkFirst(req, url) {
       if (r.ok && !r.redirected && isPage(url.pathname) && !url.search) cache.put(url.pathname, r.clone());
       return r;
     });
+    // Never another page under this address: the cached copy of this one, else the page saying it was not kept.
     var fallback = function () {
       return cache.match(url.pathname).then(function (hit) {
-        return hit || cache.match("/log").then(function (home) { return home || net; });
+        return hit || cache.match(OFFLINE).then(function (off) { return off || net; });
       });
     };
     var slow = new Promise(function (ok, bad) { setTimeout(bad, 6000); });

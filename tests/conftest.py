@@ -71,7 +71,8 @@ def clock(request) -> FixedClock | RealClock:
     stamps entries with the browser's real clock, and a server fixed in the past would refuse them as "in
     the future" and leave them out of "today". Such tests take `now` from this clock too.
     """
-    return RealClock() if "live_server" in request.fixturenames else FixedClock(NOW)
+    live = {"live_server", "recorded_server"} & set(request.fixturenames)
+    return RealClock() if live else FixedClock(NOW)
 
 
 @pytest.fixture
@@ -353,3 +354,133 @@ def browser_login(page, base_url: str, username: str, password: str = PASSWORD) 
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
 
+
+
+def emulate_network(page, base_url: str, conditions: dict, cpu_slowdown: float | None = None) -> list[str]:
+    """Network.emulateNetworkConditions (and the CPU slowdown, if given) on the page and on every service worker of
+    `base_url` running now: the page's emulation does not reach its worker's own requests (the photo uploads).
+    A worker is reached through the browser's CDP session (Target.sendMessageToTarget); returns their target ids.
+    A worker started later is not covered: call again (bench/phone_photo.py checks the ids after each run)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", conditions)
+    if cpu_slowdown:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
+    browser = page.context.browser.new_browser_cdp_session()
+    workers = [t for t in browser.send("Target.getTargets")["targetInfos"]
+               if t["type"] == "service_worker" and t["url"].startswith(base_url + "/")]
+    for worker in workers:
+        session = browser.send("Target.attachToTarget", {"targetId": worker["targetId"], "flatten": False})["sessionId"]
+        calls = [("Network.enable", {}), ("Network.emulateNetworkConditions", conditions)]
+        if cpu_slowdown:
+            calls.append(("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown}))
+        for n, (method, params) in enumerate(calls):
+            browser.send("Target.sendMessageToTarget", {"sessionId": session, "message": json.dumps(
+                {"id": n + 1, "method": method, "params": params})})
+    page._fieldlog_cdp = (cdp, browser)  # kept alive with the page: a detached session ends its emulation
+    return [w["targetId"] for w in workers]
+
+
+class Recorder:
+    """ASGI wrapper that records every request the server answers: {method, path, query, body (bytes received),
+    status}, in `seen`. What reached the server, whoever sent it (a page or its service worker)."""
+
+    def __init__(self, app):
+        self.app, self.seen = app, []
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        row = {"method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode(), "body": 0,
+               "status": None}
+        self.seen.append(row)
+
+        async def counting():
+            message = await receive()
+            row["body"] += len(message.get("body", b""))
+            return message
+
+        async def status(message):
+            if message["type"] == "http.response.start":
+                row["status"] = message["status"]
+            await send(message)
+
+        await self.app(scope, counting, status)
+
+
+@pytest.fixture
+def recorded_server(app):
+    """The app served by uvicorn like `live_server`, recording what reached it: (base URL, Recorder.seen)."""
+    recorder = Recorder(app)
+    with serving(recorder) as url:
+        yield url, recorder.seen
+
+
+class CuttableProxy:
+    """A TCP proxy in front of a server, whose `cut()` closes every connection under way and refuses new ones
+    until `restore()`: a signal that drops (the browser's emulated offline stops new requests but lets one under
+    way run on, and Chromium retries a request whose connection closed on a new one)."""
+
+    def __init__(self, target_port: int):
+        self.target, self.pairs, self.lock, self.down = target_port, [], threading.Lock(), False
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.pairs.append((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def restore(self) -> None:
+        self.down = False
+
+    def cut(self) -> None:
+        with self.lock:
+            self.down = True
+            pairs, self.pairs = self.pairs, []
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture
+def cuttable_server(recorded_server):
+    """`recorded_server` behind a CuttableProxy: (base URL through the proxy, what reached the server, the proxy)."""
+    base, seen = recorded_server
+    proxy = CuttableProxy(int(base.rsplit(":", 1)[1]))
+    try:
+        yield f"http://127.0.0.1:{proxy.port}", seen, proxy
+    finally:
+        proxy.close()

@@ -12,6 +12,7 @@ from fieldlog import accounts
 from fieldlog.resources import resource_dir
 from fieldlog.routes.api_docs import SWAGGER_UI
 from tests.conftest import Client, browser_login
+from fieldlog.static_files import static_url
 
 STATIC = resource_dir("static")
 
@@ -41,7 +42,7 @@ def test_the_docs_page_loads_only_pinned_static_files_and_no_inline_script(clien
     assert page.status_code == 200
     html = page.text
     sources = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', html)
-    assert f"/static/swagger-ui-bundle-{SWAGGER_UI}.js" in sources and f"/static/swagger-ui-{SWAGGER_UI}.css" in sources
+    assert static_url(f"swagger-ui-bundle-{SWAGGER_UI}.js") in sources and static_url(f"swagger-ui-{SWAGGER_UI}.css") in sources
     assert all(s.startswith("/static/") for s in sources), sources
     assert len(re.findall(r"<script\b", html)) == len(re.findall(r"<script\b[^>]*\bsrc=", html))  # none inline
     csp = page.headers["content-security-policy"]

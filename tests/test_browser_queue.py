@@ -1,4 +1,5 @@
-"""The phone's queue in a real browser: a photo on a slow uplink is sent once, resumed across a page change; the
+"""The phone's queue in a real browser: a photo on a slow uplink is sent once, by the service worker while other
+pages open, resumed from the server's offset when the connection drops (and by the next page without a worker); the
 queue survives (exported to a file, the browser's data cleared, imported back: each entry stored once), warns when
 entries have waited more than a day, and the sign-in page says how many entries wait for a session that ended."""
 
@@ -12,7 +13,7 @@ import pytest
 
 from fieldlog import uploads
 from fieldlog.db import scalar
-from tests.conftest import browser_login
+from tests.conftest import browser_login, emulate_network
 from tests.factories import SITE_AT, TZ, camera_photo, site
 from tests.test_browser_log import (
     fill_leaflets,
@@ -47,14 +48,6 @@ def uploads_on_server(cfg) -> list[dict]:
     return out
 
 
-def upload_requests(context) -> list:
-    """Every request of the upload API the browser makes, kept to read their answers afterwards."""
-    seen = []
-    context.on("requestfinished", lambda r: seen.append(r) if "/uploads" in r.url else None)
-    context.on("requestfailed", lambda r: seen.append(r) if "/uploads" in r.url else None)
-    return seen
-
-
 def save_patrol_with_photo(page, base: str, site_id: int, photo: bytes) -> str:
     page.goto(f"{base}/log/safety_patrol")
     page.click(f"label.pick:has(input[value='site:{site_id}'])")
@@ -66,34 +59,86 @@ def save_patrol_with_photo(page, base: str, site_id: int, photo: bytes) -> str:
     return page.url.split("saved=")[1]
 
 
-def test_a_photo_interrupted_by_a_page_change_resumes_where_the_server_stopped(phone, live_server, users, db, cfg, camera):
+def photo_puts(seen) -> list[dict]:
+    """The upload API's PUTs that reached the server (from the page or its service worker), with their offsets."""
+    return [{**r, "offset": int(re.search(r"offset=(\d+)", r["query"]).group(1))}
+            for r in seen if r["method"] == "PUT" and "/uploads/" in r["path"]]
+
+
+def stored_once(db, cfg, event_id: str, seen, size: int) -> list[dict]:
+    """The server holds exactly one photo for the event, whole (the bytes whose SHA-256 the phone addressed it by,
+    1600 px); every body byte it received for it, resent ones included, is at most 1.05 x the photo's size; no
+    partial upload is left. The PUTs that reached it."""
+    wait_for(lambda: scalar(db, "SELECT count(*) FROM event_photos WHERE event_id = ?", [event_id]) == 1, timeout=60)
+    puts = wait_for(lambda: [p for p in photo_puts(seen) if p["status"]] == photo_puts(seen) and photo_puts(seen), 20)
+    [(sha, width)] = db.execute("SELECT sha256, width FROM event_photos WHERE event_id = ?", [event_id]).fetchall()
+    assert {p["path"].rsplit("/", 1)[1] for p in puts} == {sha} and width == 1600
+    received = sum(p["body"] for p in puts)
+    assert size <= received <= size * 1.05, (received, size, [(p["offset"], p["body"]) for p in puts])
+    assert uploads_on_server(cfg) == [] and scalar(db, "SELECT count(*) FROM event_photos") == 1
+    return puts
+
+
+def test_a_photo_goes_on_in_the_service_worker_while_another_page_opens(phone, recorded_server, users, db, cfg, camera):
+    base, seen = recorded_server
     site_id = site(db, name="衡东县城关镇安置小区", reg_no="Q-1", location=SITE_AT)
     page = phone.new_page()
-    browser_login(page, live_server, "alice")
-    seen = upload_requests(phone)
-    cdp = phone.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", SLOW_UPLINK)
-    event_id = save_patrol_with_photo(page, live_server, site_id, camera)
+    ready_for_offline(page, base, "alice")
+    assert emulate_network(page, base, SLOW_UPLINK)  # the worker's uploads too
+    event_id = save_patrol_with_photo(page, base, site_id, camera)
     # Saved and on /log at once; the photo goes on from there, slowly.
     assert scalar(db, "SELECT count(*) FROM events WHERE id = ?", [event_id]) == 1
     held = wait_for(lambda: [u for u in uploads_on_server(cfg) if u["held"] > 30_000], timeout=30)[0]
     size = held["size"]
     assert 120_000 <= size <= 300_000, size  # shrunk on the phone from 3 MB
-    # The inspector opens another page midway: that page's queue resumes the upload.
-    page.goto(f"{live_server}/events/mine")
-    wait_for(lambda: scalar(db, "SELECT count(*) FROM event_photos WHERE event_id = ?", [event_id]) == 1, timeout=60)
+    # The inspector opens other pages midway: the upload belongs to the worker, not to the page.
+    page.goto(f"{base}/events/mine")
+    page.goto(f"{base}/log")
+    puts = stored_once(db, cfg, event_id, seen, size)
+    assert [p["offset"] for p in puts] == [0]  # one request, never cut off by a page
     wait_js(page, "fieldlogQueue.all().then(rs => rs.length === 0)")
-    puts = [r for r in seen if r.method == "PUT"]
-    assert len(puts) >= 2, [r.url for r in puts]
-    offsets = [int(re.search(r"offset=(\d+)", r.url).group(1)) for r in puts]
-    assert offsets[0] == 0 and offsets[-1] >= held["held"], offsets  # resumed past what the server held, not from 0
-    done = puts[-1].response().json()
-    assert done["complete"] is True and done["photo"]["width"] == 1600
-    # Every byte that reached the server for this photo, resent ones included: the photo once, give or take.
-    assert size <= done["received_total"] <= size * 1.05, (done["received_total"], size)
-    assert uploads_on_server(cfg) == []
-    assert scalar(db, "SELECT count(*) FROM event_photos") == 1
+    page.wait_for_selector("#queue .queue-count:text-is('0')")
+
+
+def test_a_photo_cut_off_by_the_network_resumes_from_the_servers_offset(phone, cuttable_server, users, db, cfg, camera):
+    base, seen, proxy = cuttable_server
+    site_id = site(db, name="衡东县吴集镇中学", reg_no="Q-3", location=SITE_AT)
+    page = phone.new_page()
+    ready_for_offline(page, base, "alice")
+    emulate_network(page, base, SLOW_UPLINK)
+    event_id = save_patrol_with_photo(page, base, site_id, camera)
+    size = wait_for(lambda: [u for u in uploads_on_server(cfg) if u["held"] > 40_000], timeout=30)[0]["size"]
+    phone.set_offline(True)  # the signal drops midway (for the page and its worker): nothing new gets out,
+    proxy.cut()  # and the connection under way is gone (a retry finds no network either)
+    page.wait_for_selector("#offline-banner:visible")
+    page.wait_for_timeout(1500)
+    [kept] = [u["held"] for u in uploads_on_server(cfg)]  # what arrived before the drop is kept
+    assert 0 < kept < size and scalar(db, "SELECT count(*) FROM event_photos") == 0
+    proxy.restore()
+    phone.set_offline(False)  # back: `online` makes the page ask the worker, which asks the offset and sends the rest
+    page.wait_for_selector("#offline-banner", state="hidden")
+    puts = stored_once(db, cfg, event_id, seen, size)
+    offsets = [p["offset"] for p in puts]
+    assert offsets[0] == 0 and len(offsets) >= 2 and offsets[-1] >= kept, (offsets, kept)
+
+
+def test_without_a_service_worker_the_next_page_resumes_the_photo(browser, recorded_server, users, db, cfg, camera):
+    base, seen = recorded_server
+    site_id = site(db, name="衡东县城关镇安置小区", reg_no="Q-4", location=SITE_AT)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", timezone_id="Asia/Shanghai", service_workers="block")
+    try:
+        page = context.new_page()
+        browser_login(page, base, "alice")
+        emulate_network(page, base, SLOW_UPLINK)
+        event_id = save_patrol_with_photo(page, base, site_id, camera)
+        held = wait_for(lambda: [u for u in uploads_on_server(cfg) if u["held"] > 30_000], timeout=30)[0]
+        page.goto(f"{base}/events/mine")  # this page's upload is cut off; the next page resumes it
+        puts = stored_once(db, cfg, event_id, seen, held["size"])
+        offsets = [p["offset"] for p in puts]
+        assert len(offsets) >= 2 and offsets[0] == 0 and offsets[-1] >= held["held"], offsets
+    finally:
+        context.close()
 
 
 def test_export_clear_import_sends_each_entry_once(phone, live_server, users, db, cfg, camera):

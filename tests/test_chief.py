@@ -8,6 +8,7 @@ import pytest
 
 from fieldlog import accounts, events
 from tests.factories import TZ, event, plant, site
+from fieldlog.static_files import static_url
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_report_is_printable(client_for, march):
     carol = client_for("carol")
     html = carol.get("/chief/report?month=2021-03").text
     css = carol.get("/static/report.css").text  # a stylesheet of its own: the CSP allows no inline style
-    assert 'href="/static/report.css"' in html and "@page { size: A4" in css and 'class="top"' not in html
+    assert f'href="{static_url("report.css")}"' in html and "@page { size: A4" in css and 'class="top"' not in html
     assert "人民医院住院楼" in html and "衡建整〔2021〕7号" in html and "恒通商砼" in html
 
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from fieldlog.indicators import entries
 
 from tests.factories import enter_manual, perfect_year
+from fieldlog.static_files import static_url
 
 
 def small_year(db) -> None:
@@ -107,7 +108,7 @@ def test_evaluation_page_prints_on_a4(year, client_for):
     html = carol.get("/indicators/2021/evaluation?as_of=2021-12-31").text
     assert "2021年部门整体支出绩效自评表" in html
     css = carol.get("/static/evaluation.css").text  # a stylesheet of its own: the CSP allows no inline style
-    assert 'href="/static/evaluation.css"' in html and "size: A4 landscape" in css and "display: table-header-group" in css
+    assert f'href="{static_url("evaluation.css")}"' in html and "size: A4 landscape" in css and "display: table-header-group" in css
     # One group per 二级指标, each with its 一级/二级 labels, so a printed page never shows rows without them.
     assert html.count('<tbody class="group">') == 7
     assert '<td class="level" rowspan="11">产出指标</td>\n    <td class="level" rowspan="11">数量指标</td>' in html

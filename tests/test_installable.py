@@ -13,6 +13,7 @@ from PIL import Image
 from fieldlog.resources import resource_dir
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, browser_login, pixel5
 from tests.factories import event, site
+from fieldlog.static_files import static_url
 
 STATIC = resource_dir("static")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -51,8 +52,8 @@ def test_every_page_head_names_the_icons(client_for):
     for path in ("/", "/log", "/login", "/no-such-page"):
         head = client.get(path, headers=BROWSER).text.split("</head>")[0]
         assert '<meta name="theme-color" content="#12355b">' in head
-        assert 'rel="apple-touch-icon" href="/static/icons/apple-touch-icon.png"' in head
-        assert 'rel="icon" href="/static/icons/favicon.ico"' in head and 'rel="manifest"' in head
+        assert f'rel="apple-touch-icon" href="{static_url("icons/apple-touch-icon.png")}"' in head
+        assert f'rel="icon" href="{static_url("icons/favicon.ico")}"' in head and 'rel="manifest"' in head
     favicon = client.get("/favicon.ico")
     assert favicon.status_code == 200 and favicon.headers["content-type"] == "image/x-icon"
     assert favicon.content == (STATIC / "icons" / "favicon.ico").read_bytes()
@@ -79,7 +80,7 @@ def test_chromium_reports_no_installability_errors(playwright_driver, live_serve
         errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
         assert errors == []
         parsed = cdp.send("Page.getAppManifest")
-        assert parsed["url"] == f"{live_server}/static/manifest.webmanifest" and not parsed["errors"]
+        assert parsed["url"] == live_server + static_url("manifest.webmanifest") and not parsed["errors"]
     finally:
         context.close()
 

@@ -14,8 +14,8 @@ from PIL import Image
 
 from fieldlog import events, registry
 from fieldlog.db import scalar
-from fieldlog.resources import resource_dir
-from fieldlog.routes.log import subject_choices
+from fieldlog.routes.log import OFFLINE_STATIC, subject_choices
+from fieldlog.static_files import served, static_url
 from tests.factories import SITE_AT, TZ, event, site
 
 CENTRE = SITE_AT  # Hengdong county town centre; the sites below lie about 300 m and 5 km away
@@ -298,7 +298,10 @@ def test_service_worker_served_from_root_with_every_logging_page(client_for):
     assert response.headers["content-type"].startswith("text/javascript")
     pages = json.loads(re.search(r"var PAGES = (\[.*?\]);", response.text).group(1))
     assert pages == ["/log"] + [f"/log/{k}" for k in events.KINDS] + ["/notices/new"]
-    assert "__VERSION__" not in response.text and "/static/queue.js" in response.text
+    assert "__VERSION__" not in response.text and f'importScripts("{static_url("queue.js")}")' in response.text
+    # The files it keeps, under their content-hashed names.
+    cached = json.loads(re.search(r"var STATIC = (\[.*?\]);", response.text).group(1))
+    assert cached == [static_url(name) for name in OFFLINE_STATIC] and all(re.search(r"\.[0-9a-f]{10}\.", u) for u in cached)
 
 
 def test_token_endpoint_gives_the_current_csrf_token(client_for):
@@ -308,12 +311,13 @@ def test_token_endpoint_gives_the_current_csrf_token(client_for):
 
 
 def test_queue_script_only_on_pages_of_people_who_log(client_for):
-    assert 'src="/static/queue.js"' in client_for("alice").get("/").text
+    queue = static_url("queue.js")
+    assert f'src="{queue}"' in client_for("alice").get("/").text
     assert 'data-user="alice"' in client_for("alice").get("/").text
-    assert 'src="/static/queue.js"' not in client_for("dave").get("/").text
+    assert f'src="{queue}"' not in client_for("dave").get("/").text
     # The sign-in page loads it only to count the entries waiting on the phone: no user, so it sends nothing.
     login = client_for(None).get("/login").text
-    assert '<script src="/static/queue.js" defer data-user=""></script>' in login and 'data-user="alice"' not in login
+    assert f'<script src="{queue}" defer data-user=""></script>' in login and 'data-user="alice"' not in login
 
 
 def test_no_inline_scripts_on_logging_pages(client_for):
@@ -330,11 +334,10 @@ def test_logging_page_transfer_fits_40_kb_gzipped(client_for, db):
     for n in range(60):
         site(db, name=f"衡东县城关镇第{n}号安置小区二期工程", reg_no=f"W-{n}", location=(27.0 + n / 1000, 112.9 + n / 1000))
     client = client_for("alice")
-    static = resource_dir("static")
     assets = ["app.css", "log.css", "htmx-2.0.11.min.js", "app.js", "queue.js", "log.js"]
     for kind in ["safety_patrol", "major_inspection", "leaflets"]:
         html = client.get(f"/log/{kind}").content
         for asset in assets:
-            assert f"/static/{asset}" in html.decode()
-        total = len(gzip.compress(html)) + sum(len(gzip.compress((static / a).read_bytes())) for a in assets)
+            assert static_url(asset) in html.decode()
+        total = len(gzip.compress(html)) + sum(len(gzip.compress(served(a))) for a in assets)  # the bytes served
         assert total <= 40 * 1024, (kind, total)

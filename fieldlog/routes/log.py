@@ -17,7 +17,7 @@ from fieldlog.errors import Conflict, InvalidInput, NotFound
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
-from fieldlog.resources import resource_dir
+from fieldlog.static_files import served, static_url
 from fieldlog.web import (current_time, csrf_token, current_user, get_db, photo_too_large, redirect, render,
                           render_page, require)
 
@@ -25,9 +25,9 @@ router = APIRouter()
 # The review picker (a page every phone caches) lists the open notices with the earliest deadlines.
 PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
-# Files the service worker keeps for offline use; its version follows their content.
-OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
-                  "/static/queue.js", "/static/log.js", "/static/notices.css", "/static/notices.js"]
+# Files the service worker keeps for offline use, under their content-hashed names: its version follows them.
+OFFLINE_STATIC = ["app.css", "log.css", "app.js", "htmx-2.0.11.min.js", "queue.js", "log.js", "notices.css",
+                  "notices.js"]
 # Pages beside the logging forms that the service worker keeps for use without a signal: issuing a notice.
 OFFLINE_PAGES = ["/notices/new"]
 
@@ -135,19 +135,23 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
 
 @router.get("/sw.js", include_in_schema=False)
 def service_worker() -> Response:
-    """The service worker, from the site root so that its scope is the whole site."""
-    static = resource_dir("static")
-    text = (static / "sw.js").read_text(encoding="utf-8")
-    digest = hashlib.sha256(text.encode())
-    for path in OFFLINE_STATIC:
-        file = static / path.removeprefix("/static/")
-        if file.exists():
-            digest.update(file.read_bytes())
+    """The service worker, from the site root so that its scope is the whole site. It names the static files by
+    their content-hashed URLs (so its text, hence its version, changes with any of them) and imports the queue's
+    script, with which it sends the photos."""
+    text = served("sw.js").decode("utf-8")
+    cached = [static_url(name) for name in OFFLINE_STATIC]
     pages = ["/log"] + [f"/log/{k}" for k in events.KINDS] + OFFLINE_PAGES
-    body = (text.replace("__VERSION__", digest.hexdigest()[:12]).replace("__PAGES__", json.dumps(pages))
-            .replace("__STATIC__", json.dumps(OFFLINE_STATIC)))
+    body = (text.replace("__PAGES__", json.dumps(pages)).replace("__STATIC__", json.dumps(cached))
+            .replace("__QUEUE__", json.dumps(static_url("queue.js"))))
+    body = body.replace("__VERSION__", hashlib.sha256(body.encode()).hexdigest()[:12])
     return Response(body, media_type="text/javascript", headers={
         "Service-Worker-Allowed": "/", "Cache-Control": "no-cache, no-store, must-revalidate"})
+
+
+@router.get("/offline", include_in_schema=False)
+def offline_page(request: Request, user=Depends(current_user)) -> Response:
+    """What the service worker shows offline for a page it never kept (instead of another page under its address)."""
+    return render(request, "offline.html", {"user": user})
 
 
 @router.get("/log/token", include_in_schema=False)
