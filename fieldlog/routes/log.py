@@ -27,7 +27,7 @@ PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
 # Files the service worker keeps for offline use; its version follows their content.
 OFFLINE_STATIC = ["/static/app.css", "/static/log.css", "/static/app.js", "/static/htmx-2.0.11.min.js",
-                  "/static/queue.js", "/static/log.js"]
+                  "/static/queue.js", "/static/log.js", "/static/checks.js"]
 
 
 
@@ -124,7 +124,7 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
         "notices_total": events.count_open(db, today=today) if kind == "rectification_review" else 0,
         "labs": samples.labs(db, active_only=True) if spec.get("results") else [],
         "inspectors": accounts.inspectors(db),
-        "subject_label": events.SUBJECTS[spec["subject"]],
+        "subject_label": events.SUBJECTS[spec["subject"]], "checks": events.client_checks(kind),
         "hint": events.hint(kind, quotas.monthly(quotas.for_year(db, today.year), kind)),
     }
 
