@@ -810,6 +810,9 @@ MESSAGES: dict[str, str] = {
     # --- ui (issue 12): dates as a reader reads them, the form's own checks, map links, paging ----------------
     "dates.day": "{year}年{month}月{day}日",
     "dates.moment": "{day} {time}",
+    "dates.today": "今天",
+    "dates.yesterday": "昨天",
+    "dates.days_ago": "{n} 天前",
 
     # --- end ------------------------------------------------------------------------------------------
 }
@@ -819,6 +822,12 @@ LABELS: dict[str, dict[str, str]] = {
     # --- events, coverage, follow-ups: kinds, coverage states, notice statuses, orders -----------------
     # The order of an enforcement patrol (data.order); before migration 009 the label itself was stored.
     "order": {"none": "无", "rectify": "整改", "stop_work": "停工整改"},
+    # ui (issue 12): what a rule of the target table does, as the drill-down names it (RULES in indicators/rules.py).
+    "rule": {"count": "按记录条数计", "sum": "按字段合计", "distinct": "按不同对象计",
+             "quota_per_subject_period": "逐个对象逐期计次", "coverage": "按覆盖率计", "timeliness": "按期完成比例",
+             "ratio": "按比率计", "deadline": "按期限内完成比例", "reached_by": "达到目标的日期",
+             "threshold": "全部达标与否", "per_mille": "按千分率计", "manual_number": "手工填报",
+             "manual_text": "手工填报（定性）"},
     "coverage_state": {"overdue": "逾期", "due_soon": "临期", "open": "待巡查", "done": "已完成"},
     "followup_status": {"overdue": "逾期", "due_soon": "临期", "pending": "未到期", "closed": "已销号"},
     # What a patrol issued (followups.Notice.order).

@@ -164,3 +164,10 @@ def moment_text(value, tz: ZoneInfo | None = None) -> str:
     if not isinstance(found, datetime):
         return day_text(value, tz)
     return t("dates.moment", day=day_text(found), time=found.strftime("%H:%M"))
+
+
+def days_ago_text(days: int | None) -> str:
+    """How long ago, as a person says it: 今天, 昨天, 3 天前."""
+    if days is None:
+        return ""
+    return t("dates.today") if days <= 0 else t("dates.yesterday") if days == 1 else t("dates.days_ago", n=days)

@@ -102,6 +102,7 @@ def _station_tz(context) -> object | None:
 # The ISO form stays in the API, the exports and form inputs.
 templates.env.filters["day"] = pass_context(lambda context, value: periods.day_text(value, _station_tz(context)))
 templates.env.filters["moment"] = pass_context(lambda context, value: periods.moment_text(value, _station_tz(context)))
+templates.env.filters["days_ago"] = periods.days_ago_text
 # Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
 templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
