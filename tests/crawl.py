@@ -52,11 +52,12 @@ def links(html: str) -> list[str]:
     return parser.hrefs
 
 
-def shape(url: str) -> str:
+def shape(url: str, with_query: bool = True) -> str:
+    """The URL's page shape: numbers and ids blanked, and (with_query) the names of its query parameters."""
     parts = urlsplit(url)
     path = re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27,}", "/{id}", parts.path)
     path = re.sub(r"/\d+(?=/|$)", "/{n}", path)
-    return path + "?" + ",".join(sorted({k for k, _ in parse_qsl(parts.query)}))
+    return path + ("?" + ",".join(sorted({k for k, _ in parse_qsl(parts.query)})) if with_query else "")
 
 
 def local(href: str) -> str | None:
@@ -70,18 +71,22 @@ def local(href: str) -> str | None:
     return parts.path + (f"?{query}" if query else "")
 
 
-def crawl(get, per_shape: int = 2, limit: int = 400) -> dict[str, str]:
-    """{url: html} of every HTML page reached from start_pages() through links; get(url) -> (status, type, text)."""
+def crawl(get, per_shape: int = 2, limit: int = 400, with_query: bool = True) -> dict[str, str]:
+    """{url: html} of every HTML page reached from start_pages() through links; get(url) -> (status, type, text).
+
+    with_query=False: pages that differ only by their query (a month, a filter) are one shape (for layout checks).
+    """
     todo, seen, shapes, pages = list(start_pages()), set(), {}, {}
     while todo and len(pages) < limit:
         url = todo.pop(0)
-        if url in seen or shapes.get(shape(url), 0) >= per_shape:
+        key = shape(url, with_query)
+        if url in seen or shapes.get(key, 0) >= per_shape:
             continue
         seen.add(url)
         status, content_type, text = get(url)
         if status != 200 or "text/html" not in content_type:
             continue
-        shapes[shape(url)] = shapes.get(shape(url), 0) + 1
+        shapes[key] = shapes.get(key, 0) + 1
         pages[url] = text
         todo.extend(u for u in (local(h) for h in links(text)) if u and u not in seen)
     return pages

@@ -40,8 +40,9 @@ def test_no_page_scrolls_sideways_at_320_px(narrow, live_server, client_for, ful
         response = client.get(url, follow_redirects=True)
         return response.status_code, response.headers.get("content-type", ""), response.text
 
-    urls = list(crawl(get, per_shape=1))
+    urls = list(crawl(get, per_shape=1, with_query=False))
     assert len(urls) >= 15
+    print(len(urls), 'pages')
     page = narrow.new_page()
     browser_login(page, live_server, who)
     found = {}
