@@ -24,16 +24,8 @@ OVERFLOW = """() => {
 }"""
 
 
-@pytest.fixture
-def narrow(browser):
-    context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", timezone_id="Asia/Shanghai")
-    yield context
-    context.close()
-
-
 @pytest.mark.parametrize("who", ["alice", "carol", "dave"])
-def test_no_page_scrolls_sideways_at_320_px(narrow, live_server, client_for, full_year, who):
+def test_no_page_scrolls_sideways_at_320_px(phone, live_server, client_for, full_year, who):
     client = client_for(who)
 
     def get(url):
@@ -42,8 +34,8 @@ def test_no_page_scrolls_sideways_at_320_px(narrow, live_server, client_for, ful
 
     urls = list(crawl(get, per_shape=1, with_query=False))
     assert len(urls) >= 15
-    print(len(urls), 'pages')
-    page = narrow.new_page()
+    page = phone.new_page()
+    page.set_viewport_size({"width": 320, "height": 640})
     browser_login(page, live_server, who)
     found = {}
     for url in urls:
