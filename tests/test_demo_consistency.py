@@ -76,7 +76,7 @@ def test_dashboards_of_the_demo_day_count_only_what_happened_by_then(demo_app):
     for page in ("/chief", "/chief/followups", "/chief/report", "/chief/pacing", "/chief/inspectors"):
         response = chief.get(page)
         assert response.status_code == 200, page
-    assert TODAY.isoformat() in chief.get("/chief/report").text
+    assert f"{TODAY.year}年{TODAY.month}月{TODAY.day}日" in chief.get("/chief/report").text
 
 
 def _site_row(html: str, site_id: int, month: str) -> str:

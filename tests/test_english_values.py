@@ -207,7 +207,8 @@ def test_displays_show_the_label_of_old_and_new_values(client_for, db, users):
     assert re.search(r"<dt>处理措施</dt>\s*<dd>停工整改</dd>", old_page)
     new_page = chief.get(f"/events/{new}").text
     assert re.search(r"<dt>处理措施</dt>\s*<dd>停工整改</dd>", new_page)
-    assert "<td>处理措施</td><td>整改</td><td>停工整改</td>" in new_page
+    assert ('<td class="card-title">处理措施</td><td class="fig" data-label="原值">整改</td>'
+            '<td class="fig" data-label="新值">停工整改</td>') in new_page
     assert "stop_work" not in old_page.replace(f"/events/{old}", "") and ">rectify<" not in new_page
 
     timeline = {e["id"]: dict(e["fields"]) for e in coverage.timeline(db, site_id=s)}
