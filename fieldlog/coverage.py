@@ -30,6 +30,8 @@ SITE_VISIT_KINDS = ("safety_patrol", "enforcement_patrol", "major_inspection")
 PLANT_VISIT_KINDS = ("plant_patrol", "plant_inspection")
 
 TIMELINE_LIMIT = 300
+# The evidence page shows its events a page at a time ("load more" adds the next page in place).
+TIMELINE_PAGE = 50
 
 
 @dataclass
@@ -280,8 +282,8 @@ def key_fields(kind: str, raw: str) -> list[tuple[str, str]]:
     return out
 
 
-def timeline(db: Database, limit: int = TIMELINE_LIMIT, **filters) -> list[dict]:
+def timeline(db: Database, limit: int = TIMELINE_LIMIT, offset: int = 0, **filters) -> list[dict]:
     """Events newest first, voided ones included (and marked); filters by subject, months, kind and inspector."""
     return [{**r, "label": kind_label(r["kind"]), "fields": key_fields(r["kind"], r["data"]),
              "notice_event_id": json.loads(r["data"] or "{}").get("notice_event_id")}
-            for r in queries.timeline(db, limit, **filters)]
+            for r in queries.timeline(db, limit, offset, **filters)]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from fieldlog.messages import t
+
 
 @dataclass(frozen=True, order=True)
 class Period:
@@ -130,3 +132,42 @@ def is_active(
         if day > last:
             return False
     return day <= last
+
+
+def _as_local(value, tz: ZoneInfo | None) -> date | datetime | None:
+    """A date or datetime (ISO text accepted); an aware datetime in the station's zone."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.tzinfo and tz:
+        value = value.astimezone(tz)
+    return value if isinstance(value, date) else None
+
+
+def day_text(value, tz: ZoneInfo | None = None) -> str:
+    """A day as a Chinese reader reads it: 2021年3月5日 (ISO text, a date or a datetime in the station's zone).
+
+    Anything that is not a date is given back as it is (a page shows what it was given, never a 500).
+    """
+    found = _as_local(value, tz)
+    if found is None:
+        return "" if value is None else str(value)
+    return t("dates.day", year=found.year, month=found.month, day=found.day)
+
+
+def moment_text(value, tz: ZoneInfo | None = None) -> str:
+    """A moment as a Chinese reader reads it: 2021年3月5日 09:30, in the station's zone."""
+    found = _as_local(value, tz)
+    if not isinstance(found, datetime):
+        return day_text(value, tz)
+    return t("dates.moment", day=day_text(found), time=found.strftime("%H:%M"))
+
+
+def days_ago_text(days: int | None) -> str:
+    """How long ago, as a person says it: 今天, 昨天, 3 天前."""
+    if days is None:
+        return ""
+    return t("dates.today") if days <= 0 else t("dates.yesterday") if days == 1 else t("dates.days_ago", n=days)

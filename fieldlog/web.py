@@ -20,13 +20,15 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import pass_context
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
-from fieldlog import accounts, audit, config as config_mod, db as db_mod, hazards, importer, messages, notices, ops, photos
+from fieldlog import (accounts, audit, config as config_mod, db as db_mod, hazards, importer, messages, notices, ops,
+                      periods, photos)
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
@@ -90,6 +92,19 @@ def phone_texts(script: str) -> dict[str, str]:
 
 templates.env.globals.update(photo_url=photo_url, indicator_url=indicator_url, t=messages.t, label=messages.label,
                              phone_texts=phone_texts, static_url=static_url)
+
+
+
+def _station_tz(context) -> object | None:
+    request = context.get("request")
+    return request.app.state.config.tz if request is not None else None
+
+
+# Dates where a person reads them: {{ d | day }} → 2021年3月5日, {{ ts | moment }} → 2021年3月5日 09:30 (station time).
+# The ISO form stays in the API, the exports and form inputs.
+templates.env.filters["day"] = pass_context(lambda context, value: periods.day_text(value, _station_tz(context)))
+templates.env.filters["moment"] = pass_context(lambda context, value: periods.moment_text(value, _station_tz(context)))
+templates.env.filters["days_ago"] = periods.days_ago_text
 # Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
 templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 

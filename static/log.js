@@ -375,7 +375,25 @@
     });
     form.addEventListener("submit", onSubmit);
     presetNotice(form);
-    locate(form);
+    locateWhenAllowed(form);
+  }
+
+  // The position is asked for on load only where the phone already allows it; otherwise at the inspector's first
+  // tap on the form, so the permission prompt answers something they did (no prompt on page load).
+  function locateWhenAllowed(form) {
+    function once() {
+      form.removeEventListener("click", once, true);
+      form.removeEventListener("keydown", once, true);
+      locate(form);
+    }
+    function onTap() {
+      form.addEventListener("click", once, true);
+      form.addEventListener("keydown", once, true);
+    }
+    if (!navigator.permissions || !navigator.permissions.query) return locate(form);
+    navigator.permissions.query({ name: "geolocation" }).then(function (p) {
+      if (p.state === "granted") locate(form); else onTap();
+    }, onTap);
   }
 
   // ?notice=<id> (去复查) on a copy from the offline cache: choose it, if the form offers it.

@@ -76,7 +76,7 @@ def test_dashboards_of_the_demo_day_count_only_what_happened_by_then(demo_app):
     for page in ("/chief", "/chief/followups", "/chief/report", "/chief/pacing", "/chief/inspectors"):
         response = chief.get(page)
         assert response.status_code == 200, page
-    assert TODAY.isoformat() in chief.get("/chief/report").text
+    assert f"{TODAY.year}年{TODAY.month}月{TODAY.day}日" in chief.get("/chief/report").text
 
 
 def _site_row(html: str, site_id: int, month: str) -> str:
@@ -100,7 +100,7 @@ def test_an_entry_made_in_the_demo_shows_on_its_dashboards_and_lists(demo_app):
     assert after["counts"]["safety_patrol"] == before + 1
     assert (after["last_visit"], after["days_since"]) == (TODAY.isoformat(), 0)
     row = _site_row(chief.get("/chief/coverage").text, site["id"], month)
-    assert f'kind=safety_patrol">{before + 1} / ' in row and f">{TODAY.isoformat()}</a>" in row
+    assert f'kind=safety_patrol">{before + 1} / ' in row and f">{TODAY.year}年{TODAY.month}月{TODAY.day}日</a>" in row and "今天" in row
     listed = phone.get(f"/api/v1/events?site_id={site['id']}&from={TODAY.isoformat()}").json()
     assert entry["id"] in [e["id"] for e in (listed["items"] if isinstance(listed, dict) else listed)]
 

@@ -139,7 +139,7 @@ def test_the_pages_the_public_list_and_the_inspectors_home(client_for, db, staff
     assert "抽中的双随机检查" in home and "衡东县双随机工地" in home
     assert carol.post_form(f"/chief/draws/{draw_id}/publish", {"published_on": "2021-03-30"}).status_code == 422
     carol.post_form(f"/chief/draws/{draw_id}/publish", {"published_on": "2021-03-02"})
-    assert "已于 2021-03-02 公开" in carol.get(f"/chief/draws/{draw_id}").text
+    assert "已于 2021年3月2日 公开" in carol.get(f"/chief/draws/{draw_id}").text
     assert client_for("alice").get("/chief/draws").status_code == 403
     assert [c.site_id for c in draws.get(db, draw_id, date(2021, 3, 2), TZ).checks] == [s]
 

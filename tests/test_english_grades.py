@@ -203,7 +203,7 @@ def test_the_form_posts_english_values_and_pages_show_labels(db, users, client_f
     table = chief.get("/indicators?year=2021&as_of=2021-12-31").text
     assert 'class="badge amber">部分达成</span>' in table
     assert 'class="badge red">未达成</span>' in table and 'class="badge ">—</span>' in table
-    assert "<td>部分达成</td>" in chief.get("/indicators/2021/evaluation?as_of=2021-12-31").text
+    assert '<td class="fig" data-label="完成情况">部分达成</td>' in chief.get("/indicators/2021/evaluation?as_of=2021-12-31").text
     assert "（部分达成）" in chief.get("/indicators/2021/evaluation/edit").text
     assert ",部分达成," in chief.get("/indicators/2021/evaluation.csv?as_of=2021-12-31").content.decode("utf-8")
 

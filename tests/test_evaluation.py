@@ -34,7 +34,7 @@ def test_indicator_table_page(year, client_for):
     assert "安全日常巡查" in html and "≤371.29万元" in html and "手工填报" in html and "卡罗尔" in html
     assert 'href="/indicators/2021/safety_patrols?as_of=2021-12-31"' in html
     # 6 sites × 12 months of safety patrols against a target of 500
-    assert re.search(r"safety_patrols\?as_of=2021-12-31\">安全日常巡查</a></td>\s*<td>500次</td>\s*<td class=\"actual\"><span data-cell=\"figure\">72<", html)
+    assert re.search(r"safety_patrols\?as_of=2021-12-31\">安全日常巡查</a></td>\s*<td class=\"fig\" data-label=\"年度指标值\">500次</td>\s*<td class=\"actual fig\" data-label=\"实际完成值\"><span data-cell=\"figure\">72<", html)
 
 
 def test_htmx_gets_the_table_fragment(year, client_for):
@@ -111,8 +111,9 @@ def test_evaluation_page_prints_on_a4(year, client_for):
     assert f'href="{static_url("evaluation.css")}"' in html and "size: A4 landscape" in css and "display: table-header-group" in css
     # One group per 二级指标, each with its 一级/二级 labels, so a printed page never shows rows without them.
     assert html.count('<tbody class="group">') == 7
-    assert '<td class="level" rowspan="11">产出指标</td>\n    <td class="level" rowspan="11">数量指标</td>' in html
-    assert '<td class="level" rowspan="3">社会效益</td>' in html
+    assert ('<td class="level card-levels" rowspan="11">产出指标</td>\n'
+            '    <td class="level card-levels" rowspan="11">数量指标</td>') in html
+    assert '<td class="level card-levels" rowspan="3">社会效益</td>' in html
     assert "偏差原因分析及改进措施" in html and "预算执行率" in html
 
 

@@ -71,7 +71,7 @@ def test_detail_shows_labels_photos_gps_and_history(client_for, db, reg, clock):
     html = client_for("alice").get(f"/events/{event['id']}").text
     assert "安全日常巡查" in html and "最严重隐患" in html and "整改通知书编号" in html
     assert "27.081400" in html and "精度约 8 米" in html
-    assert "<dd>2021-05-01 09:00</dd>" in html  # received_at shown in station time, not UTC
+    assert "<dd>2021年5月1日 09:00</dd>" in html  # received_at shown in station time, not UTC
     assert "修改历史" in html and "卡罗尔" in html and "复核后更正" in html and "一般隐患数" in html
     assert "没有照片" in html
     assert client_for("bob").get(f"/events/{event['id']}").status_code == 403

@@ -79,7 +79,7 @@ BAD = [
     ("safety_patrol", {"finding": "很严重"}, "fields.finding", "无、一般、重大"),
     ("safety_patrol", {"hazards_general": -1}, "fields.hazards_general", "不能小于 0"),
     ("safety_patrol", {"hazards_major": "两个"}, "fields.hazards_major", "须为整数"),
-    ("safety_patrol", {"notice_deadline": None}, "fields.notice_deadline", "请填写整改期限"),
+    ("safety_patrol", {"notice_deadline": None}, "fields.notice_deadline", "填写整改通知书编号时须填写整改期限"),
     ("safety_patrol", {"notice_deadline": "2021/13/01"}, "fields.notice_deadline", "YYYY-MM-DD"),
     ("safety_patrol", {"colour": "red"}, "fields.colour", "不是该类型记录的字段"),
     # across fields: the most serious finding agrees with the counts, a deadline does not come before the patrol
@@ -87,7 +87,7 @@ BAD = [
     ("safety_patrol", {"hazards_major": 1}, "fields.hazards_major", "最严重隐患为“一般”时，重大隐患数应为 0"),
     ("safety_patrol", {"finding": "无"}, "fields.hazards_general", "最严重隐患为“无”时，一般隐患数应为 0"),
     ("safety_patrol", {"notice_deadline": "2021-06-14"}, "fields.notice_deadline", "整改期限不能早于检查日期"),
-    ("enforcement_patrol", {"order": "停工整改"}, "fields.notice_no", "请填写整改通知书编号"),
+    ("enforcement_patrol", {"order": "停工整改"}, "fields.notice_no", "处理措施为“停工整改”时须填写整改通知书编号"),
     ("enforcement_patrol", {"violations": 1.5}, "fields.violations", "须为整数"),
     ("major_inspection", {"score": 101}, "fields.score", "不能大于 100"),
     ("major_inspection", {"grade": "良"}, "fields.grade", "优良、合格、不合格"),
@@ -128,7 +128,7 @@ TOP_BAD = [
     ({"site_id": 999999}, "site_id", "工地不存在"),
     ({"site_id": None}, "site_id", "请选择工地"),
     ({"site_id": "三号"}, "site_id", "须为整数"),
-    ({"plant_id": 999999}, "plant_id", "不关联商品混凝土公司"),
+    ({"plant_id": 999999}, "plant_id", "不关联搅拌站"),
     ({"inspector_ids": [999999]}, "inspector_ids", "监督员不存在或已停用"),
     ({"lat": 95}, "lat", "-90 到 90"),
     ({"lon": 200}, "lon", "-180 到 180"),
@@ -157,8 +157,8 @@ def test_inspector_ids_must_be_field_users(db, reg, users):
 
 
 def test_plant_kind_needs_a_plant_that_exists(db, reg):
-    assert _errors(db, _body(db, reg, "plant_patrol", plant_id=None))["plant_id"] == "请选择商品混凝土公司"
-    assert _errors(db, _body(db, reg, "plant_patrol", plant_id=4242))["plant_id"] == "商品混凝土公司不存在"
+    assert _errors(db, _body(db, reg, "plant_patrol", plant_id=None))["plant_id"] == "请选择搅拌站"
+    assert _errors(db, _body(db, reg, "plant_patrol", plant_id=4242))["plant_id"] == "搅拌站不存在"
 
 
 def test_leaflets_need_a_site_a_plant_or_a_place(db, reg):

@@ -92,7 +92,7 @@ def test_t_fills_placeholders_and_label_falls_back():
 
 # --- the phone's scripts: their texts come from the catalogue ("phone.<script>.*"), carried by the page ----------
 
-PHONE_SCRIPTS = ("queue.js", "log.js", "sw.js")
+PHONE_SCRIPTS = ("queue.js", "log.js", "sw.js", "checks.js")
 STATIC = PACKAGE.parent / "static"
 
 

@@ -86,7 +86,7 @@ def test_evaluation_prints_labels_page_numbers_and_the_signature_block(year, liv
     assert rows_seen == len(table.rows)
     last = pages[-1]
     for label, value in (("单位负责人", "王建国"), ("填表人", "李晓红"), ("联系电话", "0734-5221234"),
-                         ("填报日期", "2022-01-08")):
+                         ("填报日期", "2022年1月8日")):
         assert unicodedata.normalize("NFKC", f"{label}：{value}") in last
     assert "97.04%" in "".join(pages) and "总分" in last
 

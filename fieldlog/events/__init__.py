@@ -13,8 +13,8 @@ from fieldlog.events.queries import (EVENT_SELECT, campaign_choices, campaigns, 
                                      exists, is_visible, list_events, load, recent_leaflets, reviews_of, took_part,
                                      viewer_id, visible_to, where)
 from fieldlog.events.validation import (EARLIEST, FAR_FROM_SUBJECT_M, FUTURE_ALLOWANCE, MAX_TEXT, POOR_ACCURACY_M,
-                                        clean, clean_fields, haversine_m, is_event_id, parse_occurred, validate,
-                                        warnings_for)
+                                        clean, clean_fields, client_checks, haversine_m, is_event_id, parse_occurred,
+                                        validate, warnings_for)
 from fieldlog.events.store import (LATE_AFTER, as_raw, can_change, content_hash, create, diff, edit, merge, snapshot,
                                    void)
 from fieldlog.events.detail import get_event, revisions
@@ -27,7 +27,7 @@ __all__ = [
     "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "exists", "is_visible", "list_events",
     "load", "events_of_day", "recent_leaflets", "reviews_of", "took_part", "viewer_id", "visible_to", "where",
     "EARLIEST", "FAR_FROM_SUBJECT_M", "FUTURE_ALLOWANCE", "MAX_TEXT", "POOR_ACCURACY_M", "clean", "clean_fields",
-    "haversine_m", "is_event_id", "parse_occurred", "validate", "warnings_for",
+    "client_checks", "haversine_m", "is_event_id", "parse_occurred", "validate", "warnings_for",
     "LATE_AFTER", "as_raw", "can_change", "content_hash", "create", "diff", "edit", "merge", "snapshot", "void",
     "get_event", "revisions", "open_notices", "count_open", "order_of",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fieldlog.messages import LABELS as CATALOGUE_LABELS, label, t
+from fieldlog.periods import day_text
 
 # Choice values that are stored and sent by API clients as they are: their label is the value itself.
 FINDINGS = ["无", "一般", "重大"]  # zh: data
@@ -281,12 +282,14 @@ def choice_label(spec: dict, value) -> str:
 
 
 def shown(kind: str, name: str, value) -> str:
-    """A field's stored value as a person reads it: the label of a choice, 是/否 for a yes/no field."""
+    """A field's stored value as a person reads it: the label of a choice, 是/否 for a yes/no field, 2021年3月5日."""
     if isinstance(value, bool):
         return t("events.yes") if value else t("events.no")
     spec = field_spec(kind, name)
     if spec is not None and spec["type"] == "choice" and value is not None:
         return choice_label(spec, value)
+    if spec is not None and spec["type"] == "date" and value is not None:
+        return day_text(value)
     return str(value)
 
 

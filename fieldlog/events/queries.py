@@ -194,8 +194,8 @@ def count_events(db: Database, **filters) -> int:
     return one(db, f"SELECT count(*) AS n FROM events e WHERE {cond}", params)["n"]
 
 
-def timeline(db: Database, limit: int, **filters) -> list[dict]:
-    """Rows of the chief's evidence timeline (voided included unless filtered), newest first."""
+def timeline(db: Database, limit: int, offset: int = 0, **filters) -> list[dict]:
+    """Rows of the chief's evidence timeline (voided included unless filtered), newest first, one page."""
     cond, params = where(**filters)
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.voided, e.void_reason, e.data, e.note, e.version, "
@@ -204,7 +204,8 @@ def timeline(db: Database, limit: int, **filters) -> list[dict]:
         f"(SELECT group_concat(iu.display_name, {NAMES_JOINED}) FROM event_inspectors ei "
         "JOIN users iu ON iu.id = ei.user_id WHERE ei.event_id = e.id) AS inspector_names "
         "FROM events e LEFT JOIN users u ON u.id = e.recorded_by LEFT JOIN sites s ON s.id = e.site_id "
-        f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {cond} ORDER BY e.occurred_at DESC LIMIT ?", [*params, limit]))
+        f"LEFT JOIN plants p ON p.id = e.plant_id WHERE {cond} ORDER BY e.occurred_at DESC, e.rowid DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset]))
 
 
 def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False, **filters) -> list[dict]:

@@ -14,7 +14,8 @@ from fieldlog import accounts, registry
 from fieldlog.integers import finite, fits
 from fieldlog.errors import InvalidInput
 from fieldlog.events import queries
-from fieldlog.events.kinds import ALL_KINDS as KINDS, DOCUMENT_KINDS, NOTICE_KINDS, OCCURRED_ON, choice_value, pickable, subject_fields
+from fieldlog.events.kinds import (ALL_KINDS as KINDS, DOCUMENT_KINDS, NOTICE_KINDS, OCCURRED_ON, choice_label,
+                                  choice_value, pickable, subject_fields)
 from fieldlog.messages import t
 from fieldlog.periods import to_local
 
@@ -105,8 +106,7 @@ def _parse_value(spec: dict, value):
     if kind == "text" and len(parsed) > MAX_TEXT:
         raise ValueError(t("events.text_too_long", label=label, max=MAX_TEXT))
     if spec["min"] is not None and parsed < spec["min"]:
-        raise ValueError(t("events.below_min", label=label, min=_fmt(spec["min"])) if spec["min"] != 1 or kind != "int"
-                         else t("events.not_positive", label=label))
+        raise ValueError(_min_message(spec))
     if spec["max"] is not None and parsed > spec["max"]:
         raise ValueError(t("events.above_max", label=label, max=_fmt(spec["max"])))
     return parsed
@@ -147,30 +147,97 @@ def clean_fields(kind: str, raw: dict | None, occurred_on: date | None = None) -
         key = f"fields.{name}"
         if key in errors or name in out:
             continue
-        unless, without = spec["required_unless"], spec["required_without"]
-        if spec["required"] or (spec["required_with"] and spec["required_with"] in out) \
-                or (without and without not in out and f"fields.{without}" not in errors) \
-                or (unless and out.get(unless[0], unless[1]) != unless[1]):
+        unless, without, with_ = spec["required_unless"], spec["required_without"], spec["required_with"]
+        if spec["required"] or (without and without not in out and f"fields.{without}" not in errors):
             errors[key] = t("events.field_required", label=spec["label"])
+        elif with_ and with_ in out:
+            errors[key] = _required_with_message(spec, specs)
+        elif unless and out.get(unless[0], unless[1]) != unless[1]:
+            errors[key] = _required_unless_message(spec, specs, out[unless[0]])
     for name, spec in specs.items():
         other = spec["not_before"]
         if other == OCCURRED_ON:
             if name in out and occurred_on and out[name] < occurred_on.isoformat():
-                errors[f"fields.{name}"] = t("events.before_the_event", label=spec["label"])
+                errors[f"fields.{name}"] = _not_before_message(spec, specs)
         elif other and name in out and other in out and out[name] < out[other]:
-            errors[f"fields.{name}"] = t("events.not_before", label=spec["label"], other=specs[other]["label"])
+            errors[f"fields.{name}"] = _not_before_message(spec, specs)
     for rule in KINDS[kind]["agreements"]:
         (when, value), name = rule["when"], rule["field"]
         key = f"fields.{name}"
         if out.get(when) != value or key in errors or name not in out:
             continue
-        if rule["min"] is not None and out[name] < rule["min"]:
-            errors[key] = t("events.agree_min", label=specs[name]["label"], when=specs[when]["label"], value=value,
-                            min=rule["min"])
-        elif rule["max"] is not None and out[name] > rule["max"]:
-            errors[key] = t("events.agree_max", label=specs[name]["label"], when=specs[when]["label"], value=value,
-                            max=rule["max"])
+        if (rule["min"] is not None and out[name] < rule["min"]) or (rule["max"] is not None and out[name] > rule["max"]):
+            errors[key] = _agreement_message(rule, specs)
     return out, errors
+
+
+# --- the messages of the checks, shared by the server and the form's own checks (client_checks) -----
+
+def _required_with_message(spec: dict, specs: dict) -> str:
+    return t("events.required_with", label=spec["label"], other=specs[spec["required_with"]]["label"])
+
+
+def _required_unless_message(spec: dict, specs: dict, value) -> str:
+    when = specs[spec["required_unless"][0]]
+    return t("events.required_unless", label=spec["label"], when=when["label"], value=choice_label(when, value))
+
+
+def _not_before_message(spec: dict, specs: dict) -> str:
+    other = spec["not_before"]
+    if other == OCCURRED_ON:
+        return t("events.before_the_event", label=spec["label"])
+    return t("events.not_before", label=spec["label"], other=specs[other]["label"])
+
+
+def _agreement_message(rule: dict, specs: dict) -> str:
+    (when, value), label = rule["when"], specs[rule["field"]]["label"]
+    if rule["min"] is not None:
+        return t("events.agree_min", label=label, when=specs[when]["label"], value=value, min=rule["min"])
+    return t("events.agree_max", label=label, when=specs[when]["label"], value=value, max=rule["max"])
+
+
+def _min_message(spec: dict) -> str:
+    if spec["min"] == 1 and spec["type"] == "int":
+        return t("events.not_positive", label=spec["label"])
+    return t("events.below_min", label=spec["label"], min=_fmt(spec["min"]))
+
+
+def client_checks(kind: str) -> dict:
+    """The checks of a kind's form as data for the page's script, with the server's own messages.
+
+    {"fields": {name: {required, min, max, type, with: [other, msg], without: [other, msg],
+    unless: [field, value, {value: msg}], before: [other or OCCURRED_ON, msg]}}, "agree": [{when, is, field,
+    min, max, default, msg}]}: the browser says the same sentence the server would, before the form is sent.
+    """
+    specs = {f["name"]: f for f in KINDS[kind]["fields"]}
+    subject = PICK_ONE[f"{pickable(KINDS[kind]['subject'])[0]}_id"]
+    # The fields every kind shares, by the names the two forms give them (the phone's subject list: "subject").
+    out = {"occurred_at": {"required": t("events.occurred_required")}, "subject": {"required": subject},
+           "site_id": {"required": PICK_ONE["site_id"]}, "plant_id": {"required": PICK_ONE["plant_id"]},
+           "campaign_id": {"required": t("events.campaign_required")}}
+    for spec in specs.values():
+        checks = {"required": t("events.field_required", label=spec["label"])}
+        if spec["type"] in ("int", "number", "date"):
+            checks["type"] = _not_of_type(spec["type"], spec["label"])
+        if spec["min"] is not None:
+            checks["min"] = _min_message(spec)
+        if spec["max"] is not None:
+            checks["max"] = t("events.above_max", label=spec["label"], max=_fmt(spec["max"]))
+        if spec["required_with"] in specs:
+            checks["with"] = [spec["required_with"], _required_with_message(spec, specs)]
+        if spec["required_without"] in specs:
+            checks["without"] = [spec["required_without"], checks["required"]]
+        if spec["required_unless"]:
+            field, value = spec["required_unless"]
+            checks["unless"] = [field, value, {o["value"]: _required_unless_message(spec, specs, o["value"])
+                                               for o in specs[field]["options"] if o["value"] != value}]
+        if spec["not_before"]:
+            checks["before"] = [spec["not_before"], _not_before_message(spec, specs)]
+        out[spec["name"]] = checks
+    agree = [{"when": r["when"][0], "is": r["when"][1], "field": r["field"], "min": r["min"], "max": r["max"],
+              "default": specs[r["field"]]["default"], "msg": _agreement_message(r, specs)}
+             for r in KINDS[kind]["agreements"]]
+    return {"fields": out, "agree": agree}
 
 
 # --- the whole submission -----------------------------------------------------------------------

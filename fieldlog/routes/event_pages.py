@@ -171,7 +171,7 @@ def _changes_from_form(form, kind: str) -> tuple[dict, dict]:
 def _edit_context(request: Request, db: Database, event: dict, values: dict, errors: dict) -> dict:
     return {"event": event, "spec": events.KINDS[event["kind"]], "values": values, "errors": errors,
             "sites": registry.site_names(db), "plants": registry.plant_names(db), "campaigns": events.campaigns(db),
-            "inspectors": accounts.inspectors(db),
+            "inspectors": accounts.inspectors(db), "checks": events.client_checks(event["kind"]),
             "notices": events.open_notices(db, event["site_id"], today=_today(request)),
             "labs": samples.labs(db) if events.KINDS[event["kind"]].get("results") else []}
 

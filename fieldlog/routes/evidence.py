@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlite_utils import Database
@@ -12,7 +13,7 @@ from fieldlog.errors import InvalidInput
 from fieldlog.messages import t
 from fieldlog.periods import Period, quarter
 from fieldlog.routes.chief import CHIEF, parse_inspector, parse_year, station_today
-from fieldlog.web import Int64, get_db, render
+from fieldlog.web import MAX_PAGE, Int64, get_db, render_page
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
 
@@ -48,12 +49,18 @@ def photos_for(db: Database, rows: list[dict]) -> dict[str, list[dict]]:
 
 def _page(request: Request, db: Database, title: str, subject: dict | None, back: str, period: Period | None,
           kind: str | None, **filters):
+    """The evidence page, a page of events at a time; htmx's "load more" gets the next page's items alone."""
     months = period.months() if period else None
-    rows = coverage.timeline(db, months=months, kind=kind, **filters)
-    return render(request, "evidence.html", {
+    page = integers.parse(request.query_params.get("page"), 1, MAX_PAGE) or 1
+    size = coverage.TIMELINE_PAGE
+    rows = coverage.timeline(db, size, (page - 1) * size, months=months, kind=kind, **filters)
+    listed = events.count_events(db, months=months, kind=kind, **filters)
+    more = {k: v for k, v in request.query_params.items() if k != "page"} | {"page": page + 1}
+    return render_page(request, "evidence.html", "_timeline_items.html", {
         "title": title, "subject": subject, "back": back, "period": period, "kind": kind, "rows": rows,
         "counted": events.count_events(db, months=months, kind=kind, include_voided=False, **filters),
-        "limit": coverage.TIMELINE_LIMIT,
+        "listed": listed, "shown": min(listed, (page - 1) * size + len(rows)), "page": page,
+        "more_url": f"{request.url.path}?{urlencode(more)}" if page * size < listed else None,
         "photos": photos_for(db, rows), "kind_label": coverage.kind_label,
         "month": period if period and len(months) == 1 else None, "kinds": events.KINDS})
 

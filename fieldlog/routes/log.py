@@ -26,8 +26,8 @@ router = APIRouter()
 PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
 # Files the service worker keeps for offline use, under their content-hashed names: its version follows them.
-OFFLINE_STATIC = ["app.css", "log.css", "app.js", "htmx-2.0.11.min.js", "queue.js", "log.js", "notices.css",
-                  "notices.js"]
+OFFLINE_STATIC = ["app.css", "log.css", "app.js", "htmx-2.0.11.min.js", "queue.js", "log.js", "checks.js",
+                  "notices.css", "notices.js"]
 # Pages beside the logging forms that the service worker keeps for use without a signal: issuing a notice.
 OFFLINE_PAGES = ["/notices/new"]
 
@@ -126,7 +126,7 @@ def _form_context(request: Request, db: Database, user: dict, kind: str, values:
         "notices_total": events.count_open(db, today=today) if kind == "rectification_review" else 0,
         "labs": samples.labs(db, active_only=True) if spec.get("results") else [],
         "inspectors": accounts.inspectors(db),
-        "subject_label": events.SUBJECTS[spec["subject"]],
+        "subject_label": events.SUBJECTS[spec["subject"]], "checks": events.client_checks(kind),
         "hint": events.hint(kind, quotas.monthly(quotas.for_year(db, today.year), kind)),
     }
 
