@@ -194,3 +194,27 @@ def test_api_lists_notice_events_by_kind(token_client, client_for, users, site_i
     listed = token_client("alice").get("/api/v1/events?kind=notice")
     assert listed.status_code == 200 and listed.json()["total"] == 1
     assert listed.json()["items"][0]["kind_label"] == "整改通知书"
+
+
+def test_a_notice_and_a_return_read_in_a_stations_words(db, client_for, token_client, users, site_id):
+    """The notice's phone page, its print, the home and the returns list: no identifier, English or ISO date in
+    the text a person reads (the checks of tests/test_words.py, on pages the demo year does not hold)."""
+    from tests.test_words import iso_dates, leaks, readable
+
+    alice, carol = client_for("alice"), client_for("carol")
+    notice_id = issue_by_form(alice, site_id, users, occurred_at="2022-01-02T09:00", deadline="2022-01-05") \
+        .headers["location"].rsplit("/", 1)[1]
+    patrol = token_client("alice").post("/api/v1/events", json={
+        "id": "6f1d2c3b-0000-4000-8000-000000000001", "kind": "safety_patrol", "occurred_at": "2022-01-09T10:00:00+08:00",
+        "site_id": site_id, "fields": {"finding": "无", "hazards_general": 0, "hazards_major": 0}})
+    assert patrol.status_code == 201
+    assert token_client("carol").post(f"/api/v1/events/{patrol.json()['id']}/return",
+                                      json={"reason": "照片不清楚"}).status_code == 201
+    pages = {f"/notices/{notice_id}": alice, f"/notices/{notice_id}/print": alice, "/log": alice,
+             "/chief/returns": carol, f"/events/{patrol.json()['id']}": carol, "/chief/followups": carol}
+    for url, client in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = readable(response.text)
+        assert leaks(text) + iso_dates(text) == [], url
+    assert "2022年1月5日" in readable(alice.get(f"/notices/{notice_id}/print").text)

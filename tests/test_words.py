@@ -20,7 +20,8 @@ from tests.crawl import crawl, shape
 
 # Latin words a Chinese page may carry: units, standards, brand-free abbreviations.
 ALLOWED = {"API", "CSV", "XLSX", "JSON", "GPS", "MPa", "km", "KB", "MB", "C15", "C20", "C25", "C30", "C35", "C40",
-           "C45", "C50", "C55", "C60", "QR", "CSRF", "ID", "HTTPS", "PNG", "JPEG", "HEIC", "A4", "Excel", "TOML", "toml"}
+           "C45", "C50", "C55", "C60", "QR", "CSRF", "ID", "HTTPS", "PNG", "JPEG", "HEIC", "A4", "Excel", "TOML", "toml",
+           "JGJ", "GB"}  # JGJ, GB: the codes of Chinese standards (JGJ 59-2011), which an item of a notice may cite
 # Data of the test year that is Latin by nature: user names, the test client's address, the time zone setting.
 DATA = {"alice", "bob", "carol", "dave", "testclient", "Asia", "Shanghai"}
 
