@@ -80,7 +80,7 @@
       box.appendChild(h("p", "ok", T("log.sent", { label: r.label })));
       (r.warnings || []).forEach(function (w) { box.appendChild(h("p", "warning", T("log.warning", { text: w }))); });
     }
-    if ($("#today") && window.htmx) htmx.ajax("GET", "/log", { target: "#today", swap: "innerHTML" });
+    if ($("#today")) fragment("/log", $("#today")).catch(function () {});
   }
 
   function sendNow() {
@@ -202,10 +202,18 @@
   function refreshSubjects() {
     var box = $("#subjects"), q = $("#q"), picked = $('[name="subject"]:checked');
     if (!box || !here) return;
-    if (!navigator.onLine || !window.htmx) { sortHere(); return; }
+    if (!navigator.onLine) { sortHere(); return; }
     var url = box.dataset.url + "?lat=" + here.lat + "&lon=" + here.lon + "&q=" + encodeURIComponent(q ? q.value : "") +
       "&subject=" + encodeURIComponent(picked ? picked.value : "");
-    htmx.ajax("GET", url, { target: box, swap: "innerHTML" }).then(filter, sortHere);
+    fragment(url, box).then(filter, sortHere);
+  }
+
+  // A page's fragment (what the server sends an htmx request: the HX-Request header) put in place of a box's content.
+  function fragment(url, box) {
+    return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } }).then(function (r) {
+      if (!r.ok || r.redirected) throw new Error("fragment");
+      return r.text();
+    }).then(function (html) { box.innerHTML = html; });
   }
 
   function locate(form) {

@@ -50,8 +50,9 @@ def test_every_template_names_static_files_through_static_url():
 
 def test_pages_link_the_hashed_names(client_for):
     html = client_for("alice").get("/log/safety_patrol").text
-    for name in ("app.css", "log.css", "htmx-2.0.11.min.js", "app.js", "queue.js", "log.js", "icons/favicon.ico"):
+    for name in ("app.css", "log.css", "app.js", "queue.js", "log.js", "checks.js", "icons/favicon.ico"):
         assert static_url(name) in html, name
+    assert static_url("htmx-2.0.11.min.js") in client_for("carol").get("/chief").text
 
 
 def static_hits(seen, since: int) -> list[str]:

@@ -26,7 +26,7 @@ router = APIRouter()
 PICKER_NOTICES = 300
 PHONE = require("inspector", "chief")
 # Files the service worker keeps for offline use, under their content-hashed names: its version follows them.
-OFFLINE_STATIC = ["app.css", "log.css", "app.js", "htmx-2.0.11.min.js", "queue.js", "log.js", "checks.js",
+OFFLINE_STATIC = ["app.css", "log.css", "app.js", "queue.js", "log.js", "checks.js",
                   "notices.css", "notices.js"]
 # Pages beside the logging forms that the service worker keeps for use without a signal: issuing a notice.
 OFFLINE_PAGES = ["/notices/new"]
