@@ -91,3 +91,9 @@ CREATE TRIGGER sample_results_kept_delete BEFORE DELETE ON sample_results
 BEGIN
   SELECT RAISE(ABORT, 'sample_results rows are kept: add a newer row instead');
 END;
+
+-- Failed results (不合格), which call for a notice: the lists of them read these two small indexes (a sample's
+-- own result, by day; lab results, by report day) instead of every sample's status.
+CREATE INDEX events_sample_failed ON events (day)
+  WHERE kind = 'concrete_sampling' AND json_extract(data, '$.result') = '不合格';
+CREATE INDEX sample_results_failed ON sample_results (report_on) WHERE result = '不合格';

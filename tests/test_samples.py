@@ -367,3 +367,29 @@ def test_a_stored_result_is_never_changed_or_deleted(db, users, lab):
         with pytest.raises(sqlite3.IntegrityError, match="kept"):
             db.execute(sql)
     assert db.execute("SELECT * FROM sample_tallies").fetchall() == before
+
+
+def test_the_failed_list_reads_the_failed_only_through_indexes(db, users, lab):
+    """The failed results of the last year come from two partial indexes (023), not from every sample's status."""
+    s = site(db)
+    old = sample(db, "2019-03-01", "HD-OLD", lab, site_id=s)
+    result(db, old["id"], "2019-04-01", "不合格")
+    for i in range(3):
+        stored = sample(db, f"2021-0{i + 3}-10", f"HD-{i}", lab, site_id=s)
+        result(db, stored["id"], f"2021-0{i + 4}-12", "不合格" if i != 1 else "合格")
+    event(db, "enforcement_patrol", "2021-05-20T09:00:00+08:00", site_id=s,
+          fields={"order": "rectify", "notice_no": "衡质安整〔2021〕9号", "notice_deadline": "2021-06-01"})
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        rows = samples.failed(db, date(2021, 12, 15))
+    finally:
+        db.conn.set_trace_callback(None)
+    assert [(r["sample_no"], (r["site_notice"] or {}).get("notice_no")) for r in rows] == \
+        [("HD-2", None), ("HD-0", "衡质安整〔2021〕9号")]   # the 2019 one is older than a year
+    plans = [" | ".join(r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + sql)) for sql in statements
+             if sql.lstrip().upper().startswith("SELECT")]
+    assert plans
+    for plan in plans:
+        assert "SCAN e " not in plan + " " and "SCAN events" not in plan and "SCAN sample_results" not in plan, plan
+    assert any("events_sample_failed" in p and "sample_results_failed" in p for p in plans), plans
