@@ -1,6 +1,6 @@
 """Benchmark: what each heavy page costs as the database grows, through the real server over HTTP.
 
-    python bench/page_scaling.py [--sizes 10000,100000,1000000] [--10m] [--dir /tmp/fieldlog-scaling] [--runs 9]
+    python bench/page_scaling.py [--sizes 10000,100000,1000000] [--10m] [--dir /work/perfdata] [--runs 9]
 
 For each size it builds a database with bench/make_big_db.py (reused when the folder already holds one of that
 size), starts the app with uvicorn (`fieldlog serve`'s options) on a free loopback port with the clock fixed at
@@ -52,6 +52,8 @@ from fieldlog.web import create_app
 cfg = config.load(env={{}}, data_dir={data_dir!r}, database={database!r}, port={port})
 cfg.clock = lambda: datetime(2021, 12, 15, 2, 0, tzinfo=timezone.utc)
 options = {{**cli.server_options(cfg), "log_level": "warning"}}
+if {tune!r}:
+    cli.share_the_interpreter()
 uvicorn.run(create_app(cfg), **options)
 """
 
@@ -66,9 +68,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(database: Path, extra_env: dict | None = None, tune: bool = True) -> tuple[subprocess.Popen, str]:
+    """The app served as `fieldlog serve` serves it (tune=False: without cli.share_the_interpreter)."""
     port = free_port()
-    code = SERVER.format(data_dir=str(database.parent), database=str(database), port=port)
+    code = SERVER.format(data_dir=str(database.parent), database=str(database), port=port, tune=tune)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=HERE.parent, env={**os.environ, **(extra_env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -179,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--10m", dest="ten_million", action="store_true", help="add 10,000,000 events (slow to build)")
-    parser.add_argument("--dir", type=Path, default=Path("/tmp/fieldlog-scaling"))
+    parser.add_argument("--dir", type=Path, default=Path("/work/perfdata"))
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--budget", type=float, default=15.0, help="seconds spent on one page at most (about)")
     parser.add_argument("--timeout", type=float, default=60.0, help="a page slower than this is reported as such")
