@@ -176,19 +176,7 @@ def serve(host: str | None, port: int | None, cfg: config_mod.Config) -> None:
     if cfg.demo:
         _serve_demo(cfg)
     click.echo(t("cli.started", host=cfg.host, port=cfg.port, database=cfg.database))
-    share_the_interpreter()
     uvicorn.run(create_app(cfg), **server_options(cfg))
-
-
-# How long a thread holding the GIL runs before a waiting one gets it (Python's default: 5 ms). A submission
-# waits for the GIL each time it comes back from SQLite or the disk (about ten times); while the chief's
-# heaviest page computes in another thread, each wait could be a whole interval (bench/starvation.py).
-SWITCH_INTERVAL = 0.0005
-
-
-def share_the_interpreter() -> None:
-    """Let a short request take the GIL soon from a long one running in another thread of the server."""
-    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _serve_demo(cfg: config_mod.Config) -> None:
