@@ -105,15 +105,20 @@ def _steps(db, read) -> tuple[int, object]:
     return count[0], result
 
 
+def _pair(db, tmp_path, build, small: int, big: int):
+    """(db built with build(db, small), a second database beside it built with build(·, big)); closes the second."""
+    build(db, small)
+    other = db_mod.open_db(tmp_path / "big.db")
+    make_users(other)
+    build(other, big)
+    yield db, other
+    other.close()
+
+
 @pytest.fixture
 def two_sizes(db, users, tmp_path):
     """(small, big): the same recent events, with 90 and 900 events of older history."""
-    _build(db, 90)
-    big = db_mod.open_db(tmp_path / "big.db")
-    make_users(big)
-    _build(big, 900)
-    yield db, big
-    big.close()
+    yield from _pair(db, tmp_path, _build, 90, 900)
 
 
 def _shown(result):
@@ -242,12 +247,7 @@ def _busy_month(db, per_day: int) -> None:
 @pytest.fixture
 def quiet_and_busy_month(db, users, tmp_path):
     """(quiet, busy): the same sites and kinds in June 2021, four events a day of each kind against forty."""
-    _busy_month(db, 4)
-    busy = db_mod.open_db(tmp_path / "busy.db")
-    make_users(busy)
-    _busy_month(busy, 40)
-    yield db, busy
-    busy.close()
+    yield from _pair(db, tmp_path, _busy_month, 4, 40)
 
 
 MONTH_READS = {
