@@ -12,7 +12,7 @@ a first review that does not close), the others stay open.
 Speed: rows are made day by day and written with executemany in one transaction per month, with the
 tally triggers dropped; afterwards event_tallies is rebuilt with migration 005's own INSERT ... SELECT over the
 view event_tally_rows (migration 007), then the triggers are restored from their stored SQL, so the tallies
-are exactly what the triggers would have made (tests/test_perf_bounds.py checks this on a small database).
+are exactly what the triggers would have made.
 Migration 014's notice_state, 022's daily tallies and 023's sample tallies are filled the same way, by each
 migration's own INSERT ... SELECT.
 """
