@@ -12,8 +12,9 @@ a first review that does not close), the others stay open.
 Speed: rows are made day by day and written with executemany in one transaction per month, with the
 tally triggers dropped; afterwards event_tallies is rebuilt with migration 005's own INSERT ... SELECT over the
 view event_tally_rows (migration 007), then the triggers are restored from their stored SQL, so the tallies
-are exactly what the triggers would have made (tests/test_perf_bounds.py checks this on a small database).
-Migration 014's notice_state is filled the same way, by the migration's own INSERT ... SELECT.
+are exactly what the triggers would have made.
+Migration 014's notice_state, 022's daily tallies and 023's sample tallies are filled the same way, by each
+migration's own INSERT ... SELECT.
 """
 
 from __future__ import annotations
@@ -186,6 +187,10 @@ def generate(db, n: int, seed: int, reg: dict, log=print) -> float:
             db.conn.execute(sql)
         db.conn.execute("DELETE FROM notice_state")
         db.conn.execute("INSERT INTO notice_state SELECT * FROM notice_state_rows")  # migration 014's own fill
+        for table, migration in (("event_day_tallies", "022_event_day_tallies.sql"),
+                                 ("sample_tallies", "023_sample_tallies.sql")):
+            db.conn.execute(f"DELETE FROM {table}")
+            db.conn.execute(migration_fill(migration, table))
     db.conn.execute("PRAGMA synchronous = FULL")  # no ANALYZE: the app never runs one, so plans stay the app's
     log(f"  {seq:,} events inserted in {loaded:.1f} s; indexes, tallies and triggers in "
         f"{time.perf_counter() - t0 - loaded:.1f} s")
@@ -199,6 +204,13 @@ TALLIES_FROM_EVENTS = (
     "n, copies, fee_yuan) SELECT kind, month, site_id, plant_id, campaign_id, finding, result, conditions_met, "
     "lag_days, count(*), total(copies), total(fee_yuan) FROM event_tally_rows WHERE voided = 0 "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9")
+
+
+def migration_fill(name: str, table: str) -> str:
+    """The INSERT ... SELECT by which a migration fills `table` from the events (its own text, not a copy)."""
+    text = (Path(__file__).resolve().parent.parent / "migrations" / name).read_text()
+    start = text.index(f"INSERT INTO {table}")
+    return text[start:text.index(";", start)]
 
 
 def build(path: Path, n: int, seed: int = 1, log=print) -> dict:

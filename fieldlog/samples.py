@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -108,12 +108,13 @@ def save_lab(db: Database, raw: dict, *, lab_id: int | None = None, actor: dict,
 
 # --- samples --------------------------------------------------------------------------------------
 
-SAMPLE_SELECT = (
+SAMPLE_COLUMNS = (
     "SELECT st.*, s.name AS site_name, s.contractor, p.name AS plant_name, l.name AS lab_name, "
     "json_extract(e.data, '$.seal_no') AS seal_no, json_extract(e.data, '$.strength_grade') AS strength_grade, "
-    "json_extract(e.data, '$.specimens') AS specimens, json_extract(e.data, '$.method') AS method "
-    "FROM sample_status st JOIN events e ON e.id = st.event_id LEFT JOIN sites s ON s.id = st.site_id "
-    "LEFT JOIN plants p ON p.id = st.plant_id LEFT JOIN labs l ON l.id = st.lab_id ")
+    "json_extract(e.data, '$.specimens') AS specimens, json_extract(e.data, '$.method') AS method ")
+SAMPLE_JOINS = ("JOIN events e ON e.id = st.event_id LEFT JOIN sites s ON s.id = st.site_id "
+                "LEFT JOIN plants p ON p.id = st.plant_id LEFT JOIN labs l ON l.id = st.lab_id ")
+SAMPLE_SELECT = SAMPLE_COLUMNS + "FROM sample_status st " + SAMPLE_JOINS
 
 
 def sample_no_taken(db: Database, sample_no: str, event_id: str | None) -> bool:
@@ -159,21 +160,39 @@ def awaiting(db: Database, today: date, inspector_id: int | None = None) -> list
     return sorted(rows, key=lambda r: (not r["overdue"], -r["days"]))
 
 
-def failed(db: Database, today: date, since: date | None = None) -> list[dict]:
-    """Samples whose current result is 不合格 (reported by today), newest report first, with the notice state.
+FAILED_DAYS = 365   # the failed results listed: those reported in the last year (as the follow-ups' notices)
+FAILED_SHOWN = 100  # newest first, at most this many
+
+
+def failed(db: Database, today: date, since: date | None = None, limit: int = FAILED_SHOWN) -> list[dict]:
+    """Samples whose current result is 不合格, reported since `since` (default: the last year) and by today,
+    newest report first (at most `limit`), with the notice state.
 
     A failed sample calls for a notice to the site and to the supplying plant; `site_notice` is the first
     notice issued at the site on or after the report date (a patrol with a notice number), if any.
+    The candidates come from two partial indexes (migration 023): failed lab results by report day, and
+    samples carrying a failed result themselves by day; sample_status then says which are current.
     """
-    rows = list(db.query(SAMPLE_SELECT + "WHERE st.voided = 0 AND st.result = ? AND st.report_on <= ? "
-                         "AND st.report_on >= ? ORDER BY st.report_on DESC",
-                         [FAIL, today.isoformat(), (since or date.min).isoformat()]))
+    first = (since or today - timedelta(days=FAILED_DAYS)).isoformat()
+    last = today.isoformat()
+    rows = list(db.query(
+        # The value written out (not a parameter) so that the planner sees the partial indexes' condition.
+        SAMPLE_COLUMNS + f"FROM (SELECT event_id AS id FROM sample_results WHERE result = '{FAIL}' "
+        "AND report_on BETWEEN :first AND :last UNION SELECT id FROM events INDEXED BY events_sample_failed "
+        "WHERE kind = 'concrete_sampling' "
+        f"AND json_extract(data, '$.result') = '{FAIL}' AND day BETWEEN :first AND :last) AS c "
+        "CROSS JOIN sample_status st ON st.event_id = c.id " + SAMPLE_JOINS +
+        "WHERE st.voided = 0 AND st.result = :fail AND st.report_on BETWEEN :first AND :last "
+        "ORDER BY st.report_on DESC, st.event_id LIMIT :limit",
+        {"fail": FAIL, "first": first, "last": last, "limit": limit}))
     for r in rows:
+        # Walks the site's events from the report day on (events_site_occurred), up to the first notice.
         found = list(db.query(
-            "SELECT id, json_extract(data, '$.notice_no') AS notice_no, day FROM events WHERE voided = 0 "
-            "AND kind IN ('safety_patrol', 'enforcement_patrol') AND site_id = ? AND day >= ? "
-            "AND coalesce(json_extract(data, '$.notice_no'), '') != '' ORDER BY day LIMIT 1",
-            [r["site_id"], r["report_on"]]))
+            "SELECT id, json_extract(data, '$.notice_no') AS notice_no, day FROM events INDEXED BY "
+            "events_site_occurred WHERE site_id = ? AND occurred_at >= ? AND day >= ? AND voided = 0 "
+            "AND kind IN ('safety_patrol', 'enforcement_patrol') "
+            "AND coalesce(json_extract(data, '$.notice_no'), '') != '' ORDER BY occurred_at LIMIT 1",
+            [r["site_id"], (date.fromisoformat(r["report_on"]) - timedelta(days=1)).isoformat(), r["report_on"]]))
         r["site_notice"] = found[0] if found else None
     return rows
 
@@ -267,22 +286,23 @@ def _insert(db: Database, event_id: str, values: dict, user: dict, now: datetime
 # --- what the indicator rules read -----------------------------------------------------------------
 
 def results_in(db: Database, first: date, last: date) -> dict[str, tuple[int, float]]:
-    """{result: (samples, fees in 元)} of the samples whose result was reported between first and last."""
+    """{result: (samples, fees in 元)} of the samples whose result was reported between first and last, from the
+    sample tallies (migration 023: a few rows per day, whatever the number of samples)."""
     if last < first:
         return {}
     rows = db.conn.execute(
-        "SELECT result, count(*), total(fee_yuan) FROM sample_status WHERE voided = 0 AND result IS NOT NULL "
-        "AND report_on BETWEEN ? AND ? GROUP BY result", [first.isoformat(), last.isoformat()])
-    return {result: (n, fees) for result, n, fees in rows}
+        "SELECT result, sum(n), sum(fee_fen) FROM sample_tallies WHERE report_on BETWEEN ? AND ? AND result != '' "
+        "GROUP BY result HAVING sum(n) > 0", [first.isoformat(), last.isoformat()])
+    return {result: (n, fen / 100) for result, n, fen in rows}
 
 
 def pending(db: Database, first: date, last: date) -> int:
-    """Samples taken between first and last whose result was not reported by last."""
+    """Samples taken between first and last whose result was not reported by last (from the sample tallies)."""
     if last < first:
         return 0
     (n,) = db.conn.execute(
-        "SELECT count(*) FROM sample_status WHERE voided = 0 AND day BETWEEN ? AND ? "
-        "AND (result IS NULL OR report_on > ?)", [first.isoformat(), last.isoformat(), last.isoformat()]).fetchone()
+        "SELECT coalesce(sum(n), 0) FROM sample_tallies WHERE sampled_on BETWEEN ? AND ? "
+        "AND (result = '' OR report_on > ?)", [first.isoformat(), last.isoformat(), last.isoformat()]).fetchone()
     return n
 
 

@@ -49,6 +49,6 @@ def test_a_sample_logged_offline_waits_for_its_result(phone, live_server, users,
     page.fill("input[name=measured_mpa]", "26.4")
     page.click("button:has-text('保存检测结果')")
     page.wait_for_selector("p.ok:has-text('检测结果已保存')")
-    [failed] = samples.failed(db, date.max)
+    [failed] = samples.failed(db, date.max, since=date.min)
     assert failed["report_no"] == "JC-2021-1234" and failed["measured_mpa"] == 26.4
     assert samples.awaiting(db, date.max) == []

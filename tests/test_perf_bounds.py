@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from fieldlog import db as db_mod, events, followups
+from fieldlog import coverage, db as db_mod, events, followups, samples
 from fieldlog.events import notices as notice_rule, queries
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import evidence, rollup, tables
@@ -105,15 +105,20 @@ def _steps(db, read) -> tuple[int, object]:
     return count[0], result
 
 
+def _pair(db, tmp_path, build, small: int, big: int):
+    """(db built with build(db, small), a second database beside it built with build(·, big)); closes the second."""
+    build(db, small)
+    other = db_mod.open_db(tmp_path / "big.db")
+    make_users(other)
+    build(other, big)
+    yield db, other
+    other.close()
+
+
 @pytest.fixture
 def two_sizes(db, users, tmp_path):
     """(small, big): the same recent events, with 90 and 900 events of older history."""
-    _build(db, 90)
-    big = db_mod.open_db(tmp_path / "big.db")
-    make_users(big)
-    _build(big, 900)
-    yield db, big
-    big.close()
+    yield from _pair(db, tmp_path, _build, 90, 900)
 
 
 def _shown(result):
@@ -221,3 +226,47 @@ def test_a_review_is_written_through_index_lookups_whatever_the_history(two_size
     plan = str(two_sizes[0].conn.execute("EXPLAIN QUERY PLAN SELECT * FROM notice_state_rows WHERE event_id = ?",
                                          ["x"]).fetchall())
     assert "events_review_notice_of (<expr>=?)" in plan, plan
+
+
+# --- the month under way costs what a closed month costs (migrations 022, 023) ---------------------------
+
+MONTH_KINDS = ("safety_patrol", "enforcement_patrol", "concrete_sampling", "leaflets")
+
+
+def _busy_month(db, per_day: int) -> None:
+    """June 2021, the 8th to the 14th: per_day events a day of each kind, at the same 4 sites (the same keys)."""
+    sites = [site(db) for _ in range(4)]
+    for d in range(8, 15):
+        for i in range(per_day):
+            for kind in MONTH_KINDS:
+                fields = {"finding": "无"} if kind == "safety_patrol" else None
+                event(db, kind, f"2021-06-{d:02d}T{8 + i % 10:02d}:00:00+08:00", by="alice",
+                      site_id=sites[i % 4], fields=fields)
+
+
+@pytest.fixture
+def quiet_and_busy_month(db, users, tmp_path):
+    """(quiet, busy): the same sites and kinds in June 2021, four events a day of each kind against forty."""
+    yield from _pair(db, tmp_path, _busy_month, 4, 40)
+
+
+MONTH_READS = {
+    "roll-up as of mid-month": lambda db: [
+        r.actual for r in rollup.compute(db, tables.table_for_year(db, 2021), TODAY, TZ)],
+    "coverage of the month": lambda db: [
+        (r.id, r.counts) for r in coverage.site_coverage(db, coverage.current_month(TODAY), TODAY)],
+    "lab results of the year": lambda db: (samples.results_in(db, date(2021, 1, 1), TODAY),
+                                          samples.pending(db, date(2021, 1, 1), TODAY)),
+}
+
+
+@pytest.mark.parametrize("name", MONTH_READS)
+def test_the_month_under_way_reads_tallies_not_its_events(quiet_and_busy_month, name):
+    """Ten times the events in the month under way (same sites, same kinds): the reads may not grow 2×."""
+    quiet, busy = quiet_and_busy_month
+    assert busy.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 10 * quiet.conn.execute(
+        "SELECT count(*) FROM events").fetchone()[0]
+    quiet_steps, quiet_result = _steps(quiet, MONTH_READS[name])
+    busy_steps, busy_result = _steps(busy, MONTH_READS[name])
+    assert quiet_result != busy_result   # the figures did see ten times the events
+    assert busy_steps < 2 * quiet_steps, (name, quiet_steps, busy_steps)

@@ -296,3 +296,100 @@ def test_entries_made_before_013_keep_their_results_through_the_upgrade(tmp_path
     assert (got["result"], got["report_on"], got["fee_yuan"]) == ("不合格", "2021-05-06", 2400)
     assert samples.awaiting(database, NOW.date()) == [] and len(samples.failed(database, NOW.date())) == 1
     database.close()
+
+
+# --- the sample tallies (migration 023) are sample_status counted ---------------------------------------
+
+def _sample_recount(db) -> list[tuple]:
+    return db.execute("SELECT report_on, result, sampled_on, count(*), sum(fee_fen) FROM sample_tally_rows "
+                      "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+
+
+def test_sample_tallies_follow_samples_results_corrections_edits_and_voids(db, users, lab):
+    import random
+
+    rng = random.Random(3)
+    s = site(db)
+    alice = user(db, "alice")
+    ids = []
+    for i in range(30):
+        roll = rng.random()
+        day = f"2021-0{rng.randint(3, 5)}-{rng.randint(10, 28)}"
+        if roll < 0.35 or not ids:
+            ids.append(sample(db, day, f"HD-{i:04d}", lab, site_id=s)["id"])
+        elif roll < 0.7:   # a result, or a newer one correcting it
+            result(db, rng.choice(ids), f"2021-06-{rng.randint(1, 20):02d}", rng.choice(["合格", "不合格"]),
+                   fee=rng.choice([None, 800, 1234.56, 0.1]), no=f"JC-{i}")
+        elif roll < 0.85:  # the sample's day moved
+            eid = rng.choice(ids)
+            stored = events.load(db, eid)
+            if not stored["voided"]:
+                events.edit(db, eid, {"occurred_at": f"{day}T09:00:00+08:00"}, user=alice, now=NOW, tz=TZ,
+                            reason="日期更正")
+        else:
+            eid = ids.pop(rng.randrange(len(ids)))
+            events.void(db, eid, user=alice, reason="重复", now=NOW)
+        got = db.execute("SELECT report_on, result, sampled_on, n, fee_fen FROM sample_tallies "
+                         "ORDER BY 1, 2, 3").fetchall()
+        assert got == _sample_recount(db), i
+    assert db.execute("SELECT count(*) FROM sample_tallies WHERE result != ''").fetchone()[0] > 0
+    # What the rules read from the tallies is what the samples say.
+    first, last = date(2021, 1, 1), date(2021, 6, 10)
+    direct = {r: (n, fees) for r, n, fees in db.execute(
+        "SELECT result, count(*), total(fee_yuan) FROM sample_status WHERE voided = 0 AND result IS NOT NULL "
+        "AND report_on BETWEEN ? AND ? GROUP BY result", [first.isoformat(), last.isoformat()])}
+    assert {r: (n, round(f, 2)) for r, (n, f) in samples.results_in(db, first, last).items()} == \
+        {r: (n, round(f, 2)) for r, (n, f) in direct.items()}
+    (waiting,) = db.execute("SELECT count(*) FROM sample_status WHERE voided = 0 AND day BETWEEN ? AND ? "
+                            "AND (result IS NULL OR report_on > ?)",
+                            [first.isoformat(), last.isoformat(), last.isoformat()]).fetchone()
+    assert samples.pending(db, first, last) == waiting
+
+
+def test_the_sample_reads_of_the_rules_search_the_tallies_by_index(db, users, lab):
+    for sql in ("SELECT result, sum(n), sum(fee_fen) FROM sample_tallies WHERE report_on BETWEEN ? AND ? "
+                "AND result != '' GROUP BY result HAVING sum(n) > 0",
+                "SELECT coalesce(sum(n), 0) FROM sample_tallies WHERE sampled_on BETWEEN ? AND ? "
+                "AND (result = '' OR report_on > ?)"):
+        plan = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, ["2021-01-01", "2021-06-30", "x"][
+            :sql.count("?")]))
+        assert plan.startswith("SEARCH sample_tallies") and "SCAN" not in plan, plan
+
+
+def test_a_stored_result_is_never_changed_or_deleted(db, users, lab):
+    """Every entry is kept (a correction is a newer row), so the sample tallies never have to follow a change."""
+    import sqlite3
+
+    stored = sample(db, "2021-05-10", "HD-9", lab, site_id=site(db))
+    result(db, stored["id"], "2021-06-01")
+    before = db.execute("SELECT * FROM sample_tallies").fetchall()
+    for sql in ("UPDATE sample_results SET result = '不合格'", "DELETE FROM sample_results"):
+        with pytest.raises(sqlite3.IntegrityError, match="kept"):
+            db.execute(sql)
+    assert db.execute("SELECT * FROM sample_tallies").fetchall() == before
+
+
+def test_the_failed_list_reads_the_failed_only_through_indexes(db, users, lab):
+    """The failed results of the last year come from two partial indexes (023), not from every sample's status."""
+    s = site(db)
+    old = sample(db, "2019-03-01", "HD-OLD", lab, site_id=s)
+    result(db, old["id"], "2019-04-01", "不合格")
+    for i in range(3):
+        stored = sample(db, f"2021-0{i + 3}-10", f"HD-{i}", lab, site_id=s)
+        result(db, stored["id"], f"2021-0{i + 4}-12", "不合格" if i != 1 else "合格")
+    event(db, "enforcement_patrol", "2021-05-20T09:00:00+08:00", site_id=s,
+          fields={"order": "rectify", "notice_no": "衡质安整〔2021〕9号", "notice_deadline": "2021-06-01"})
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        rows = samples.failed(db, date(2021, 12, 15))
+    finally:
+        db.conn.set_trace_callback(None)
+    assert [(r["sample_no"], (r["site_notice"] or {}).get("notice_no")) for r in rows] == \
+        [("HD-2", None), ("HD-0", "衡质安整〔2021〕9号")]   # the 2019 one is older than a year
+    plans = [" | ".join(r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + sql)) for sql in statements
+             if sql.lstrip().upper().startswith("SELECT")]
+    assert plans
+    for plan in plans:
+        assert "SCAN e " not in plan + " " and "SCAN events" not in plan and "SCAN sample_results" not in plan, plan
+    assert any("events_sample_failed" in p and "sample_results_failed" in p for p in plans), plans

@@ -188,18 +188,66 @@ def test_a_failed_update_leaves_the_tallies_alone(tmp_path):
     assert db.execute("SELECT count(*) FROM event_tallies_leaving").fetchone()[0] == 0
 
 
-def test_month_under_way_reads_the_tally_key_of_the_view(tmp_path):
-    """RAW (the month under way) yields per event what the triggers tally for it."""
+DAY_ROWS = ("SELECT kind, day, site_id, plant_id, campaign_id, finding, result, conditions_met, lag_days, n, "
+            "round(copies, 6), round(fee_yuan, 6) FROM event_day_tallies ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9")
+
+
+def day_recount(db) -> list[tuple]:
+    """The daily tallies counted afresh from the events (migration 022's key: 005's with the day)."""
+    return db.execute(
+        "SELECT kind, day, site_id, plant_id, campaign_id, CAST(finding AS TEXT), CAST(result AS TEXT), "
+        "CAST(conditions_met AS TEXT), lag_days, count(*), round(total(copies), 6), round(total(fee_yuan), 6) FROM event_tally_rows WHERE voided = 0 AND event_rowid "
+        "IN (SELECT rowid FROM events WHERE json_valid(data)) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 "
+        "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9").fetchall()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_daily_tallies_follow_inserts_edits_voids_and_deletes(tmp_path, seed):
+    """event_day_tallies (022) is what counting the events by day gives, after every kind of write; no empty row."""
+    db = _build(tmp_path / "d.db", FILES)
+    writes = _writes(random.Random(seed), 400)
+    writes.append(("UPDATE events SET day = '2021-01-06', occurred_at = '2021-01-06T10:00:00+08:00' "
+                   "WHERE day = '2021-01-05' AND rowid % 2 = 0", []))   # a day changed within its month
+    _run(db, writes)
+    assert db.execute(DAY_ROWS).fetchall() == day_recount(db)
+    assert db.execute("SELECT count(*) FROM event_day_tallies WHERE n = 0").fetchone()[0] == 0
+    days = {r[1] for r in day_recount(db)}
+    assert "2021-01-06" in days and len(days) >= 4
+
+
+def test_a_database_migrated_to_022_fills_its_daily_tallies(tmp_path):
+    before = [f for f in FILES if f.stem[:3] < "022"]
+    db = _build(tmp_path / "m.db", before)
+    _run(db, _writes(random.Random(5), 300))
+    db_mod.migrate(db, FILES)
+    assert db.execute(DAY_ROWS).fetchall() == day_recount(db) != []
+
+
+def test_a_failed_update_leaves_the_daily_tallies_alone(tmp_path):
+    db = _build(tmp_path / "f.db", FILES)
+    _run(db, [("INSERT INTO events (id, kind, occurred_at, day, month, received_at, recorded_by, site_id, data, "
+               "content_hash, updated_at) VALUES ('a', 'safety_patrol', 'x', '2021-01-05', '2021-01', ?, 1, 1, "
+               "'{\"finding\": \"重大\"}', 'h', ?)", [NOW, NOW])])
+    before = db.execute(DAY_ROWS).fetchall()
+    with pytest.raises(sqlite3.IntegrityError):
+        with db.atomic():
+            db.execute("UPDATE events SET site_id = 99, day = '2021-01-09' WHERE id = 'a'")  # no site 99
+    assert db.execute(DAY_ROWS).fetchall() == before
+
+
+def test_month_under_way_sums_the_daily_tallies_of_its_days(tmp_path):
+    """PARTIAL (the month under way) gives, for a month's last day, the month's tally; its plan is a key range."""
     db = _build(tmp_path / "m.db", FILES)
     _run(db, _writes(random.Random(11), 300, odd=False))
+    params = {"w_month": "2021-03", "w_first": "2021-03-01", "w_day": "2021-03-31"}
     got = db.execute(f"SELECT kind, month, site_id, plant_id, campaign_id, finding, result, conditions_met, lag_days, "
-                     f"sum(n), total(copies), total(fee_yuan) FROM {rules.RAW} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9",
-                     {"w_month": "2021-03", "w_day": "2021-03-31"}).fetchall()
+                     f"n FROM ({rules.PARTIAL})", params).fetchall()
     kept = [r[:10] for r in tallies(db) if r[1] == "2021-03" and r[9] != 0]
-    assert sorted(r[:10] for r in got) == kept and kept
-    plan = " ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM {rules.RAW}",
-                                             {"w_month": "2021-03", "w_day": "2021-03-31"}))
-    assert "USING INDEX events_month_kind" in plan and "SCAN" not in plan
+    assert sorted(got) == kept and kept
+    params["w_day"] = "2021-03-04"   # the writes put events on the 5th and the 20th only
+    assert db.execute(f"SELECT count(*) FROM ({rules.PARTIAL})", params).fetchone()[0] == 0
+    plan = " ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {rules.PARTIAL}", params))
+    assert "SEARCH event_day_tallies USING PRIMARY KEY (day>? AND day<?)" in plan, plan
 
 
 def test_an_edit_that_keeps_the_key_adds_and_subtracts_in_the_old_order(tmp_path):

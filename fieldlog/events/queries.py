@@ -398,9 +398,10 @@ def campaign_choices(db: Database, today: date) -> list[dict]:
 # --- counts for coverage and indicators ----------------------------------------------------------
 
 def counts_by_subject(db: Database, month: str, column: str, kinds: tuple[str, ...]) -> dict[int, dict[str, int]]:
-    """{subject id: {kind: count}} of a month's non-voided events, through the (kind, month, subject) indexes."""
-    sql = (f"SELECT {column} AS sid, kind, count(*) AS n FROM events WHERE kind IN ({marks(kinds)}) "
-           f"AND month = ? AND {column} IS NOT NULL AND voided = 0 GROUP BY kind, {column}")
+    """{subject id: {kind: count}} of a month's non-voided events, from the monthly tallies (migration 005: kept
+    for the month under way too), so that a month costs its subjects, not its events."""
+    sql = (f"SELECT {column} AS sid, kind, sum(n) AS n FROM event_tallies WHERE kind IN ({marks(kinds)}) "
+           f"AND month = ? AND {column} != 0 GROUP BY kind, {column} HAVING sum(n) > 0")
     out: dict[int, dict[str, int]] = {}
     for sid, kind, n in db.conn.execute(sql, [*kinds, month]):
         out.setdefault(sid, {})[kind] = n
@@ -442,11 +443,20 @@ def tally_count(db: Database, kinds: list[str], month_from: str, month_to: str) 
                            "AND month BETWEEN ? AND ?", [*kinds, month_from, month_to]).fetchone()[0]
 
 
+def day_tally_count(db: Database, kinds: list[str], day_from: str, day_to: str) -> int:
+    """Non-voided events of the kinds on the days from day_from to day_to, from the daily tallies (migration 022)."""
+    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_day_tallies WHERE day BETWEEN ? AND ? "
+                           f"AND kind IN ({marks(kinds)})", [day_from, day_to, *kinds]).fetchone()[0]
+
+
 def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str) -> list[tuple[str, float]]:
-    """[(day, sum of a numeric field)] of a month's non-voided events of a kind up to last_day, by day."""
+    """[(day, sum of a tallied amount field)] of a month's non-voided events of a kind up to last_day, by day,
+    from the daily tallies (migration 022)."""
+    if field not in ("copies", "fee_yuan"):
+        raise ValueError(field)
     return db.conn.execute(
-        f"SELECT day, total(json_extract(data, '$.{field}')) FROM events WHERE kind = ? AND month = ? "
-        f"AND voided = 0 AND day <= ? GROUP BY day ORDER BY day", [kind, month, last_day]).fetchall()
+        f"SELECT day, total({field}) FROM event_day_tallies WHERE day BETWEEN ? AND ? AND kind = ? "
+        f"GROUP BY day ORDER BY day", [f"{month}-01", last_day, kind]).fetchall()
 
 
 def first_visit(db: Database, site_id: int, kinds: list[str], inspector_ids: list[int], since: str,

@@ -68,7 +68,8 @@ DENSE = 20
 
 
 def _total(db: Database, ctx: Context, spec: dict, filters: dict) -> int:
-    """How many events the evidence lists: whole months from the tallies, the month under way from the events."""
+    """How many events the evidence lists: whole months from the monthly tallies, the month under way from the
+    daily ones (its days up to as_of)."""
     if spec["where"]:
         return queries.count_events(db, **filters)
     total = 0
@@ -76,7 +77,8 @@ def _total(db: Database, ctx: Context, spec: dict, filters: dict) -> int:
         if cond.startswith("month BETWEEN"):
             total += queries.tally_count(db, spec["kinds"], *params)
         elif cond != "0":
-            total += queries.count_events(db, **{**filters, "windows": [(cond, params)]})
+            month, last_day = params
+            total += queries.day_tally_count(db, spec["kinds"], f"{month}-01", last_day)
     return total
 
 

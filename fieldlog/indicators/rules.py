@@ -32,10 +32,13 @@ AMOUNT_FIELDS = ("copies", "fee_yuan")
 LAG_PAIRS = (("accepted_on", "filed_on"), ("applied_on", "issued_on"))
 TALLY = "event_tallies"
 _TEMP_NAMES = itertools.count(1)
-# The month under way, read from events in the shape of a tally (one row per event): the view
-# event_tally_rows (migration 007) holds the key expressions that the tally triggers also read.
-RAW = ("(SELECT kind, month, site_id, plant_id, campaign_id, finding, result, conditions_met, lag_days, n, copies, "
-       "fee_yuan FROM event_tally_rows WHERE voided = 0 AND month = :w_month AND day <= :w_day)")
+# The month under way, from the daily tallies (migration 022, kept by triggers like the monthly ones): the
+# days of the month up to as_of, summed into the shape of a monthly tally row.
+DAY_TALLY = "event_day_tallies"
+PARTIAL = (f"SELECT kind, :w_month AS month, site_id, plant_id, campaign_id, finding, result, conditions_met, "
+           f"lag_days, sum(n) AS n, total(copies) AS copies, total(fee_yuan) AS fee_yuan FROM {DAY_TALLY} "
+           f"WHERE day BETWEEN :w_first AND :w_day GROUP BY kind, site_id, plant_id, campaign_id, finding, result, "
+           f"conditions_met, lag_days")
 
 
 def in_list(prefix: str, values: list) -> tuple[str, dict]:
@@ -87,8 +90,8 @@ class Context:
     def sources(self) -> list[tuple[str, str, dict]]:
         """(FROM source, WHERE condition, parameters) pieces that together hold the year's events up to as_of.
 
-        Whole months come from the monthly tallies (migration 005); the month under way from the
-        events themselves, shaped like a tally with one row per event.
+        Whole months come from the monthly tallies (migration 005); the month under way from the daily
+        tallies (migration 022) of its days up to as_of.
         """
         out = []
         for cond, wparams in self.windows:
@@ -101,12 +104,10 @@ class Context:
         return out
 
     def _partial_month(self, month: str, day: str) -> str:
-        """The month under way, tallied once into a temporary table that every rule then reads."""
+        """The month under way, summed once from the daily tallies into a temporary table every rule then reads."""
         self._temp = f"indicator_partial_{next(_TEMP_NAMES)}"
-        self.db.conn.execute(
-            f"CREATE TEMP TABLE {self._temp} AS SELECT kind, month, site_id, plant_id, campaign_id, finding, result, "
-            f"conditions_met, lag_days, sum(n) AS n, total(copies) AS copies, total(fee_yuan) AS fee_yuan "
-            f"FROM {RAW} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9", {"w_month": month, "w_day": day})
+        self.db.conn.execute(f"CREATE TEMP TABLE {self._temp} AS {PARTIAL}",
+                             {"w_month": month, "w_first": f"{month}-01", "w_day": day})
         return f"temp.{self._temp}"
 
     def close(self) -> None:
