@@ -883,6 +883,7 @@ MESSAGES: dict[str, str] = {
     "phone.notices.fix_first": "未保存，请修改以下内容：",
     "phone.notices.saved": "已保存",
     "phone.notices.saved_offline": "已保存在手机上，联网后自动发送；编号待确认（发送后由站里统一编号）",
+    "phone.notices.provisional": "整改通知书（编号待确认）：已保存在手机上，可向受检单位出示；联网发送后由站里统一编号",
     "hazards.file_unreadable": "无法读取重大事故隐患判定标准文件 {file}",
     "hazards.file_malformed": "重大事故隐患判定标准文件 {file} 格式错误：{error}",
     "hazards.no_sections": "重大事故隐患判定标准文件 {file} 没有任何章节（[[sections]]）",

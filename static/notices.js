@@ -118,6 +118,21 @@
     box.scrollIntoView();
   }
 
+  // A notice kept on the phone is shown on site as it was filled in: the form turns read-only under a heading
+  // that says its number comes once it is sent (the phone page /notices/{id} exists only then).
+  function showOnSite(form) {
+    all("input, textarea", form).forEach(function (el) { el.readOnly = true; });
+    all("select, input[type=radio], input[type=checkbox], input[type=file], button", form).forEach(function (el) {
+      if (el.id !== "save-btn") el.disabled = true;
+    });
+    var head = document.createElement("h2");
+    head.id = "notice-provisional";
+    head.textContent = Q.t("notices.provisional");
+    form.classList.add("notice-shown");
+    form.parentNode.insertBefore(head, form);
+    head.scrollIntoView();
+  }
+
   function onSubmit(e) {
     var form = e.target;
     if (!Q || !window.indexedDB || !(window.crypto && crypto.subtle)) return; // the ordinary post
@@ -147,6 +162,7 @@
           st.textContent = Q.t("notices.saved_offline");
           form.dataset.saved = rec.id;
           btn.hidden = true;
+          showOnSite(form);
           return null;
         });
       });

@@ -68,6 +68,12 @@ def test_two_inspectors_offline_then_the_chief_to_closing_and_a_refusal(browser,
             page.click("#save-btn")
             page.wait_for_selector("#save-status:has-text('已保存在手机上')")
             assert "编号待确认" in page.text_content("#save-status")
+            # Shown on site as filled in, read-only, under a heading that says the number comes once sent.
+            assert "编号待确认" in page.text_content("#notice-provisional")
+            assert page.evaluate("[...document.querySelectorAll('#notice-form textarea, #notice-form input[type=text]')]"
+                                 ".every(e => e.readOnly)")
+            assert page.input_value("textarea[name=items-0-description]") == f"{who} 发现：二层临边防护栏杆缺失"
+            assert page.is_disabled("select[name=site_id]")
         assert scalar(db, "SELECT count(*) FROM notice_docs") == 0
         # Back online: the queue sends both, the server numbers them in turn, the photos follow.
         for who in ("bob", "alice"):
