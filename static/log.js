@@ -13,8 +13,7 @@
 (function () {
   var Q = window.fieldlogQueue;
   if (!Q || !window.indexedDB) return;
-  // About 1600 px at quality 0.65: a 3 MB, 4000 x 3000 camera photo becomes about 200 KB (bench/phone_photo.py).
-  var LONG_SIDE = 1600, QUALITY = 0.65, T = Q.t;
+  var T = Q.t;
   var photos = [], busy = Promise.resolve(), here = null;
 
   function $(sel, el) { return (el || document).querySelector(sel); }
@@ -129,27 +128,7 @@
     no.hidden = !!granted;
   }
 
-  // --- photos: shrunk on the phone before they are queued -------------------------------------
-  function decode(file) {
-    if (window.createImageBitmap) return createImageBitmap(file, { imageOrientation: "from-image" });
-    return new Promise(function (ok, bad) {
-      var img = new Image();
-      img.onload = function () { ok(img); };
-      img.onerror = bad;
-      img.src = URL.createObjectURL(file);
-    });
-  }
-
-  function shrink(file) {
-    return decode(file).then(function (img) {
-      var s = Math.min(1, LONG_SIDE / Math.max(img.width, img.height)), c = document.createElement("canvas");
-      c.width = Math.round(img.width * s);
-      c.height = Math.round(img.height * s);
-      c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
-      return new Promise(function (ok) { c.toBlob(function (b) { ok(b || file); }, "image/jpeg", QUALITY); });
-    }).catch(function () { return file; }); // cannot decode here (e.g. HEIC): the server decides
-  }
-
+  // --- photos: shrunk on the phone before they are queued (Q.shrink, shared with the notice form) ----------
   function addPhoto(blob) {
     var item = { blob: blob, url: URL.createObjectURL(blob) }, li = h("li"), img = h("img"), del = h("button", null, "×");
     // Hashed now, while the inspector fills in the form: the upload is addressed by it.
@@ -172,7 +151,7 @@
   function onPhotos(e) {
     var files = Array.prototype.slice.call(e.target.files || []);
     e.target.value = ""; // each capture adds to the list instead of replacing it
-    files.forEach(function (f) { busy = busy.then(function () { return shrink(f).then(addPhoto); }); });
+    files.forEach(function (f) { busy = busy.then(function () { return Q.shrink(f).then(addPhoto); }); });
   }
 
   // --- position and the subject list ----------------------------------------------------------

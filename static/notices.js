@@ -80,16 +80,23 @@
         var files = all("input[type=file]", row).reduce(function (a, el) { return a.concat(Array.prototype.slice.call(el.files || [])); }, []);
         if (!item.description && !item.location && !item.criterion && !item.major && !files.length) return;
         if (!item.major) item.criterion_id = "";
-        files.forEach(function (f) {
+        files.forEach(function (f, j) {
+          var at = photos.length;
           photos.push(f);
-          hashing.push(Q.sha256(f).then(function (h) { item.photos.push(h); return h; }));
+          // Shrunk as the logging forms shrink theirs; the item names each photo by the hash of what is sent.
+          hashing.push(Q.shrink(f).then(function (b) {
+            photos[at] = b;
+            return Q.sha256(b).then(function (h) { item.photos[j] = h; return h; });
+          }));
         });
         items.push(item);
       });
       if (items.length || fields.notice_type !== "resume") fields.items = items;
     } else {
       all("input[type=file]", form).forEach(function (el) { photos = photos.concat(Array.prototype.slice.call(el.files || [])); });
-      photos.forEach(function (f) { hashing.push(Q.sha256(f)); });
+      photos.forEach(function (f, at) {
+        hashing.push(Q.shrink(f).then(function (b) { photos[at] = b; return Q.sha256(b); }));
+      });
     }
     return Promise.all(hashing).then(function (sha) { return { body: body, photos: photos, sha: sha }; });
   }

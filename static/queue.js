@@ -368,8 +368,35 @@
     });
   }
 
+  // --- photos: shrunk on the phone before they are queued (the logging forms and the notice form) -----------
+  // About 1600 px at quality 0.65: a 3 MB, 4000 x 3000 camera photo becomes about 200 KB (bench/phone_photo.py).
+  var LONG_SIDE = 1600, QUALITY = 0.65;
+
+  function decode(file) {
+    if (self.createImageBitmap) return createImageBitmap(file, { imageOrientation: "from-image" });
+    return new Promise(function (ok, bad) {
+      var img = new Image();
+      img.onload = function () { ok(img); };
+      img.onerror = bad;
+      img.src = URL.createObjectURL(file);
+    });
+  }
+
+  // A page's photo as it is queued: shrunk and re-encoded, or the file itself when it cannot be decoded here
+  // (e.g. HEIC: the server decides).
+  function shrink(file) {
+    if (!PAGE) return Promise.resolve(file);
+    return decode(file).then(function (img) {
+      var s = Math.min(1, LONG_SIDE / Math.max(img.width, img.height)), c = document.createElement("canvas");
+      c.width = Math.round(img.width * s);
+      c.height = Math.round(img.height * s);
+      c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+      return new Promise(function (ok) { c.toBlob(function (b) { ok(b || file); }, "image/jpeg", QUALITY); });
+    }).catch(function () { return file; });
+  }
+
   self.fieldlogQueue = { add: add, all: all, mine: mine, get: get, put: put, remove: remove, flush: flush, uuid: uuid,
-                         sha256: sha256, leave: function (yes) { leaving = yes !== false; },
+                         sha256: sha256, shrink: shrink, leave: function (yes) { leaving = yes !== false; },
                          user: me, t: T, stale: stale, exportText: exportText, importText: importText };
 
   if (!self.indexedDB) return;

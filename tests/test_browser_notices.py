@@ -64,7 +64,8 @@ def test_two_inspectors_offline_then_the_chief_to_closing_and_a_refusal(browser,
         for who, colleague, colour in (("alice", "鲍勃", (200, 0, 0)), ("bob", "艾丽丝", (0, 150, 0))):
             context, page = phones[who]
             context.set_offline(True)
-            fill_notice(page, site_id, colleague, f"{who} 发现：二层临边防护栏杆缺失", deadline, jpeg(colour=colour))
+            photo = jpeg(size=(3200, 2400), colour=colour, noise=True)
+            fill_notice(page, site_id, colleague, f"{who} 发现：二层临边防护栏杆缺失", deadline, photo)
             page.click("#save-btn")
             page.wait_for_selector("#save-status:has-text('已保存在手机上')")
             assert "编号待确认" in page.text_content("#save-status")
@@ -74,6 +75,9 @@ def test_two_inspectors_offline_then_the_chief_to_closing_and_a_refusal(browser,
                                  ".every(e => e.readOnly)")
             assert page.input_value("textarea[name=items-0-description]") == f"{who} 发现：二层临边防护栏杆缺失"
             assert page.is_disabled("select[name=site_id]")
+            # The photo waits on the phone shrunk as the logging forms shrink theirs (Q.shrink), not as taken.
+            queued = page.evaluate("fieldlogQueue.all().then(rs => rs.flatMap(r => r.photos.map(p => p.size)))")
+            assert len(queued) == 1 and queued[0] < len(photo) / 3, (queued, len(photo))
         assert scalar(db, "SELECT count(*) FROM notice_docs") == 0
         # Back online: the queue sends both, the server numbers them in turn, the photos follow.
         for who in ("bob", "alice"):
@@ -81,6 +85,8 @@ def test_two_inspectors_offline_then_the_chief_to_closing_and_a_refusal(browser,
             phones[who][1].evaluate("fieldlogQueue.flush()")
         wait_for(lambda: scalar(db, "SELECT count(*) FROM notice_docs") == 2, page=phones["alice"][1])
         wait_for(lambda: scalar(db, "SELECT count(*) FROM event_photos") == 2, page=phones["alice"][1])
+        # Shrunk on the phone as the logging forms shrink theirs (Q.shrink): 1600 px on the long side.
+        assert db.conn.execute("SELECT max(width, height) FROM event_photos").fetchall() == [(1600,), (1600,)]
         numbers = issued_numbers(db)
         year = date.today().year
         assert sorted(numbers.values()) == [f"衡建质安〔{year}〕整字第001号", f"衡建质安〔{year}〕整字第002号"]
