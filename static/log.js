@@ -286,16 +286,6 @@
     box.scrollIntoView();
   }
 
-  // Resolves with the outcome of the entry's event ("ok", "refused", "offline", "auth"), or null after ms.
-  function eventAnswer(id, ms) {
-    return new Promise(function (ok) {
-      var timer = setTimeout(function () { done(null); }, ms);
-      function on(e) { if (e.detail.id === id) done(e.detail.outcome); }
-      function done(o) { clearTimeout(timer); document.removeEventListener("fieldlog:event", on); ok(o); }
-      document.addEventListener("fieldlog:event", on);
-    });
-  }
-
   function onSubmit(e) {
     var form = e.target, btn = $("#save-btn"), st = $("#save-status");
     e.preventDefault();
@@ -310,7 +300,7 @@
         if (!navigator.onLine) return null;
         // Wait for the event's answer only (a fresh entry refused is shown here), never for its photos:
         // the service worker sends them while the next page opens.
-        var answer = eventAnswer(rec.id, 8000);
+        var answer = Q.answer(rec.id, 8000);
         Q.flush();
         return answer;
       }).then(function () { return Q.get(rec.id); }).then(function (left) {

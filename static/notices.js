@@ -102,15 +102,6 @@
   }
 
   // --- saving through the queue ------------------------------------------------------------------------
-  function answer(id, ms) {
-    return new Promise(function (ok) {
-      var timer = setTimeout(function () { done(null); }, ms);
-      function on(e) { if (e.detail.id === id) done(e.detail.outcome); }
-      function done(o) { clearTimeout(timer); document.removeEventListener("fieldlog:event", on); ok(o); }
-      document.addEventListener("fieldlog:event", on);
-    });
-  }
-
   function showErrors(detail) {
     var box = $("#form-errors");
     var list = Array.isArray(detail) ? detail.map(function (d) { return d.msg; }) : [String(detail || "")];
@@ -151,7 +142,7 @@
       var rec = { id: got.body.id, kind: got.body.kind, label: form.dataset.label, body: got.body, photos: got.photos, sha: got.sha };
       return Q.add(rec).then(function () {
         if (!navigator.onLine) return "offline";
-        var wait = answer(rec.id, 8000);
+        var wait = Q.answer(rec.id, 8000);
         Q.flush();
         return wait;
       }).then(function (outcome) {

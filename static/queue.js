@@ -395,8 +395,18 @@
     }).catch(function () { return file; });
   }
 
+  // Resolves with the outcome of an entry's event ("ok", "refused", "offline", "auth"), or null after ms.
+  function answer(id, ms) {
+    return new Promise(function (ok) {
+      var timer = setTimeout(function () { done(null); }, ms);
+      function on(e) { if (e.detail.id === id) done(e.detail.outcome); }
+      function done(o) { clearTimeout(timer); document.removeEventListener("fieldlog:event", on); ok(o); }
+      document.addEventListener("fieldlog:event", on);
+    });
+  }
+
   self.fieldlogQueue = { add: add, all: all, mine: mine, get: get, put: put, remove: remove, flush: flush, uuid: uuid,
-                         sha256: sha256, shrink: shrink, leave: function (yes) { leaving = yes !== false; },
+                         sha256: sha256, shrink: shrink, answer: answer, leave: function (yes) { leaving = yes !== false; },
                          user: me, t: T, stale: stale, exportText: exportText, importText: importText };
 
   if (!self.indexedDB) return;
