@@ -113,3 +113,15 @@ def test_every_text_a_phone_script_asks_for_exists():
     asked = (asked - {"log.state_"}) | {f"log.state_{s}" for s in ("pending", "needs_action", "auth")}
     assert asked and {f"phone.{k}" for k in asked} <= set(messages.MESSAGES), sorted(
         k for k in asked if f"phone.{k}" not in messages.MESSAGES)
+
+
+def test_no_key_of_the_catalogue_is_written_twice():
+    """A dict literal keeps the last of two equal keys without a word: two areas each adding a `rule` group, or the
+    same message key, would silently lose one of them (a merge did so once)."""
+    tree = ast.parse(Path(messages.__file__).read_text(encoding="utf-8"))
+    twice = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            twice += sorted({k for k in keys if keys.count(k) > 1})
+    assert twice == []
