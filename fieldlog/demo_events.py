@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from fieldlog import events, periods, registry
+from fieldlog.messages import t
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Copies handed out per month: the 6000th copy is reached in November (安全生产月 in June is the big one).
@@ -284,6 +285,60 @@ def _reviews(g: _Gen) -> None:
                     note="" if closed else "整改未完成，继续督促")
 
 
+# What the station's notice documents list: (description, location, criterion, 重大 criterion id or None).
+NOTICE_ITEMS = [
+    ("二层临边防护栏杆缺失", "2号楼二层", "JGJ 59-2011 第3.13节", None),
+    ("脚手架连墙件设置不足", "1号楼东侧外架", "JGJ 130-2011 第6.4节", None),
+    ("施工用电未采用TN-S系统，开关箱无漏电保护", "生活区配电箱", "JGJ 46-2005 第5.1节", None),
+    ("深基坑施工未进行第三方监测", "基坑北侧", "", "5.3"),
+    ("塔吊安装后未经验收即投入使用", "3号塔吊", "", None),
+]
+
+
+def _notice_documents(g: _Gen) -> None:
+    """A few notice documents (issue 14) through the year: issued by two inspectors, served, replied to, reviewed and
+    closed; one refused for signature with a witness; one left open past its deadline; a stop with its 复工 note."""
+    plans = [(1, "rectify", "full"), (3, "rectify", "refused"), (5, "partial_stop", "full"), (7, "stop_work", "resume"),
+             (9, "rectify", "full"), (10, "rectify", "open")]
+    for month_index, notice_type, course in plans:
+        month = g.months[month_index]
+        sites = g.active_sites(month)
+        if not sites:
+            continue
+        site_id = g.rng.choice(sites)
+        day = g.rng.choice(g.site_days(site_id, month.start, month.end))
+        by = g.inspector_for(site_id)
+        pair = [by, g.colleague(by)]
+        chosen = g.rng.sample(NOTICE_ITEMS[:3], 2) + ([NOTICE_ITEMS[3]] if notice_type != "rectify" else [])
+        items = [{"description": d, "location": loc, "criterion": c, "major": major is not None,
+                  **({"criterion_id": major} if major else {})} for d, loc, c, major in chosen]
+        deadline = day + timedelta(days=10 if notice_type == "rectify" else 15)
+        notice = g.store("notice", g.at(day), by, {"notice_type": notice_type, "deadline": deadline.isoformat(),
+                                                   "legal_basis": t(f"notices.default_basis.{notice_type}"),
+                                                   "items": items}, site_id=site_id, others=pair)
+        if notice is None:
+            continue
+        contractor = g.sites[site_id].get("contractor") or ""
+
+        def step(when: date, name: str, **fields) -> dict | None:
+            return g.store("notice_step", g.at(max(when, day)), by, {"notice_event_id": notice["id"], "step": name, **fields},
+                           site_id=site_id, others=pair)
+
+        if course == "refused":
+            step(day, "refused", witness="监理单位 王工（总监代表）")
+        elif step(day, "served", receiver_name="李建国", receiver_unit=contractor or "施工单位",
+                  received_on=day.isoformat()) is None or course == "open":
+            continue
+        if not step(deadline - timedelta(days=2), "replied", reply_text="已按通知要求完成整改，附整改前后照片。"):
+            continue
+        if not step(deadline, "review_passed") or not step(deadline + timedelta(days=1), "closed"):
+            continue
+        if course == "resume":
+            g.store("notice", g.at(deadline + timedelta(days=1)), by,
+                    {"notice_type": "resume", "legal_basis": t("notices.default_basis.resume"),
+                     "follows_notice_id": notice["id"], "follows_as": "resume"}, site_id=site_id, others=pair)
+
+
 def _accident(g: _Gen) -> None:
     """At most one accident (一般, one injury); with about 40 sites a single one already misses the ≤1.5‰ target."""
     if g.rng.random() >= 0.3:
@@ -314,6 +369,6 @@ def generate(db: Database, rng: random.Random, ids: dict, year: int, until: date
     """Store `year`'s events for the demo registry, none after `until`; returns how many were stored."""
     g = _Gen(db, rng, ids, year, until)
     for step in (_safety_patrols, _enforcement_patrols, _major_inspections, _concrete_sampling, _plants, _leaflets,
-                 _filings, _permits, _accident, _reviews, _voided):
+                 _filings, _permits, _accident, _reviews, _notice_documents, _voided):
         step(g)
     return g.stored
