@@ -320,8 +320,12 @@ def _notice_documents(g: _Gen) -> None:
             continue
         contractor = g.sites[site_id].get("contractor") or ""
 
+        issued_at = datetime.fromisoformat(notice["occurred_at"])
+
         def step(when: date, name: str, **fields) -> dict | None:
-            return g.store("notice_step", g.at(max(when, day)), by, {"notice_event_id": notice["id"], "step": name, **fields},
+            """A step on `when` (not before the notice: on its day, half an hour after it at the earliest)."""
+            at = max(g.at(max(when, day)), issued_at + timedelta(minutes=30))
+            return g.store("notice_step", at, by, {"notice_event_id": notice["id"], "step": name, **fields},
                            site_id=site_id, others=pair)
 
         if course == "refused":

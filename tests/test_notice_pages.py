@@ -204,6 +204,11 @@ def test_a_notice_and_a_return_read_in_a_stations_words(db, client_for, token_cl
     alice, carol = client_for("alice"), client_for("carol")
     notice_id = issue_by_form(alice, site_id, users, occurred_at="2022-01-02T09:00", deadline="2022-01-05") \
         .headers["location"].rsplit("/", 1)[1]
+    refused = token_client("alice").post("/api/v1/events", json={
+        "id": "6f1d2c3b-0000-4000-8000-000000000002", "kind": "notice_step", "occurred_at": "2022-01-02T10:00:00+08:00",
+        "site_id": site_id, "inspector_ids": [users["alice"], users["bob"]],
+        "fields": {"notice_event_id": notice_id, "step": "refused", "witness": "监理单位 王工"}})
+    assert refused.status_code == 201, refused.text
     patrol = token_client("alice").post("/api/v1/events", json={
         "id": "6f1d2c3b-0000-4000-8000-000000000001", "kind": "safety_patrol", "occurred_at": "2022-01-09T10:00:00+08:00",
         "site_id": site_id, "fields": {"finding": "无", "hazards_general": 0, "hazards_major": 0}})
