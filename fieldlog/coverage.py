@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from fieldlog import events, plans, registry
 from fieldlog.events import queries
-from fieldlog.errors import InvalidInput
+from fieldlog.errors import InvalidInput, one_of
 from fieldlog.indicators.quotas import Quotas, for_year as year_quotas
 from fieldlog.messages import label, t
 from fieldlog.periods import Period, month as month_period, parse_month, quarter_of
@@ -119,12 +119,7 @@ def month_or_current(text: str | None, today: date) -> Period:
 
 def parse_state(text: str | None) -> str | None:
     """A state filter given by its English key (overdue, due_soon, open, done); InvalidInput naming `state`."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if text not in STATES:
-        raise InvalidInput({"state": t("coverage.state_unknown")})
-    return text
+    return one_of(text, STATES, "state", t("coverage.state_unknown"))
 
 
 def shift(month: Period, step: int) -> Period:

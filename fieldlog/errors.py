@@ -23,3 +23,14 @@ class Conflict(Exception):
     def __init__(self, message: str, stored: dict | None = None):
         super().__init__(message)
         self.stored = stored
+
+
+def one_of(text: str | None, allowed, field: str, message: str) -> str | None:
+    """A list filter's value (a state, a kind): None when blank, the value when it is one of `allowed`, else
+    InvalidInput naming `field` with `message`."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text not in allowed:
+        raise InvalidInput({field: message})
+    return text

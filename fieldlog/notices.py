@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from fieldlog import hazards
 from fieldlog.db import one
-from fieldlog.errors import InvalidInput, NotFound
+from fieldlog.errors import InvalidInput, NotFound, one_of
 from fieldlog.events.queries import NAMES_JOINED
 from fieldlog.messages import label, t
 
@@ -381,12 +381,7 @@ class ListPage:
 
 def parse_state(text: str | None) -> str | None:
     """The list's state filter: empty (open ones) or a state; InvalidInput naming `state` otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if text not in STATES:
-        raise InvalidInput({"state": t("notices.state_unknown")})
-    return text
+    return one_of(text, STATES, "state", t("notices.state_unknown"))
 
 
 def list_page(db: Database, today: date, *, state: str | None = None, page: int = 1, size: int = PAGE,
