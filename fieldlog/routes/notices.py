@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -130,22 +129,15 @@ def _visible(db: Database, notice_id: str, user: dict) -> dict:
     return found
 
 
-def _local(iso: str, tz) -> str:
-    return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
 def _detail_context(request: Request, db: Database, user: dict, notice_id: str, values: dict | None = None,
                     errors: dict | None = None) -> dict:
     found = _visible(db, notice_id, user)
-    tz = request.app.state.config.tz
-    for s in found["steps"]:
-        s["local"] = _local(s["occurred_at"], tz)
     today = station_today(request)
     status, over = notices.status(found["doc"], today)
     step_values = values or {"id": str(uuid.uuid4()), "occurred_at": _local_now(request),
                              "received_on": today.isoformat(), "inspector_ids": [user["id"]] if user["role"] == "inspector" else [],
                              "step": (found["allowed"] or [""])[0]}
-    return {**found, "issued_local": _local(found["event"]["occurred_at"], tz), "today": today, "status": status,
+    return {**found, "today": today, "status": status,
             "days_over": over, "step_values": step_values, "errors": errors or {}, "colleagues": accounts.inspectors(db),
             "can_void": events.can_change(found["event"], user), "inspectors": notices.inspectors_of(db, notice_id)}
 
