@@ -3,8 +3,9 @@
     python bench/page_scaling.py [--sizes 10000,100000,1000000] [--10m] [--dir /work/perfdata] [--runs 9]
 
 For each size it builds a database with bench/make_big_db.py (reused when the folder already holds one of that
-size), starts the app with uvicorn (`fieldlog serve`'s options) on a free loopback port with the clock fixed at
-2021-12-15 10:00 station time, and times each page below as a signed-in user (bearer token): one warm-up, then
+size), starts the app as `fieldlog serve` does (uvicorn and its reader process, cli.run_server) on a free loopback
+port with the clock fixed at 2021-12-15 10:00 station time (in the year) and then at 2022-01-04 (the year closed),
+and times each page below as a signed-in user (bearer token): one warm-up, then
 the median of --runs requests (fewer when a page is slow: at most about --budget seconds per page). Beside them
 the floor, `SELECT count(*) FROM events`, timed in the same run. Then one table: median per size, the bytes of
 the answer, and the growth per 10× events. The machine may be shared: the load average is printed with every
@@ -34,28 +35,39 @@ sys.path.insert(0, str(HERE))
 import make_big_db  # noqa: E402
 
 INSPECTOR = "insp00"
-# (label, path, user): the pages of issue 10, in-year and year-end for the indicator API.
-PAGES = [
-    ("review picker", "/log/rectification_review", INSPECTOR),
-    ("follow-ups", "/chief/followups", "chief"),
-    ("monthly report", "/chief/report", "chief"),
-    ("drill-down", "/indicators/2021/safety_patrols", "chief"),
-    ("log home", "/log", INSPECTOR),
-    ("log form", "/log/safety_patrol", INSPECTOR),
-    ("indicators mid-month", "/api/v1/indicators?year=2021&as_of=2021-06-15", "chief"),
-    ("indicators 31 Dec", "/api/v1/indicators?year=2021&as_of=2021-12-31", "chief"),
-]
+# (label, path, user) per phase: the pages of issue 10 in the year (the clock on 15 December 2021) and at its end
+# (the clock on 4 January 2022, the year closed: the report of December, the indicators of the whole year).
+PHASES = {
+    "in-year": [
+        ("review picker", "/log/rectification_review", INSPECTOR),
+        ("follow-ups", "/chief/followups", "chief"),
+        ("monthly report", "/chief/report", "chief"),
+        ("coverage", "/chief", "chief"),
+        ("drill-down", "/indicators/2021/safety_patrols", "chief"),
+        ("log home", "/log", INSPECTOR),
+        ("log form", "/log/safety_patrol", INSPECTOR),
+        ("indicators mid-month", "/api/v1/indicators?year=2021&as_of=2021-06-15", "chief"),
+        ("indicators today", "/api/v1/indicators?year=2021", "chief"),
+    ],
+    "year-end": [
+        ("review picker", "/log/rectification_review", INSPECTOR),
+        ("follow-ups", "/chief/followups", "chief"),
+        ("monthly report", "/chief/report?month=2021-12", "chief"),
+        ("drill-down", "/indicators/2021/safety_patrols", "chief"),
+        ("log home", "/log", INSPECTOR),
+        ("indicators 31 Dec", "/api/v1/indicators?year=2021", "chief"),
+        ("evaluation", "/indicators/2021/evaluation", "chief"),
+    ],
+}
 SERVER = """
 import sys, uvicorn
 from datetime import datetime, timezone
 from fieldlog import cli, config
 from fieldlog.web import create_app
-cfg = config.load(env={{}}, data_dir={data_dir!r}, database={database!r}, port={port})
-cfg.clock = lambda: datetime(2021, 12, 15, 2, 0, tzinfo=timezone.utc)
-options = {{**cli.server_options(cfg), "log_level": "warning"}}
-if {tune!r}:
-    sys.setswitchinterval(0.0005)  # the candidate bench/starvation.py measures beside Python's default (5 ms)
-uvicorn.run(create_app(cfg), **options)
+cfg = config.load(env={{"FIELDLOG_READERS": {readers!r}}}, data_dir={data_dir!r}, database={database!r}, port={port})
+cfg.clock = lambda: datetime({clock})
+cli.server_options = lambda c, options=cli.server_options: {{**options(c), "log_level": "warning"}}
+cli.run_server(create_app(cfg), cfg)
 """
 
 
@@ -69,10 +81,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database: Path, extra_env: dict | None = None, tune: bool = False) -> tuple[subprocess.Popen, str]:
-    """The app served as `fieldlog serve` serves it (tune=True: with a GIL switch interval of 0.5 ms instead)."""
+IN_YEAR = "2021, 12, 15, 2, 0, tzinfo=timezone.utc"      # 10:00 station time, mid-December
+YEAR_END = "2022, 1, 4, 2, 0, tzinfo=timezone.utc"       # early January: the year 2021 closed
+
+
+def start_server(database: Path, extra_env: dict | None = None, readers: str = "1",
+                 clock: str = IN_YEAR) -> tuple[subprocess.Popen, str]:
+    """The app served as `fieldlog serve` serves it (its reader processes included; readers="0": none), with the
+    clock fixed at `clock` (datetime arguments)."""
     port = free_port()
-    code = SERVER.format(data_dir=str(database.parent), database=str(database), port=port, tune=tune)
+    code = SERVER.format(data_dir=str(database.parent), database=str(database), port=port, readers=readers,
+                         clock=clock)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=HERE.parent, env={**os.environ, **(extra_env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -116,9 +135,13 @@ def floor_ms(path: Path, runs: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the server process has used (Linux /proc; 10 ms ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time the server process and its reader processes (fieldlog/readers.py) have used (Linux
+    /proc; 10 ms ticks): a heavy page costs the reader's time and the main process's hand-over."""
+    total = 0
+    for p in [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def time_page(client: httpx.Client, url: str, token: str, runs: int, budget: float, timeout: float,
@@ -153,24 +176,27 @@ def run_size(folder: Path, size: int, args) -> dict:
     events = sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0]
     out = {"events": events, "floor": floor_ms(path, 9), "pages": {}}
     print(f"\n== {events:,} events == floor SELECT count(*): {out['floor']:.2f} ms ({load()})", flush=True)
-    proc, base = start_server(path)
-    try:
-        with httpx.Client(base_url=base) as client:
-            for label, url, user in PAGES:
-                if proc.poll() is not None:
-                    proc, base = start_server(path)
-                    client.base_url = base
-                res = time_page(client, url, info["tokens"][user], args.runs, args.budget, args.timeout, proc.pid)
-                if res["ms"] is None:  # a request still running in the server would skew the next pages
-                    stop(proc)
-                    proc, base = start_server(path)
-                    client.base_url = base
-                out["pages"][label] = res
-                shown = (f"{res['ms']:.1f} ms (median of {res['n']}; server CPU {res['cpu']:.0f} ms a request; "
-                         f"{res['bytes'] / 1024:.0f} KB)" if res["ms"] else res["note"])
-                print(f"  {label:<22} {url:<48} {shown}  ({load()})", flush=True)
-    finally:
-        stop(proc)
+    for phase, pages in PHASES.items():
+        clock = IN_YEAR if phase == "in-year" else YEAR_END
+        proc, base = start_server(path, clock=clock)
+        try:
+            with httpx.Client(base_url=base) as client:
+                for label, url, user in pages:
+                    if proc.poll() is not None:
+                        proc, base = start_server(path, clock=clock)
+                        client.base_url = base
+                    res = time_page(client, url, info["tokens"][user], args.runs, args.budget, args.timeout,
+                                    proc.pid)
+                    if res["ms"] is None:  # a request still running in the server would skew the next pages
+                        stop(proc)
+                        proc, base = start_server(path, clock=clock)
+                        client.base_url = base
+                    out["pages"][(phase, label)] = res
+                    shown = (f"{res['ms']:.1f} ms (median of {res['n']}; server CPU {res['cpu']:.0f} ms a request; "
+                             f"{res['bytes'] / 1024:.0f} KB)" if res["ms"] else res["note"])
+                    print(f"  {phase:<8} {label:<20} {url:<46} {shown}  ({load()})", flush=True)
+        finally:
+            stop(proc)
     return out
 
 
@@ -181,20 +207,21 @@ def table(results: list[dict]) -> None:
     print("| --- " * (len(results) + 2) + "|")
     print("| `SELECT count(*)` floor | " + " | ".join(f"{r['floor']:.2f} ms" for r in results) + " | "
           + (f"{results[-1]['floor'] / results[-2]['floor']:.1f}×" if len(results) > 1 else "") + " |")
-    for label, url, _ in PAGES:
-        cells, values, cpus = [], [], []
-        for r in results:
-            p = r["pages"].get(label, {})
-            values.append(p.get("ms"))
-            cpus.append(p.get("cpu"))
-            cells.append(f"{p['ms']:.0f} / {p['cpu']:.0f} ms · {p['bytes'] / 1024:.0f} KB" if p.get("ms")
-                         else p.get("note", "—"))
-        growth = "—"
-        if len(values) > 1 and values[-1] and values[-2]:
-            growth = f"{values[-1] / values[-2]:.1f}×"
-            if cpus[-1] and cpus[-2]:
-                growth += f" / {cpus[-1] / cpus[-2]:.1f}×"
-        print(f"| `{url}` | " + " | ".join(cells) + f" | {growth} |")
+    for phase, pages in PHASES.items():
+        for label, url, _ in pages:
+            cells, values, cpus = [], [], []
+            for r in results:
+                p = r["pages"].get((phase, label), {})
+                values.append(p.get("ms"))
+                cpus.append(p.get("cpu"))
+                cells.append(f"{p['ms']:.0f} / {p['cpu']:.0f} ms · {p['bytes'] / 1024:.0f} KB" if p.get("ms")
+                             else p.get("note", "—"))
+            growth = "—"
+            if len(values) > 1 and values[-1] and values[-2]:
+                growth = f"{values[-1] / values[-2]:.1f}×"
+                if cpus[-1] and cpus[-2]:
+                    growth += f" / {cpus[-1] / cpus[-2]:.1f}×"
+            print(f"| {phase} `{url}` | " + " | ".join(cells) + f" | {growth} |")
 
 
 def main() -> None:

@@ -168,15 +168,26 @@ def main() -> None:
 @with_database(builds_demo=True)
 def serve(host: str | None, port: int | None, cfg: config_mod.Config) -> None:
     """Start the web server (with --demo: on the demo database, rebuilt when it was built on an earlier day)."""
-    import uvicorn
-
     from fieldlog.web import create_app
 
     cfg.host, cfg.port = host or cfg.host, port or cfg.port
     if cfg.demo:
         _serve_demo(cfg)
     click.echo(t("cli.started", host=cfg.host, port=cfg.port, database=cfg.database))
-    uvicorn.run(create_app(cfg), **server_options(cfg))
+    run_server(create_app(cfg), cfg)
+
+
+def run_server(app, cfg: config_mod.Config) -> None:
+    """Serve `app` as `fieldlog serve` does: its reader processes (fieldlog/readers.py) forked first, then uvicorn."""
+    import uvicorn
+
+    from fieldlog import readers
+
+    readers.start(app, cfg.readers)
+    try:
+        uvicorn.run(app, **server_options(cfg))
+    finally:
+        readers.stop()
 
 
 def _serve_demo(cfg: config_mod.Config) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ SETTINGS = [
     ("hazard_criteria", "FIELDLOG_HAZARD_CRITERIA", "",
      "A station's own 重大事故隐患 criteria (TOML, the layout of fieldlog/criteria/hazard-criteria-2022.toml), "
      "added to the shipped ones; empty: the shipped ones only"),
+    ("readers", "FIELDLOG_READERS", "1",
+     "Reader processes `fieldlog serve` starts for the chief's heavy pages (the indicators, the monthly report, "
+     "coverage), so that they never slow the phones' submissions: 0 to 8; 0 answers everything in one process"),
 ]
 
 
@@ -70,6 +74,8 @@ class Config:
     # Notices (issue 14): the number pattern (checked here) and a station's extra hazard criteria file.
     notice_number: str = ""
     hazard_criteria: Path | None = None
+    # Reader processes of `fieldlog serve` (fieldlog/readers.py); 0: one process answers everything.
+    readers: int = 0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -113,6 +119,7 @@ def load(env: dict | None = None, **overrides) -> Config:
         backup_dir=Path(raw["backup_dir"]).expanduser() if raw["backup_dir"] else data_dir / "backups",
         notice_number=raw["notice_number"],
         hazard_criteria=Path(raw["hazard_criteria"]).expanduser() if raw["hazard_criteria"] else None,
+        readers=parse_readers(raw["readers"]),
     )
     from fieldlog.notices import pattern_problem  # notices import the events, which need no settings
 
@@ -138,6 +145,16 @@ def parse_proxies(text: str) -> tuple[str, ...]:
         except ValueError:
             raise ValueError(t("cli.trusted_proxy_invalid", item=item)) from None
     return tuple(out)
+
+
+def parse_readers(text) -> int:
+    """FIELDLOG_READERS as a number of processes, 0 to readers.MAX_READERS; ValueError (in Chinese) otherwise."""
+    from fieldlog.readers import MAX_READERS
+
+    value = str(text).strip()
+    if not re.fullmatch(r"[0-9]{1,3}", value) or int(value) > MAX_READERS:
+        raise ValueError(t("config.readers_invalid", value=value, most=MAX_READERS))
+    return int(value)
 
 
 def parse_public_url(text: str) -> str:

@@ -738,6 +738,7 @@ MESSAGES: dict[str, str] = {
     "cli.rollup_written": "已写出 {path}（{year} 年，截至 {day}）",
     "cli.rollup_no_events": "注意：{year} 年截至 {day} 没有任何现场记录，表中的实际值和得分没有意义。请确认年份、--as-of 和数据库（{database}；演示数据请加 --demo）。",
     # deploy (issue 11): the public address, error pages
+    "config.readers_invalid": "FIELDLOG_READERS 的“{value}”不可用：应为 0 到 {most} 之间的整数（读取进程数，0 为不另开进程）",
     "config.public_url_invalid": "FIELDLOG_PUBLIC_URL 的“{value}”不是有效地址：应为 https://域名（可带 :端口），不带路径，如 https://jdz.example.gov.cn",
     "web.page_not_found": "找不到这个页面：地址可能输错了，或页面已不存在",
     "web.method_not_allowed": "此页面不支持这种请求方式",

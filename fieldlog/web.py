@@ -28,7 +28,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from sqlite_utils import Database
 
 from fieldlog import (accounts, audit, config as config_mod, db as db_mod, hazards, importer, messages, notices, ops,
-                      periods, photos)
+                      periods, photos, readers)
 from fieldlog.errors import Conflict, Forbidden, InvalidInput, NotFound
 from fieldlog.integers import INT64_MAX, INT64_MIN
 from fieldlog.messages import label, t
@@ -621,6 +621,8 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     app.add_middleware(AnonymousAndHeaders)
     # Outermost: client address and scheme come from X-Forwarded-For/-Proto only when FIELDLOG_TRUSTED_PROXIES sent them.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(cfg.trusted_proxies))
+    # Outside even that: the chief's heavy pages go whole to a reader process when `fieldlog serve` runs some.
+    app.add_middleware(readers.Offload)
     from fieldlog import routes
 
     for module in sorted(m.name for m in pkgutil.iter_modules(routes.__path__)):
