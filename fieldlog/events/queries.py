@@ -437,28 +437,6 @@ def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:
     return out
 
 
-def tally_count(db: Database, kinds: list[str], month_from: str, month_to: str) -> int:
-    """Non-voided events of the kinds in whole months, from the monthly tallies (migration 005)."""
-    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_tallies WHERE kind IN ({marks(kinds)}) "
-                           "AND month BETWEEN ? AND ?", [*kinds, month_from, month_to]).fetchone()[0]
-
-
-def day_tally_count(db: Database, kinds: list[str], day_from: str, day_to: str) -> int:
-    """Non-voided events of the kinds on the days from day_from to day_to, from the daily tallies (migration 022)."""
-    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_day_tallies WHERE day BETWEEN ? AND ? "
-                           f"AND kind IN ({marks(kinds)})", [day_from, day_to, *kinds]).fetchone()[0]
-
-
-def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str) -> list[tuple[str, float]]:
-    """[(day, sum of a tallied amount field)] of a month's non-voided events of a kind up to last_day, by day,
-    from the daily tallies (migration 022)."""
-    if field not in ("copies", "fee_yuan"):
-        raise ValueError(field)
-    return db.conn.execute(
-        f"SELECT day, total({field}) FROM event_day_tallies WHERE day BETWEEN ? AND ? AND kind = ? "
-        f"GROUP BY day ORDER BY day", [f"{month}-01", last_day, kind]).fetchall()
-
-
 def first_visit(db: Database, site_id: int, kinds: list[str], inspector_ids: list[int], since: str,
                 upto: str) -> dict | None:
     """{id, day} of the first non-voided event of the kinds at a site, between since and upto, that one of the
