@@ -211,11 +211,13 @@ def timeline(db: Database, limit: int, offset: int = 0, **filters) -> list[dict]
 def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False, **filters) -> list[dict]:
     """One page of the events behind an indicator's figure, newest first (data still JSON text).
 
-    by_day walks the day index (migration 014) from the newest day and stops at the page: for kinds that are many
-    among the events of the period; otherwise the kind indexes find them all and they are sorted.
+    by_day walks a day index from the newest day and stops at the page: for kinds that are many among the events
+    of the period; otherwise the kind indexes find them all and they are sorted. One kind walks its own events in
+    order (events_kind_day, migration 024); several kinds walk every event by day (events_day, migration 014).
     """
     cond, params = where(**filters)
-    source = "events e INDEXED BY events_day" if by_day else "events e"
+    index = "events_kind_day" if len(filters.get("kinds") or []) == 1 else "events_day"
+    source = f"events e INDEXED BY {index}" if by_day else "events e"
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
         "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
