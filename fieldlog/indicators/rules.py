@@ -148,44 +148,36 @@ class Context:
         """{period label: ids active in it}; the registry is read once per context, each answer kept."""
         def make() -> dict[str, set[int]]:
             if subject == "plant":
-                return registry.active_plant_map(self.db, periods, spans=self.cached(("plants",),
-                                                                                     lambda: registry.plant_spans(self.db)))
-            return registry.active_site_map(self.db, periods, ready_mix_only=ready_mix_only,
-                                            spans=self.cached(("sites",), lambda: registry.site_spans(self.db)))
+                plants = self.cached(("plants",), lambda: registry.plant_spans(self.db))
+                return registry.active_plant_map(self.db, periods, spans=plants)
+            sites = self.cached(("sites",), lambda: registry.site_spans(self.db))
+            return registry.active_site_map(self.db, periods, ready_mix_only=ready_mix_only, spans=sites)
 
         return self.cached(("active", subject, ready_mix_only, tuple(periods)), make)
 
-    def counts_by(self, kinds: list[str], subject: str, period: str) -> dict[str, dict[int, int]]:
-        """{period label: {subject id: event count}} over the elapsed periods, voided excluded (cached): the
-        subjects with no event are not listed. A quarter is its months summed."""
-        def make() -> dict[str, dict[int, int]]:
+    def counts_by(self, kinds: list[str], subject: str, period: str) -> dict[str, Tallied]:
+        """{period label: the events per subject in it} over the elapsed periods, voided excluded (cached): the
+        subjects with no event are not listed. A quarter is its months together."""
+        def make() -> dict[str, Tallied]:
             if period != "month":
-                out: dict[str, dict[int, int]] = {}
+                out: dict[str, Tallied] = {}
                 for month, counts in self.counts_by(kinds, subject, "month").items():
-                    acc = out.setdefault(f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}", {})
-                    for sid, n in counts.items():
-                        acc[sid] = acc.get(sid, 0) + n
+                    out.setdefault(f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}", Tallied([], [])).extend(counts)
                 return out
-            # Each month's tally rows come as two JSON arrays (subject ids, counts), summed per subject here: the
-            # database grouping by (month, subject) and handing over a row per pair costs several times more.
+            # Each month's tally rows come as two JSON arrays (subject ids, counts): the database grouping by
+            # (month, subject) and handing over a row per pair costs several times more.
             col = SUBJECT_COLUMNS[subject]
             marks, params = in_list("k", kinds)
-            months: dict[str, dict[int, int]] = {}
-            for month, ids, ns in self.elapsed_rows(
-                    f"SELECT month, json_group_array({col}), json_group_array(n) FROM {{src}} WHERE kind IN ({marks}) "
-                    f"AND {{window}} AND {col} != 0 AND n > 0 GROUP BY month", params):
-                acc = months[month] = {}
-                for sid, n in zip(json.loads(ids), json.loads(ns)):
-                    acc[sid] = acc.get(sid, 0) + n
-            return months
+            return {month: Tallied(json.loads(ids), json.loads(ns)) for month, ids, ns in self.elapsed_rows(
+                f"SELECT month, json_group_array({col}), json_group_array(n) FROM {{src}} WHERE kind IN ({marks}) "
+                f"AND {{window}} AND {col} != 0 AND n > 0 GROUP BY month", params)}
 
         return self.cached(("counts", tuple(kinds), subject, period), make)
 
     def reaching(self, kinds: list[str], subject: str, period: str, need: float) -> dict[str, set[int]]:
-        """{period label: ids of the subjects with at least `need` events in it} (cached)."""
+        """{period label: ids of the subjects with at least `need` (> 0) events in it} (cached)."""
         return self.cached(("reaching", tuple(kinds), subject, period, need), lambda: {
-            name: {sid for sid, n in counts.items() if n >= need}
-            for name, counts in self.counts_by(kinds, subject, period).items()})
+            name: counts.reaching(need) for name, counts in self.counts_by(kinds, subject, period).items()})
 
     def per_period(self, kinds: list[str], subject: str, period: str) -> dict[str, tuple[int, int]]:
         """{period label: (events, distinct subjects with an event)} over the elapsed periods, counting only
@@ -194,9 +186,9 @@ class Context:
             active = self.active(subject, self.periods(period))
             out = {}
             for name, counts in self.counts_by(kinds, subject, period).items():
-                inside = counts.keys() & active.get(name, set())
+                inside = counts.subjects & active.get(name, set())
                 if inside:
-                    out[name] = (sum(counts[sid] for sid in inside), len(inside))
+                    out[name] = (counts.events_at(inside), len(inside))
             return out
 
         return self.cached(("per_period", tuple(kinds), subject, period), make)
@@ -206,6 +198,49 @@ class Context:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+
+class Tallied:
+    """The events of one period per subject as its tally rows give them: a subject id and a count per row (a
+    subject is listed again for each of its rows), summed per subject only when a rule asks for the sums."""
+
+    def __init__(self, ids: list[int], ns: list[int]):
+        self.ids, self.ns = ids, ns
+        self._subjects: set[int] | None = None
+        self._by_subject: dict[int, int] | None = None
+
+    def extend(self, other: Tallied) -> None:
+        self.ids, self.ns = self.ids + other.ids, self.ns + other.ns
+        self._subjects = self._by_subject = None
+
+    @property
+    def subjects(self) -> set[int]:
+        """The subjects with an event (every row counts at least one)."""
+        if self._subjects is None:
+            self._subjects = set(self.ids)
+        return self._subjects
+
+    @property
+    def by_subject(self) -> dict[int, int]:
+        """{subject id: events}."""
+        if self._by_subject is None:
+            out: dict[int, int] = {}
+            for sid, n in zip(self.ids, self.ns):
+                out[sid] = out.get(sid, 0) + n
+            self._by_subject = out
+        return self._by_subject
+
+    def events_at(self, subjects: set[int]) -> int:
+        """The events at the given subjects."""
+        if self.subjects <= subjects:
+            return sum(self.ns)
+        return sum(n for sid, n in zip(self.ids, self.ns) if sid in subjects)
+
+    def reaching(self, need: float) -> set[int]:
+        """The subjects with at least `need` (> 0) events: those with any when one is enough."""
+        if need <= 1:
+            return self.subjects
+        return {sid for sid, n in self.by_subject.items() if n >= need}
 
 
 @dataclass
@@ -342,15 +377,15 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
         active = ctx.active(subject, periods)
         total, judged, lows = 0, 0, []
         for p in periods:
-            got, act = counts.get(p.label, {}), active[p.label]
-            inside = got.keys() & act
-            total, judged = total + sum(got[sid] for sid in inside), judged + len(act)
+            got, act = (counts.get(p.label) or Tallied([], [])), active[p.label]
+            total, judged = total + got.events_at(act), judged + len(act)
             if act:
-                lows.append(0 if len(inside) < len(act) else min(got[sid] for sid in inside))
+                lows.append(min(got.by_subject[sid] for sid in act) if act <= got.subjects else 0)
 
         def rows() -> list[dict]:
             return [{"label": p.label, "subject": subject, "id": sid, "count": n, "need": need, "ok": n >= need}
-                    for p in periods for sid in sorted(active[p.label]) for n in [counts.get(p.label, {}).get(sid, 0)]]
+                    for p in periods for sid in sorted(active[p.label])
+                    for n in [(counts.get(p.label) or Tallied([], [])).by_subject.get(sid, 0)]]
     else:
         totals = ctx.per_period([kind], subject, period)
         by_period = [{"label": p.label, "subject": None, "id": None, "count": totals.get(p.label, (0, 0))[1],
@@ -410,7 +445,8 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
 
         def rows() -> list[dict]:
             return [{"label": p.label, "subject": subject, "id": sid, "count": n, "need": min_count, "ok": n >= min_count}
-                    for p in periods for sid in sorted(active[p.label]) for n in [counts.get(p.label, {}).get(sid, 0)]]
+                    for p in periods for sid in sorted(active[p.label])
+                    for n in [(counts.get(p.label) or Tallied([], [])).by_subject.get(sid, 0)]]
         empty = t("rules.none_elapsed", period=label("rule_period", period))
     rate = percent(num, den)
     if rate is None:
