@@ -74,9 +74,9 @@ class Context:
         return min(self.as_of, date(self.year, 12, 31))
 
     def periods(self, kind: str) -> list[P.Period]:
-        """The elapsed months or quarters of the year (ended by as_of)."""
-        every = P.months_of(self.year) if kind == "month" else P.quarters_of(self.year)
-        return P.elapsed(every, self.as_of)
+        """The elapsed months or quarters of the year (ended by as_of), made once per context."""
+        return self.cached(("periods", kind), lambda: P.elapsed(
+            P.months_of(self.year) if kind == "month" else P.quarters_of(self.year), self.as_of))
 
     @cached_property
     def windows(self) -> list[tuple[str, list]]:
