@@ -329,7 +329,7 @@ def sum_(ctx: Context, target, *, kind: str, field: str, scale: float = 1, decim
     """
     detail, evidence = "", events_evidence([kind])
     if _lab_field(kind, field):
-        found = samples.results_in(ctx.db, ctx.first_day, ctx.last_day)
+        found = _results_in(ctx)
         total = sum(fees for _, fees in found.values())
         pending = _pending(ctx)
         detail = t("lab.fee_detail", n=sum(n for n, _ in found.values()), pending=pending) if pending else ""
@@ -350,6 +350,11 @@ def _lab_kinds(kinds: list[str]) -> list[str]:
 def _lab_field(kind: str, field: str) -> bool:
     """Whether `field` of `kind` is part of a lab result (read from the samples, not the tallies)."""
     return bool(_lab_kinds([kind])) and field in ("result", "fee_yuan")
+
+
+def _results_in(ctx: Context) -> dict:
+    """The lab results in by as_of (samples.results_in), read once per roll-up: the fee and the pass rates share it."""
+    return ctx.cached(("results_in",), lambda: samples.results_in(ctx.db, ctx.first_day, ctx.last_day))
 
 
 def _pending(ctx: Context) -> int:
@@ -626,14 +631,22 @@ def _check_ratio(params: dict) -> str | None:
 
 def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
                  fail_values: list[str] | None) -> tuple[int, int]:
-    """(events, passing events): field in pass_values, or not in fail_values.
+    """(events, passing events): field in pass_values, or not in fail_values (once per roll-up: a ratio and a
+    threshold row may ask the same).
 
     Lab results (kinds.LAB_RESULTS) count when they are in, on their report date (samples.results_in).
     """
+    key = ("pass_counts", tuple(kinds), field, tuple(pass_values or ()), tuple(fail_values or ()))
+    return ctx.cached(key, lambda: _count_passes(ctx, kinds, field, pass_values, fail_values))
+
+
+def _count_passes(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
+                  fail_values: list[str] | None) -> tuple[int, int]:
+    """What _pass_counts keeps: the lab results' counts, then the tallies' of the other kinds."""
     lab = [k for k in kinds if _lab_field(k, field)]
     den, num = 0, 0
     if lab:
-        for result, (n, _) in samples.results_in(ctx.db, ctx.first_day, ctx.last_day).items():
+        for result, (n, _) in _results_in(ctx).items():
             den += n
             num += n if (result in pass_values if pass_values else result not in (fail_values or [])) else 0
     others = [k for k in kinds if k not in lab]
