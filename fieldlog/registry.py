@@ -415,20 +415,44 @@ def active_plants(db: Database, period: Period) -> list[dict]:
     return [p for p in db.query("SELECT * FROM plants ORDER BY name") if plant_active(p, period)]
 
 
-def active_site_map(db: Database, periods: list[Period], ready_mix_only: bool = False) -> dict[str, set[int]]:
-    """{period label: ids of sites active in it}, reading the registry once."""
+# A subject's span as the active-in-period rule reads it: (id, first day, last day, pauses), dates parsed.
+Span = tuple[int, date | None, date | None, list[tuple[date, date | None]]]
+
+
+def site_spans(db: Database) -> list[tuple[Span, bool]]:
+    """Every site's span and whether it uses ready-mix concrete, reading the sites and their pauses once."""
     pauses = _pauses_by_site(db)
-    # Each site's dates parsed once, not once per period (the roll-up asks for 12 months of 500 sites).
-    sites = [(s["id"], parse_date(s["started_on"]), parse_date(s["completed_on"]), pauses.get(s["id"], []))
-             for s in db.query("SELECT id, started_on, completed_on, uses_ready_mix FROM sites")
-             if not ready_mix_only or s["uses_ready_mix"]]
-    return {p.label: {sid for sid, start, end, paused in sites if is_active(start, end, paused, p)} for p in periods}
+    return [((s[0], parse_date(s[1]), parse_date(s[2]), pauses.get(s[0], [])), bool(s[3]))
+            for s in db.conn.execute("SELECT id, started_on, completed_on, uses_ready_mix FROM sites")]
 
 
-def active_plant_map(db: Database, periods: list[Period]) -> dict[str, set[int]]:
+def plant_spans(db: Database) -> list[Span]:
+    """Every plant's span: a plant with no start date counts as active from the beginning (plant_active)."""
+    return [(r[0], parse_date(r[1]) or date.min, parse_date(r[2]), [])
+            for r in db.conn.execute("SELECT id, active_from, active_to FROM plants")]
+
+
+def active_ids(spans: list[Span], period: Period) -> set[int]:
+    """The ids of the spans active in period: periods.is_active, with its pause walk only for paused subjects
+    (for the others it comes down to the comparisons below: started by the period's end, not ended before it
+    began, and a first day not after the last)."""
+    first, last = period.start, period.end
+    return {sid for sid, start, end, paused in spans
+            if start is not None and start <= last and (end is None or (end >= first and end >= start))
+            and (not paused or is_active(start, end, paused, period))}
+
+
+def active_site_map(db: Database, periods: list[Period], ready_mix_only: bool = False,
+                    spans: list[tuple[Span, bool]] | None = None) -> dict[str, set[int]]:
+    """{period label: ids of sites active in it}, reading the registry once (or not at all, given its spans)."""
+    chosen = [span for span, ready_mix in (site_spans(db) if spans is None else spans) if ready_mix or not ready_mix_only]
+    return {p.label: active_ids(chosen, p) for p in periods}
+
+
+def active_plant_map(db: Database, periods: list[Period], spans: list[Span] | None = None) -> dict[str, set[int]]:
     """{period label: ids of plants active in it}."""
-    plants = list(db.query("SELECT id, active_from, active_to FROM plants"))
-    return {p.label: {r["id"] for r in plants if plant_active(r, p)} for p in periods}
+    chosen = plant_spans(db) if spans is None else spans
+    return {p.label: active_ids(chosen, p) for p in periods}
 
 
 def pause_tuples(pauses: list[dict]) -> list[tuple[date, date | None]]:

@@ -236,18 +236,20 @@ def test_a_failed_update_leaves_the_daily_tallies_alone(tmp_path):
 
 
 def test_month_under_way_sums_the_daily_tallies_of_its_days(tmp_path):
-    """PARTIAL (the month under way) gives, for a month's last day, the month's tally; its plan is a key range."""
+    """PARTIAL over the days of the month under way (partial_days), summed by key, gives on a month's last day the
+    month's tally; a rule's kind is found by the key (day, kind), not by reading the month's other kinds."""
     db = _build(tmp_path / "m.db", FILES)
     _run(db, _writes(random.Random(11), 300, odd=False))
-    params = {"w_month": "2021-03", "w_first": "2021-03-01", "w_day": "2021-03-31"}
-    got = db.execute(f"SELECT kind, month, site_id, plant_id, campaign_id, finding, result, conditions_met, lag_days, "
-                     f"n FROM ({rules.PARTIAL})", params).fetchall()
+    key = "kind, month, site_id, plant_id, campaign_id, finding, result, conditions_met, lag_days"
+    cond, params = rules.partial_days("2021-03", "2021-03-31")
+    got = db.execute(f"SELECT {key}, sum(n) FROM {rules.PARTIAL} WHERE {cond} GROUP BY {key}", params).fetchall()
     kept = [r[:10] for r in tallies(db) if r[1] == "2021-03" and r[9] != 0]
     assert sorted(got) == kept and kept
-    params["w_day"] = "2021-03-04"   # the writes put events on the 5th and the 20th only
-    assert db.execute(f"SELECT count(*) FROM ({rules.PARTIAL})", params).fetchone()[0] == 0
-    plan = " ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {rules.PARTIAL}", params))
-    assert "SEARCH event_day_tallies USING PRIMARY KEY (day>? AND day<?)" in plan, plan
+    cond, params = rules.partial_days("2021-03", "2021-03-04")  # the writes put events on the 5th and the 20th only
+    assert db.execute(f"SELECT count(*) FROM {rules.PARTIAL} WHERE {cond}", params).fetchone()[0] == 0
+    plan = " ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN SELECT sum(n) FROM {rules.PARTIAL} "
+                                             f"WHERE kind = :kind AND {cond}", {**params, "kind": "safety_patrol"}))
+    assert "SEARCH event_day_tallies USING PRIMARY KEY (day=? AND kind=?)" in plan, plan
 
 
 def test_an_edit_that_keeps_the_key_adds_and_subtracts_in_the_old_order(tmp_path):

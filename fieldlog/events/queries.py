@@ -211,11 +211,13 @@ def timeline(db: Database, limit: int, offset: int = 0, **filters) -> list[dict]
 def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False, **filters) -> list[dict]:
     """One page of the events behind an indicator's figure, newest first (data still JSON text).
 
-    by_day walks the day index (migration 014) from the newest day and stops at the page: for kinds that are many
-    among the events of the period; otherwise the kind indexes find them all and they are sorted.
+    by_day walks a day index from the newest day and stops at the page: for kinds that are many among the events
+    of the period; otherwise the kind indexes find them all and they are sorted. One kind walks its own events in
+    order (events_kind_day, migration 024); several kinds walk every event by day (events_day, migration 014).
     """
     cond, params = where(**filters)
-    source = "events e INDEXED BY events_day" if by_day else "events e"
+    index = "events_kind_day" if len(filters.get("kinds") or []) == 1 else "events_day"
+    source = f"events e INDEXED BY {index}" if by_day else "events e"
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "
         "s.name AS site_name, p.name AS plant_name, c.name AS campaign_name, u.display_name AS recorded_by_name "
@@ -435,28 +437,6 @@ def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:
             "WHERE e.month = ? AND e.voided = 0 GROUP BY ei.user_id, e.kind", [month]):
         out.setdefault(uid, {})[kind] = n
     return out
-
-
-def tally_count(db: Database, kinds: list[str], month_from: str, month_to: str) -> int:
-    """Non-voided events of the kinds in whole months, from the monthly tallies (migration 005)."""
-    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_tallies WHERE kind IN ({marks(kinds)}) "
-                           "AND month BETWEEN ? AND ?", [*kinds, month_from, month_to]).fetchone()[0]
-
-
-def day_tally_count(db: Database, kinds: list[str], day_from: str, day_to: str) -> int:
-    """Non-voided events of the kinds on the days from day_from to day_to, from the daily tallies (migration 022)."""
-    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM event_day_tallies WHERE day BETWEEN ? AND ? "
-                           f"AND kind IN ({marks(kinds)})", [day_from, day_to, *kinds]).fetchone()[0]
-
-
-def daily_totals(db: Database, kind: str, field: str, month: str, last_day: str) -> list[tuple[str, float]]:
-    """[(day, sum of a tallied amount field)] of a month's non-voided events of a kind up to last_day, by day,
-    from the daily tallies (migration 022)."""
-    if field not in ("copies", "fee_yuan"):
-        raise ValueError(field)
-    return db.conn.execute(
-        f"SELECT day, total({field}) FROM event_day_tallies WHERE day BETWEEN ? AND ? AND kind = ? "
-        f"GROUP BY day ORDER BY day", [f"{month}-01", last_day, kind]).fetchall()
 
 
 def first_visit(db: Database, site_id: int, kinds: list[str], inspector_ids: list[int], since: str,

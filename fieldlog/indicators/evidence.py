@@ -68,18 +68,11 @@ DENSE = 20
 
 
 def _total(db: Database, ctx: Context, spec: dict, filters: dict) -> int:
-    """How many events the evidence lists: whole months from the monthly tallies, the month under way from the
-    daily ones (its days up to as_of)."""
+    """How many events the evidence lists: the events themselves when a condition narrows them, else the count
+    the rules read (whole months from the monthly tallies, the month under way from the daily ones)."""
     if spec["where"]:
         return queries.count_events(db, **filters)
-    total = 0
-    for cond, params in ctx.windows:
-        if cond.startswith("month BETWEEN"):
-            total += queries.tally_count(db, spec["kinds"], *params)
-        elif cond != "0":
-            month, last_day = params
-            total += queries.day_tally_count(db, spec["kinds"], f"{month}-01", last_day)
-    return total
+    return ctx.count(spec["kinds"])
 
 
 def _names(read, db: Database, ids: set) -> dict:

@@ -6,7 +6,7 @@ are checked against `RULES[name].params` when the file is loaded. See docs/rules
 
 from __future__ import annotations
 
-import itertools
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +22,6 @@ from fieldlog import registry, samples, survey_batches, surveys
 from fieldlog.events.kinds import KINDS
 from fieldlog.indicators import figures
 from fieldlog.messages import label, t
-from fieldlog.events import queries as event_queries
 
 SUBJECT_COLUMNS = {"site": "site_id", "plant": "plant_id", "campaign": "campaign_id"}
 SURVEY_KINDS = ("awareness_survey", "satisfaction_survey")
@@ -31,14 +30,19 @@ CATEGORY_FIELDS = ("finding", "result", "conditions_met")
 AMOUNT_FIELDS = ("copies", "fee_yuan")
 LAG_PAIRS = (("accepted_on", "filed_on"), ("applied_on", "issued_on"))
 TALLY = "event_tallies"
-_TEMP_NAMES = itertools.count(1)
-# The month under way, from the daily tallies (migration 022, kept by triggers like the monthly ones): the
-# days of the month up to as_of, summed into the shape of a monthly tally row.
+# The month under way, from the daily tallies (migration 022, kept by triggers like the monthly ones) in the
+# shape of a monthly tally row; its days up to as_of are named one by one (PARTIAL_DAYS), so that a rule's kinds
+# are found by the key (day, kind) and nothing is summed or copied before the rule's own query.
 DAY_TALLY = "event_day_tallies"
-PARTIAL = (f"SELECT kind, :w_month AS month, site_id, plant_id, campaign_id, finding, result, conditions_met, "
-           f"lag_days, sum(n) AS n, total(copies) AS copies, total(fee_yuan) AS fee_yuan FROM {DAY_TALLY} "
-           f"WHERE day BETWEEN :w_first AND :w_day GROUP BY kind, site_id, plant_id, campaign_id, finding, result, "
-           f"conditions_met, lag_days")
+PARTIAL = (f"(SELECT day, kind, substr(day, 1, 7) AS month, site_id, plant_id, campaign_id, finding, result, "
+           f"conditions_met, lag_days, n, copies, fee_yuan FROM {DAY_TALLY})")
+
+
+def partial_days(month: str, last_day: str) -> tuple[str, dict]:
+    """The condition and parameters that select the days of `month` up to `last_day` in PARTIAL."""
+    days = [f"{month}-{d:02d}" for d in range(1, int(last_day[8:10]) + 1)]
+    marks, params = in_list("w_d", days)
+    return f"day IN ({marks})", params
 
 
 def in_list(prefix: str, values: list) -> tuple[str, dict]:
@@ -47,10 +51,14 @@ def in_list(prefix: str, values: list) -> tuple[str, dict]:
     return ", ".join(f":{n}" for n in names), names
 
 
-# --- context: the year, the as-of date, and cached registry lookups -----------------------------
+# --- context: the year, the as-of date, and what a roll-up reads once -------------------------------
 
 class Context:
-    """What every rule sees: the database, the year, the as-of date and the station zone."""
+    """What every rule sees: the database, the year, the as-of date and the station zone.
+
+    What several rows of a roll-up share (the registry's active subjects, the counts per subject and period,
+    the sites visited in each campaign) is read once per context and kept in it.
+    """
 
     def __init__(self, db: Database, year: int, as_of: date, tz: ZoneInfo | None = None):
         self.db, self.year, self.as_of, self.tz = db, year, as_of, tz or ZoneInfo("Asia/Shanghai")
@@ -66,9 +74,9 @@ class Context:
         return min(self.as_of, date(self.year, 12, 31))
 
     def periods(self, kind: str) -> list[P.Period]:
-        """The elapsed months or quarters of the year (ended by as_of)."""
-        every = P.months_of(self.year) if kind == "month" else P.quarters_of(self.year)
-        return P.elapsed(every, self.as_of)
+        """The elapsed months or quarters of the year (ended by as_of), made once per context."""
+        return self.cached(("periods", kind), lambda: P.elapsed(
+            P.months_of(self.year) if kind == "month" else P.quarters_of(self.year), self.as_of))
 
     @cached_property
     def windows(self) -> list[tuple[str, list]]:
@@ -91,7 +99,7 @@ class Context:
         """(FROM source, WHERE condition, parameters) pieces that together hold the year's events up to as_of.
 
         Whole months come from the monthly tallies (migration 005); the month under way from the daily
-        tallies (migration 022) of its days up to as_of.
+        tallies (migration 022) of its days up to as_of (PARTIAL).
         """
         out = []
         for cond, wparams in self.windows:
@@ -100,21 +108,12 @@ class Context:
             elif cond == "0":
                 out.append((TALLY, "0", {}))
             else:
-                out.append((self._partial_month(*wparams), "1", {}))
+                out.append((PARTIAL, *partial_days(*wparams)))
         return out
 
-    def _partial_month(self, month: str, day: str) -> str:
-        """The month under way, summed once from the daily tallies into a temporary table every rule then reads."""
-        self._temp = f"indicator_partial_{next(_TEMP_NAMES)}"
-        self.db.conn.execute(f"CREATE TEMP TABLE {self._temp} AS {PARTIAL}",
-                             {"w_month": month, "w_first": f"{month}-01", "w_day": day})
-        return f"temp.{self._temp}"
-
     def close(self) -> None:
-        """Drop the temporary table of the month under way, if one was made."""
-        if getattr(self, "_temp", None):
-            self.db.conn.execute(f"DROP TABLE IF EXISTS temp.{self._temp}")
-            self._temp = None
+        """Let go of what the roll-up kept (the shared lookups); the windows stay for the evidence."""
+        self._cache.clear()
 
     def rows(self, sql: str, params: dict) -> list[tuple]:
         """Run `sql` (with `{src}` and `{window}` placeholders) over every source; rows concatenated."""
@@ -131,6 +130,12 @@ class Context:
             sums = vals if sums is None else [a + b for a, b in zip(sums, vals)]
         return sums
 
+    def count(self, kinds: list[str]) -> int:
+        """Events of the kinds in the year up to as_of, voided excluded."""
+        marks, names = in_list("k", kinds)
+        (n,) = self.total(f"SELECT sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}}", names)
+        return int(n)
+
     def elapsed_rows(self, sql: str, params: dict) -> list[tuple]:
         """Run `sql` over the tallies of the elapsed (whole) months only."""
         months = self.periods("month")
@@ -140,51 +145,102 @@ class Context:
                                     {**params, "w_from": months[0].label, "w_to": months[-1].label}).fetchall()
 
     def active(self, subject: str, periods: list[P.Period], ready_mix_only: bool = False) -> dict[str, set[int]]:
-        """{period label: ids active in it}, cached per subject."""
-        key = (subject, ready_mix_only, tuple(periods))
-        if key not in self._cache:
+        """{period label: ids active in it}; the registry is read once per context, each answer kept."""
+        def make() -> dict[str, set[int]]:
             if subject == "plant":
-                self._cache[key] = registry.active_plant_map(self.db, periods)
-            else:
-                self._cache[key] = registry.active_site_map(self.db, periods, ready_mix_only=ready_mix_only)
-        return self._cache[key]
+                plants = self.cached(("plants",), lambda: registry.plant_spans(self.db))
+                return registry.active_plant_map(self.db, periods, spans=plants)
+            sites = self.cached(("sites",), lambda: registry.site_spans(self.db))
+            return registry.active_site_map(self.db, periods, ready_mix_only=ready_mix_only, spans=sites)
 
-    def counts_by(self, kinds: list[str], subject: str, period: str) -> dict[tuple[str, int], int]:
-        """{(period label, subject id): event count} over the elapsed periods, voided excluded (cached)."""
-        key = ("counts", tuple(kinds), subject, period)
-        if key not in self._cache:
+        return self.cached(("active", subject, ready_mix_only, tuple(periods)), make)
+
+    def counts_by(self, kinds: list[str], subject: str, period: str) -> dict[str, Tallied]:
+        """{period label: the events per subject in it} over the elapsed periods, voided excluded (cached): the
+        subjects with no event are not listed. A quarter is its months together."""
+        def make() -> dict[str, Tallied]:
+            if period != "month":
+                out: dict[str, Tallied] = {}
+                for month, counts in self.counts_by(kinds, subject, "month").items():
+                    out.setdefault(f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}", Tallied([], [])).extend(counts)
+                return out
+            # Each month's tally rows come as two JSON arrays (subject ids, counts): the database grouping by
+            # (month, subject) and handing over a row per pair costs several times more.
             col = SUBJECT_COLUMNS[subject]
             marks, params = in_list("k", kinds)
-            out: dict[tuple[str, int], int] = {}
-            for month, sid, n in self.elapsed_rows(
-                    f"SELECT month, {col}, sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}} AND {col} != 0 "
-                    f"GROUP BY month, {col} HAVING sum(n) > 0", params):
-                label = month if period == "month" else f"{month[:4]}-Q{(int(month[5:7]) + 2) // 3}"
-                out[(label, sid)] = out.get((label, sid), 0) + n
-            self._cache[key] = out
-        return self._cache[key]
+            return {month: Tallied(json.loads(ids), json.loads(ns)) for month, ids, ns in self.elapsed_rows(
+                f"SELECT month, json_group_array({col}), json_group_array(n) FROM {{src}} WHERE kind IN ({marks}) "
+                f"AND {{window}} AND {col} != 0 AND n > 0 GROUP BY month", params)}
+
+        return self.cached(("counts", tuple(kinds), subject, period), make)
+
+    def reaching(self, kinds: list[str], subject: str, period: str, need: float) -> dict[str, set[int]]:
+        """{period label: ids of the subjects with at least `need` (> 0) events in it} (cached)."""
+        return self.cached(("reaching", tuple(kinds), subject, period, need), lambda: {
+            name: counts.reaching(need) for name, counts in self.counts_by(kinds, subject, period).items()})
 
     def per_period(self, kinds: list[str], subject: str, period: str) -> dict[str, tuple[int, int]]:
         """{period label: (events, distinct subjects with an event)} over the elapsed periods, counting only
         subjects active in that period (docs/rules.md: events at an inactive subject are not part of it); cached."""
-        key = ("per_period", tuple(kinds), subject, period)
-        if key not in self._cache:
+        def make() -> dict[str, tuple[int, int]]:
             active = self.active(subject, self.periods(period))
-            out: dict[str, list[int]] = {}
-            for (label, sid), n in self.counts_by(kinds, subject, period).items():
-                if sid not in active.get(label, ()):
-                    continue
-                acc = out.setdefault(label, [0, 0])
-                acc[0] += n
-                acc[1] += 1
-            self._cache[key] = {label: (a, b) for label, (a, b) in out.items()}
-        return self._cache[key]
+            out = {}
+            for name, counts in self.counts_by(kinds, subject, period).items():
+                inside = counts.subjects & active.get(name, set())
+                if inside:
+                    out[name] = (counts.events_at(inside), len(inside))
+            return out
+
+        return self.cached(("per_period", tuple(kinds), subject, period), make)
 
     def cached(self, key: tuple, make: Callable):
         """A value computed once per roll-up."""
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
+
+
+class Tallied:
+    """The events of one period per subject as its tally rows give them: a subject id and a count per row (a
+    subject is listed again for each of its rows), summed per subject only when a rule asks for the sums."""
+
+    def __init__(self, ids: list[int], ns: list[int]):
+        self.ids, self.ns = ids, ns
+        self._subjects: set[int] | None = None
+        self._by_subject: dict[int, int] | None = None
+
+    def extend(self, other: Tallied) -> None:
+        self.ids, self.ns = self.ids + other.ids, self.ns + other.ns
+        self._subjects = self._by_subject = None
+
+    @property
+    def subjects(self) -> set[int]:
+        """The subjects with an event (every row counts at least one)."""
+        if self._subjects is None:
+            self._subjects = set(self.ids)
+        return self._subjects
+
+    @property
+    def by_subject(self) -> dict[int, int]:
+        """{subject id: events}."""
+        if self._by_subject is None:
+            out: dict[int, int] = {}
+            for sid, n in zip(self.ids, self.ns):
+                out[sid] = out.get(sid, 0) + n
+            self._by_subject = out
+        return self._by_subject
+
+    def events_at(self, subjects: set[int]) -> int:
+        """The events at the given subjects."""
+        if self.subjects <= subjects:
+            return sum(self.ns)
+        return sum(n for sid, n in zip(self.ids, self.ns) if sid in subjects)
+
+    def reaching(self, need: float) -> set[int]:
+        """The subjects with at least `need` (> 0) events: those with any when one is enough."""
+        if need <= 1:
+            return self.subjects
+        return {sid for sid, n in self.by_subject.items() if n >= need}
 
 
 @dataclass
@@ -199,7 +255,16 @@ class Outcome:
     progress: float | None = None    # share of a text target reached (scores an unmet text row)
     events: dict | None = None       # {"kinds": [...], "where": sql, "params": [...]} behind the figure
     figure: figures.Figure | None = None  # the actual as every output shows it (rounded once; None for text)
-    periods: list[dict] = field(default_factory=list)  # subject-periods or periods that met or missed
+    # The subject-periods or periods that met or missed, made when asked (the evidence page lists them; a
+    # roll-up of the whole table only needs the figure): a list, or what makes it from the counts already read.
+    periods_of: list[dict] | Callable[[], list[dict]] = field(default_factory=list, repr=False)
+
+    @property
+    def periods(self) -> list[dict]:
+        """The subject-periods or periods the outcome judged (made once, on first use)."""
+        if callable(self.periods_of):
+            self.periods_of = self.periods_of()
+        return self.periods_of
 
 
 class Quota(NamedTuple):
@@ -247,17 +312,13 @@ def events_evidence(kinds: list[str], where: str = "", params: list | None = Non
     return {"kinds": list(kinds), "where": where, "params": list(params or [])}
 
 
-def _tally_count(ctx: Context, kinds: list[str], extra: str = "", params: dict | None = None) -> int:
-    marks, names = in_list("k", kinds)
-    (n,) = ctx.total(f"SELECT sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}}{extra}", {**names, **(params or {})})
-    return int(n)
 
 
 # --- rules ---------------------------------------------------------------------------------------
 
 def count(ctx: Context, target, *, kind: str, **_) -> Outcome:
     """Number of events of `kind` in the year up to as_of."""
-    n = _tally_count(ctx, [kind])
+    n = ctx.count([kind])
     return measured(n, 0, events=events_evidence([kind]))
 
 
@@ -268,7 +329,7 @@ def sum_(ctx: Context, target, *, kind: str, field: str, scale: float = 1, decim
     """
     detail, evidence = "", events_evidence([kind])
     if _lab_field(kind, field):
-        found = samples.results_in(ctx.db, ctx.first_day, ctx.last_day)
+        found = _results_in(ctx)
         total = sum(fees for _, fees in found.values())
         pending = _pending(ctx)
         detail = t("lab.fee_detail", n=sum(n for n, _ in found.values()), pending=pending) if pending else ""
@@ -291,6 +352,11 @@ def _lab_field(kind: str, field: str) -> bool:
     return bool(_lab_kinds([kind])) and field in ("result", "fee_yuan")
 
 
+def _results_in(ctx: Context) -> dict:
+    """The lab results in by as_of (samples.results_in), read once per roll-up: the fee and the pass rates share it."""
+    return ctx.cached(("results_in",), lambda: samples.results_in(ctx.db, ctx.first_day, ctx.last_day))
+
+
 def _pending(ctx: Context) -> int:
     """Samples taken in the year up to as_of whose result was not in by as_of."""
     return ctx.cached(("pending",), lambda: samples.pending(ctx.db, ctx.first_day, ctx.last_day))
@@ -299,11 +365,10 @@ def _pending(ctx: Context) -> int:
 def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
     """Number of distinct sites, plants or campaigns with at least one `kind` event."""
     col = SUBJECT_COLUMNS[subject]
-    ids = {r[0] for r in ctx.rows(
-        f"SELECT {col} FROM {{src}} WHERE kind = :kind AND {{window}} AND {col} != 0 GROUP BY {col} HAVING sum(n) > 0",
-        {"kind": kind})}
-    return measured(len(ids), 0, events=events_evidence([kind]),
-                   periods=[{"label": t("rules.whole_year"), "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
+    ids = {r[0] for r in ctx.rows(f"SELECT DISTINCT {col} FROM {{src}} WHERE kind = :kind AND {{window}} "
+                                  f"AND {col} != 0 AND n > 0", {"kind": kind})}
+    return measured(len(ids), 0, events=events_evidence([kind]), periods_of=lambda: [
+        {"label": t("rules.whole_year"), "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
 
 
 def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, period: str, per: str = "subject", **_) -> Outcome:
@@ -313,26 +378,35 @@ def quota_per_subject_period(ctx: Context, target, *, kind: str, subject: str, p
         return none_yet(t("rules.none_elapsed", period=label("rule_period", period)))
     counts = ctx.counts_by([kind], subject, period)
     need = _need(target)
-    rows = []
     if per == "subject":
         active = ctx.active(subject, periods)
+        total, judged, lows = 0, 0, []
         for p in periods:
-            for sid in sorted(active[p.label]):
-                n = counts.get((p.label, sid), 0)
-                rows.append({"label": p.label, "subject": subject, "id": sid, "count": n, "need": need, "ok": n >= need})
+            got, act = (counts.get(p.label) or Tallied([], [])), active[p.label]
+            total, judged = total + got.events_at(act), judged + len(act)
+            if act:
+                lows.append(min(got.by_subject[sid] for sid in act) if act <= got.subjects else 0)
+
+        def rows() -> list[dict]:
+            return [{"label": p.label, "subject": subject, "id": sid, "count": n, "need": need, "ok": n >= need}
+                    for p in periods for sid in sorted(active[p.label])
+                    for n in [(counts.get(p.label) or Tallied([], [])).by_subject.get(sid, 0)]]
     else:
         totals = ctx.per_period([kind], subject, period)
-        for p in periods:
-            n = totals.get(p.label, (0, 0))[1]
-            rows.append({"label": p.label, "subject": None, "id": None, "count": n, "need": need, "ok": n >= need})
-    if not rows:
+        by_period = [{"label": p.label, "subject": None, "id": None, "count": totals.get(p.label, (0, 0))[1],
+                      "need": need} for p in periods]
+        for r in by_period:
+            r["ok"] = r["count"] >= need
+        total, judged, lows = sum(r["count"] for r in by_period), len(by_period), [r["count"] for r in by_period]
+        rows = by_period
+    if not judged:
         return none_yet(t("rules.none_active", period=label("rule_period", period), subject=label("rule_subject", subject)))
-    mean = Fraction(sum(r["count"] for r in rows), len(rows))
-    low = min(r["count"] for r in rows)
+    mean = Fraction(total, judged)
+    low = min(lows)
     words = {"period": label("rule_period", period), "subject": label("rule_subject", subject)}
-    over = t("rules.over_subject_periods" if per == "subject" else "rules.over_periods", n=len(rows), **words)
+    over = t("rules.over_subject_periods" if per == "subject" else "rules.over_periods", n=judged, **words)
     return measured(mean, 1, detail=t("rules.minimum_of", low=low, over=over),
-                   beside=t("rules.minimum", low=low), events=events_evidence([kind]), periods=rows)
+                   beside=t("rules.minimum", low=low), events=events_evidence([kind]), periods_of=rows)
 
 
 def _need(target) -> float:
@@ -346,12 +420,21 @@ def _per_period_quota(params: dict, target) -> Quota:
                  math.ceil(_need(target)))
 
 
+def _covered(ctx: Context, kind: str, subject: str, period: str, need: float, active: dict[str, set[int]],
+             name: str) -> set[int]:
+    """The subjects active in period `name` with at least `need` events in it (every active one when need is 0)."""
+    if need <= 0:
+        return active[name]
+    return active[name] & ctx.reaching([kind], subject, period, need).get(name, set())
+
+
 def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "month", min_count: int = 1,
              mode: str = "subject_period", quota: int = 0, **_) -> Outcome:
     """Pooled share (%) of active subject-periods (or campaign sites, or sampling quota) that were covered."""
     if mode == "campaign":
-        rows = _campaign_rows(ctx, kind)
-        num, den = sum(r["ok"] for r in rows), len(rows)
+        sites = _campaign_sites(ctx, kind)
+        num, den = sum(len(visited) for _, _, visited in sites), sum(len(active) for _, active, _ in sites)
+        rows = lambda: _campaign_rows(sites)  # noqa: E731
         empty = t("rules.no_campaign_ended")
     elif mode == "quota":
         rows = _quota_rows(ctx, kind, quota)
@@ -362,44 +445,55 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
         periods = ctx.periods(period)
         active = ctx.active(subject, periods)
         counts = ctx.counts_by([kind], subject, period)
-        rows = [{"label": p.label, "subject": subject, "id": sid, "count": counts.get((p.label, sid), 0),
-                 "need": min_count, "ok": counts.get((p.label, sid), 0) >= min_count}
-                for p in periods for sid in sorted(active[p.label])]
-        num, den = sum(r["ok"] for r in rows), len(rows)
+        num = sum(len(_covered(ctx, kind, subject, period, min_count, active, p.label)) for p in periods)
+        den = sum(len(active[p.label]) for p in periods)
+
+        def rows() -> list[dict]:
+            return [{"label": p.label, "subject": subject, "id": sid, "count": n, "need": min_count, "ok": n >= min_count}
+                    for p in periods for sid in sorted(active[p.label])
+                    for n in [(counts.get(p.label) or Tallied([], [])).by_subject.get(sid, 0)]]
         empty = t("rules.none_elapsed", period=label("rule_period", period))
     rate = percent(num, den)
     if rate is None:
-        return none_yet(empty, periods=rows, events=events_evidence([kind]))
-    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence([kind]), periods=rows)
+        return none_yet(empty, periods_of=rows, events=events_evidence([kind]))
+    return measured(rate, 1, "%", detail=f"{num}/{den}", events=events_evidence([kind]), periods_of=rows)
 
 
-def _campaign_rows(ctx: Context, kind: str) -> list[dict]:
+def _campaign_sites(ctx: Context, kind: str) -> list[tuple[dict, set[int], set[int]]]:
+    """(campaign, sites active during it, those of them with a `kind` event of it) for every campaign ended by
+    as_of, in end order (cached)."""
+    def make() -> list[tuple[dict, set[int], set[int]]]:
+        campaigns = list(ctx.db.query(
+            "SELECT id, name, start_on, end_on FROM campaigns WHERE end_on BETWEEN ? AND ? ORDER BY end_on, id",
+            [ctx.first_day.isoformat(), ctx.last_day.isoformat()]))
+        if not campaigns:
+            return []
+        spans = [P.Period(date.fromisoformat(c["start_on"]), date.fromisoformat(c["end_on"]), f"campaign:{c['id']}")
+                 for c in campaigns]
+        active = ctx.active("site", spans)
+        visits = _campaign_visits(ctx, kind)
+        return [(c, active[span.label], active[span.label] & visits.get(c["id"], set()))
+                for c, span in zip(campaigns, spans)]
+
+    return ctx.cached(("campaign_sites", kind), make)
+
+
+def _campaign_rows(sites: list[tuple[dict, set[int], set[int]]]) -> list[dict]:
     """One row per (campaign ended by as_of, site active during it): visited or not."""
-    campaigns = list(ctx.db.query(
-        "SELECT id, name, start_on, end_on FROM campaigns WHERE end_on BETWEEN ? AND ? ORDER BY end_on, id",
-        [ctx.first_day.isoformat(), ctx.last_day.isoformat()]))
-    if not campaigns:
-        return []
-    spans = [P.Period(date.fromisoformat(c["start_on"]), date.fromisoformat(c["end_on"]), f"campaign:{c['id']}")
-             for c in campaigns]
-    active = ctx.active("site", spans)
-    rows = []
-    visits = _campaign_visits(ctx, kind)
-    for c, span in zip(campaigns, spans):
-        visited = visits.get(c["id"], set())
-        for sid in sorted(active[span.label]):
-            rows.append({"label": c["name"], "campaign_id": c["id"], "subject": "site", "id": sid,
-                         "count": int(sid in visited), "need": 1, "ok": sid in visited})
-    return rows
+    return [{"label": c["name"], "campaign_id": c["id"], "subject": "site", "id": sid, "count": int(sid in visited),
+             "need": 1, "ok": sid in visited}
+            for c, active, visited in sites for sid in sorted(active)]
 
 
 def _campaign_visits(ctx: Context, kind: str) -> dict[int, set[int]]:
-    """{campaign id: sites with a `kind` event of that campaign up to as_of}."""
+    """{campaign id: sites with a `kind` event of that campaign up to as_of} (cached): each campaign's sites
+    come as one JSON array."""
     def make() -> dict[int, set[int]]:
         out: dict[int, set[int]] = {}
-        for cid, sid in ctx.rows("SELECT campaign_id, site_id FROM {src} WHERE kind = :kind AND {window} "
-                                 "AND campaign_id != 0 GROUP BY campaign_id, site_id HAVING sum(n) > 0", {"kind": kind}):
-            out.setdefault(cid, set()).add(sid)
+        for cid, sites in ctx.rows("SELECT campaign_id, json_group_array(DISTINCT site_id) FROM {src} "
+                                   "WHERE kind = :kind AND {window} AND campaign_id != 0 AND n > 0 GROUP BY campaign_id",
+                                   {"kind": kind}):
+            out.setdefault(cid, set()).update(json.loads(sites))
         return out
 
     return ctx.cached(("visits", kind), make)
@@ -450,21 +544,20 @@ def timeliness(ctx: Context, target, *, period: str, test: str, kind: str, subje
         rows = _campaign_period_rows(ctx, kind, periods)
     else:
         active = ctx.active(subject, periods)
-        counts = ctx.counts_by([kind], subject, period)
+        totals = ctx.per_period([kind], subject, period)
         need_total = math.ceil(annual / 12) if test == "count_and_cover" else 0
+        need_each = 1 if test == "count_and_cover" else min_count
         rows = []
         for p in periods:
-            need_each = 1 if test == "count_and_cover" else min_count
-            missing = [sid for sid in sorted(active[p.label]) if counts.get((p.label, sid), 0) < need_each]
-            total = ctx.per_period([kind], subject, period).get(p.label, (0, 0))[0]
-            ok = not missing and total >= need_total
+            missing = sorted(active[p.label] - _covered(ctx, kind, subject, period, need_each, active, p.label))
+            total = totals.get(p.label, (0, 0))[0]
             rows.append({"label": p.label, "subject": None, "id": None, "count": total, "need": need_total,
-                         "missing": missing, "active": len(active[p.label]), "ok": ok})
+                         "missing": missing, "active": len(active[p.label]), "ok": not missing and total >= need_total})
     met = sum(r["ok"] for r in rows)
     rate = percent(met, len(rows))
     detail = t("rules.on_time_months" if period == "month" else "rules.on_time_quarters", met=met, total=len(rows))
     return measured(rate, 1, "%", met=met == len(rows), progress=float(rate) / 100,
-                   detail=detail, events=events_evidence([kind]), periods=rows)
+                   detail=detail, events=events_evidence([kind]), periods_of=rows)
 
 
 def _timeliness_quota(params: dict, target) -> Quota | None:
@@ -489,7 +582,7 @@ def _check_timeliness(params: dict) -> str | None:
 
 def _campaign_period_rows(ctx: Context, kind: str, quarters: list[P.Period]) -> list[dict]:
     """One row per elapsed quarter: the campaigns ended in it with an inspection at a site active during them."""
-    visited = {r["campaign_id"] for r in _campaign_rows(ctx, kind) if r["ok"]}
+    visited = {c["id"] for c, _, sites in _campaign_sites(ctx, kind) if sites}
     ended = [c for c in ctx.db.query("SELECT id, name, end_on FROM campaigns WHERE end_on BETWEEN ? AND ?",
                                      [ctx.first_day.isoformat(), ctx.last_day.isoformat()]) if c["id"] in visited]
     rows = []
@@ -538,14 +631,22 @@ def _check_ratio(params: dict) -> str | None:
 
 def _pass_counts(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
                  fail_values: list[str] | None) -> tuple[int, int]:
-    """(events, passing events): field in pass_values, or not in fail_values.
+    """(events, passing events): field in pass_values, or not in fail_values (once per roll-up: a ratio and a
+    threshold row may ask the same).
 
     Lab results (kinds.LAB_RESULTS) count when they are in, on their report date (samples.results_in).
     """
+    key = ("pass_counts", tuple(kinds), field, tuple(pass_values or ()), tuple(fail_values or ()))
+    return ctx.cached(key, lambda: _count_passes(ctx, kinds, field, pass_values, fail_values))
+
+
+def _count_passes(ctx: Context, kinds: list[str], field: str, pass_values: list[str] | None,
+                  fail_values: list[str] | None) -> tuple[int, int]:
+    """What _pass_counts keeps: the lab results' counts, then the tallies' of the other kinds."""
     lab = [k for k in kinds if _lab_field(k, field)]
     den, num = 0, 0
     if lab:
-        for result, (n, _) in samples.results_in(ctx.db, ctx.first_day, ctx.last_day).items():
+        for result, (n, _) in _results_in(ctx).items():
             den += n
             num += n if (result in pass_values if pass_values else result not in (fail_values or [])) else 0
     others = [k for k in kinds if k not in lab]
@@ -600,10 +701,13 @@ def reached_by(ctx: Context, target, *, kind: str, field: str, threshold: float,
     running = 0
     for month, amount in by_month:
         if running + amount >= threshold:
-            # The crossing month, day by day from the events themselves.
+            # The crossing month, day by day from the daily tallies.
             last = min(ctx.as_of, P.parse_month(month).end).isoformat()
             so_far = running
-            for day, on_day in event_queries.daily_totals(ctx.db, kind, field, month, last):
+            days, params = partial_days(month, last)
+            for day, on_day in ctx.db.conn.execute(
+                    f"SELECT day, total({field}) FROM {PARTIAL} WHERE kind = :kind AND {days} GROUP BY day ORDER BY day",
+                    {"kind": kind, **params}):
                 so_far += on_day
                 if so_far >= threshold:
                     return Outcome(day, t("rules.reached_on", day=day, threshold=f"{threshold:g}"), met=True, progress=1.0,
@@ -631,7 +735,7 @@ def per_mille(ctx: Context, target, *, kind: str, subject: str = "site", **_) ->
         return none_yet("—")
     span = P.Period(ctx.first_day, ctx.last_day, f"{ctx.year}-ytd")
     base = len(ctx.active(subject, [span])[span.label])
-    n = _tally_count(ctx, [kind])
+    n = ctx.count([kind])
     if not base:
         return none_yet(t("rules.no_active_sites"), events=events_evidence([kind]))
     value = Fraction(1000 * n, base)

@@ -7,6 +7,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 
@@ -374,6 +375,13 @@ def parse_table(text: str) -> TargetTable:
                        scoring, rows, source=text)
 
 
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> TargetTable:
+    """A table file parsed and checked once per text (every indicator page asks for its year's table); callers
+    copy it. A bad text raises each time (nothing is kept of it)."""
+    return parse_table(text)
+
+
 def shipped_tables() -> dict[int, Path]:
     """{year: file} of the tables that ship with fieldlog."""
     out = {}
@@ -419,9 +427,13 @@ def table_source(db: Database, year: int) -> tuple[str, str]:
 
 
 def table_for_year(db: Database, year: int) -> TargetTable:
-    """The table in force for `year` (see table_source); an inherited one says `inherited_from`."""
+    """The table in force for `year` (see table_source); an inherited one says `inherited_from`.
+
+    The text is read on every call (a loaded table or an edited file counts at once); its parse is kept per text
+    (_parsed), and each caller gets its own copy of it.
+    """
     text, origin = table_source(db, year)
-    table = parse_table(text)
+    table = copy.deepcopy(_parsed(text))
     table.origin = origin
     if origin == "inherited":
         table.inherited_from, table.year = table.year, year
