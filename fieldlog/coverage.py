@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 from sqlite_utils import Database
@@ -51,9 +52,9 @@ class Row:
     uses_ready_mix: bool = False
     plan: plans.Plan | None = None     # the site's supervision plan, when the chief set one (plans.for_month)
 
-    @property
+    @cached_property
     def met(self) -> dict[str, bool]:
-        """{kind: quota met} for each quota kind."""
+        """{kind: quota met} for each quota kind (once per row: a page reads it in several cells)."""
         return {k: self.counts.get(k, 0) >= n for k, n in self.quota.items()}
 
     @property
