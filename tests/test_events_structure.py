@@ -126,12 +126,14 @@ def test_each_visibility_form_keeps_its_query_plan(db, users, shared):
     assert "MULTI-INDEX OR" in listed[0][1]
 
 
-def test_sampling_keeps_its_index_hint(db):
+def test_sampling_reads_the_monthly_tallies_not_the_samples(db):
     from fieldlog import coverage
     from fieldlog.periods import month as month_period
 
     plans = _plans(db, lambda: coverage.quarter_sampling(db, month_period(2021, 6), TODAY))
-    assert any("events_kind_month_site" in plan for sql, plan in plans if "concrete_sampling" in sql)
+    sampling = [(sql, plan) for sql, plan in plans if "concrete_sampling" in sql]
+    assert sampling and all("event_tallies" in sql and "FROM events" not in sql for sql, _ in sampling)
+    assert all("SEARCH event_tallies" in plan for _, plan in sampling)
 
 
 # --- one open-notice rule ---------------------------------------------------------------------------

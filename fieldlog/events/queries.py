@@ -188,6 +188,13 @@ def events_of_day(db: Database, user_id: int, day: str, limit: int) -> list[dict
     return [_shape(r) for r in rows]
 
 
+def count_of_day(db: Database, user_id: int, day: str) -> int:
+    """How many events of one station-local day events_of_day lists without a limit (the same day index)."""
+    mine, params = visible_to(user_id, per_row=True)
+    return db.conn.execute(f"SELECT count(*) FROM events e INDEXED BY events_day WHERE e.day = ? AND {mine}",
+                           [day, *params]).fetchone()[0]
+
+
 def count_events(db: Database, **filters) -> int:
     """How many events match the same filters as list_events."""
     cond, params = where(**filters)
@@ -419,12 +426,11 @@ def last_days(db: Database, column: str, kinds: tuple[str, ...], ids: list[int],
 
 
 def sampled_sites(db: Database, months: list[str]) -> set[int]:
-    """Ids of the sites with a non-voided concrete_sampling in the months."""
-    # INDEXED BY: the planner otherwise takes the (kind, month, voided, result) index and reads every row.
+    """Ids of the sites with a non-voided concrete_sampling in the months, from the monthly tallies (migration 005):
+    a quarter costs its sites, not its samples."""
     return {r[0] for r in db.conn.execute(
-        "SELECT DISTINCT site_id FROM events INDEXED BY events_kind_month_site WHERE kind = 'concrete_sampling' "
-        f"AND month IN ({marks(months)}) "
-        "AND site_id IS NOT NULL AND voided = 0", months)}
+        f"SELECT site_id FROM event_tallies WHERE kind = 'concrete_sampling' AND month IN ({marks(months)}) "
+        "AND site_id != 0 GROUP BY site_id HAVING sum(n) > 0", months)}
 
 
 def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:
