@@ -295,16 +295,23 @@ def _notice_where(today: date | None, viewer: int | None, site_id: int | None, *
     if site_id is not None:
         conds.append("ns.site_id = ?")
         params.append(site_id)
-    if viewer is not None:
+    if viewer is not None and site_id is None:
+        conds.insert(0, "ns.user_id = ?")  # notice_people: the viewer's own rows (see _notice_from)
+        params.insert(0, viewer)
+    elif viewer is not None:
         mine, mine_params = visible_to(viewer, per_row=True)
         conds.append(mine)
         params += mine_params
     return " AND ".join(conds), params
 
 
-def _notice_from(site_id: int | None, open_only: bool) -> str:
+def _notice_from(site_id: int | None, open_only: bool, viewer: int | None = None) -> str:
     """notice_state ns with the index that bounds the read: without statistics the planner takes the issue-day
-    range (every notice ever, as of today) over the open range."""
+    range (every notice ever, as of today) over the open range. One person's notices are read from notice_people
+    (migration 025) under the same name: its rows carry the notice's days, so the same conditions apply, over
+    that person's index range alone."""
+    if viewer is not None and site_id is None:
+        return f"notice_people ns INDEXED BY notice_people_{'open' if open_only else 'day'}"
     index = "site" if site_id is not None else "closed" if open_only else "day"
     return f"notice_state ns INDEXED BY notice_state_{index}"
 
@@ -322,7 +329,8 @@ def notice_rows(db: Database, today: date | None, viewer: int | None = None, sit
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
         f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
-        f" WHERE ei.event_id = e.id) AS inspectors FROM {_notice_from(site_id, open_only)} JOIN events e ON e.id = ns.event_id "
+        f" WHERE ei.event_id = e.id) AS inspectors FROM {_notice_from(site_id, open_only, viewer)} "
+        "JOIN events e ON e.id = ns.event_id "
         f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} {NOTICE_ORDER} LIMIT ? OFFSET ?",
         [*params, today.isoformat() if today else FAR_DAY, limit, offset]))
 
@@ -335,12 +343,11 @@ def notice_counts(db: Database, today: date, soon_until: date, viewer: int | Non
     cond, params = _notice_where(today, viewer, None, open_only=open_only, issued_from=issued_from,
                                  issued_before=issued_before)
     d, soon = today.isoformat(), soon_until.isoformat()
-    join = "JOIN events e ON e.id = ns.event_id " if viewer is not None else ""
     row = db.conn.execute(
         "SELECT count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline < ?), "
         "count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline BETWEEN ? AND ?), "
         "count(*) FILTER (WHERE ns.closed_on > ? AND (ns.deadline IS NULL OR ns.deadline > ?)), "
-        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only)} {join}WHERE {cond}",
+        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only, viewer)} WHERE {cond}",
         [d, d, d, d, soon, d, soon, d, *params]).fetchone()
     return dict(zip(("overdue", "due_soon", "pending", "closed"), row))
 
