@@ -3,6 +3,10 @@
 -- index range of their own (user_id, closed_on, day), read without checking every open notice of the station
 -- against event_inspectors (the inspector's home, "my follow-ups"). Kept by triggers on notice_state (which
 -- follows the events) and on event_inspectors (an edit changes who took part).
+-- notice_state_deadline orders the notices still open by deadline: the phone's review picker reads its page of
+-- the earliest deadlines from it instead of sorting every open notice.
+
+CREATE INDEX notice_state_deadline ON notice_state(closed_on, deadline, occurred_at, day);
 
 CREATE TABLE notice_people (
   user_id INTEGER NOT NULL,

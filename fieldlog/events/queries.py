@@ -352,14 +352,37 @@ def notice_counts(db: Database, today: date, soon_until: date, viewer: int | Non
     return dict(zip(("overdue", "due_soon", "pending", "closed"), row))
 
 
+# Still open (no closing review at all): notice_state's closed_on for them, an equality the deadline index orders.
+STILL_OPEN = "9999-12-31"
+
+
 def open_notice_picks(db: Database, today: date | None, site_id: int | None = None,
                       limit: int = -1) -> list[dict]:
-    """{id, site_id, site_name, notice_no, notice_deadline} of the notices open as of today, earliest deadline first."""
-    cond, params = _notice_where(today, None, site_id, open_only=True)
+    """{id, site_id, site_name, notice_no, notice_deadline} of the notices open as of today, earliest deadline first
+    (then by issue time).
+
+    The station's notices come from two ranges merged in deadline order, so that a page of them reads that page
+    (the phone's review picker), not every open notice sorted: those still open, in notice_state_deadline's order
+    (migration 025), and those closed after today (an earlier day asked), few. One site's are its own range."""
+    if site_id is None:
+        cond, params = _notice_where(today, None, None)
+        day = today.isoformat() if today is not None else FAR_DAY
+        source = (f"(SELECT ns.event_id, ns.deadline, ns.occurred_at, ns.day FROM notice_state ns INDEXED BY "
+                  f"notice_state_deadline WHERE ns.closed_on = '{STILL_OPEN}' AND {cond} UNION ALL "
+                  "SELECT ns.event_id, ns.deadline, ns.occurred_at, ns.day FROM notice_state ns INDEXED BY "
+                  f"notice_state_closed WHERE ns.closed_on > ? AND ns.closed_on < '{STILL_OPEN}' AND {cond} "
+                  "ORDER BY 2, 3, 4, 1 LIMIT ?) picks")
+        params, cond = [*params, day, *params, limit], "1"
+    else:
+        cond, params = _notice_where(today, None, site_id, open_only=True)
+        source = (f"(SELECT ns.event_id, ns.deadline, ns.occurred_at, ns.day FROM {_notice_from(site_id, True)} "
+                  f"WHERE {cond}) picks")
+        cond = "1"
     return list(db.query(
         "SELECT e.id, e.site_id, s.name AS site_name, json_extract(e.data, '$.notice_no') AS notice_no, "
-        f"ns.deadline AS notice_deadline FROM {_notice_from(site_id, True)} JOIN events e ON e.id = ns.event_id "
-        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} ORDER BY ns.deadline, e.rowid LIMIT ?", [*params, limit]))
+        f"picks.deadline AS notice_deadline FROM {source} JOIN events e ON e.id = picks.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} "
+        "ORDER BY picks.deadline, picks.occurred_at, picks.day, picks.event_id LIMIT ?", [*params, limit]))
 
 
 def count_open_notices(db: Database, today: date | None, site_id: int | None = None) -> int:
