@@ -312,27 +312,36 @@ def _notice_from(site_id: int | None, open_only: bool, viewer: int | None = None
     that person's index range alone."""
     if viewer is not None and site_id is None:
         return f"notice_people ns INDEXED BY notice_people_{'open' if open_only else 'day'}"
-    index = "site" if site_id is not None else "closed" if open_only else "day"
+    index = "site" if site_id is not None else "deadline" if open_only else "day"
     return f"notice_state ns INDEXED BY notice_state_{index}"
 
 
-# Open notices first, then by deadline (none last) and issue day: followups.sort_key's order, so pages cut it.
-NOTICE_ORDER = "ORDER BY ns.closed_on <= ?, ns.deadline IS NULL, ns.deadline, ns.day, e.rowid"
+# Open notices first, then by deadline (none last), issue day and time: followups.sort_key's order, so pages cut
+# it. Over the keys notice_state (and notice_people) hold, so that a page is cut before any event is read.
+NOTICE_ORDER = "ORDER BY {t}.closed_on <= ?, {t}.deadline IS NULL, {t}.deadline, {t}.day, {t}.occurred_at, {t}.event_id"
 
 
 def notice_rows(db: Database, today: date | None, viewer: int | None = None, site_id: int | None = None, *,
                 open_only: bool = False, issued_from: date | None = None, issued_before: date | None = None,
                 limit: int = -1, offset: int = 0) -> list[dict]:
-    """Notices (see _notice_where), open ones first, with site and inspector names (data still JSON text)."""
+    """Notices (see _notice_where), open ones first, with site and inspector names (data still JSON text).
+
+    The page is cut from the notices' own rows (keys only; an index alone for the open ones), then its events
+    are read: a page of 100 reads 100 patrols, not every notice of the view."""
     cond, params = _notice_where(today, viewer, site_id, open_only=open_only, issued_from=issued_from,
                                  issued_before=issued_before)
+    day = today.isoformat() if today else FAR_DAY
+    # One site's notices of one person: visible_to per row names the patrol e.
+    patrol = "JOIN events e ON e.id = ns.event_id " if viewer is not None and site_id is not None else ""
+    page = (f"(SELECT ns.event_id, ns.closed_on, ns.deadline, ns.day, ns.occurred_at FROM "
+            f"{_notice_from(site_id, open_only, viewer)} {patrol}WHERE {cond} {NOTICE_ORDER.format(t='ns')} "
+            "LIMIT ? OFFSET ?) page")
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
         f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
-        f" WHERE ei.event_id = e.id) AS inspectors FROM {_notice_from(site_id, open_only, viewer)} "
-        "JOIN events e ON e.id = ns.event_id "
-        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} {NOTICE_ORDER} LIMIT ? OFFSET ?",
-        [*params, today.isoformat() if today else FAR_DAY, limit, offset]))
+        f" WHERE ei.event_id = e.id) AS inspectors FROM {page} JOIN events e ON e.id = page.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id {NOTICE_ORDER.format(t='page')}",
+        [*params, day, limit, offset, day]))
 
 
 def notice_counts(db: Database, today: date, soon_until: date, viewer: int | None = None, *,
