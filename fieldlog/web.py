@@ -126,9 +126,14 @@ def _station_tz(context) -> object | None:
 
 # Dates where a person reads them: {{ d | day }} → 2021年3月5日, {{ ts | moment }} → 2021年3月5日 09:30 (station time).
 # The ISO form stays in the API, the exports and form inputs.
-# A date needs no zone: the station's is looked up only for text and datetimes (a list of dates is many cells).
+def _needs_zone(value) -> bool:
+    """Whether a value shown as a day depends on the station's zone: a moment does, a day (date, ISO day) does not."""
+    return isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10)
+
+
+# The station's zone is looked up only for a moment (a list of days is many cells).
 templates.env.filters["day"] = pass_context(
-    lambda context, value: periods.day_text(value, None if type(value) is date else _station_tz(context)))
+    lambda context, value: periods.day_text(value, _station_tz(context) if _needs_zone(value) else None))
 templates.env.filters["moment"] = pass_context(lambda context, value: periods.moment_text(value, _station_tz(context)))
 templates.env.filters["days_ago"] = periods.days_ago_text
 # Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.

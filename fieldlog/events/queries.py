@@ -312,7 +312,7 @@ def _notice_from(site_id: int | None, open_only: bool, viewer: int | None = None
     that person's index range alone."""
     if viewer is not None and site_id is None:
         return f"notice_people ns INDEXED BY notice_people_{'open' if open_only else 'day'}"
-    index = "site" if site_id is not None else "deadline" if open_only else "day"
+    index = "site" if site_id is not None else "deadline" if open_only else "day_keys"
     return f"notice_state ns INDEXED BY notice_state_{index}"
 
 
