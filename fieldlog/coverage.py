@@ -57,6 +57,16 @@ class Row:
         """{kind: quota met} for each quota kind (once per row: a page reads it in several cells)."""
         return {k: self.counts.get(k, 0) >= n for k, n in self.quota.items()}
 
+    @cached_property
+    def done(self) -> dict[str, int]:
+        """{kind: events this month} for every kind about the subject, 0 for none (what the rows show)."""
+        return {k: self.counts.get(k, 0) for k in (SITE_KINDS if self.subject == "site" else PLANT_KINDS)}
+
+    @cached_property
+    def need(self) -> dict[str, int]:
+        """{kind: events still due this month against the quota} for every kind about the subject (negative: more)."""
+        return {k: self.quota.get(k, 0) - n for k, n in self.done.items()}
+
     @property
     def state_key(self) -> str:
         """English key of the state (CSS class, API): the state itself."""
