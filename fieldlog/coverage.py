@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 from sqlite_utils import Database
@@ -51,10 +52,20 @@ class Row:
     uses_ready_mix: bool = False
     plan: plans.Plan | None = None     # the site's supervision plan, when the chief set one (plans.for_month)
 
-    @property
+    @cached_property
     def met(self) -> dict[str, bool]:
-        """{kind: quota met} for each quota kind."""
+        """{kind: quota met} for each quota kind (once per row: a page reads it in several cells)."""
         return {k: self.counts.get(k, 0) >= n for k, n in self.quota.items()}
+
+    @cached_property
+    def done(self) -> dict[str, int]:
+        """{kind: events this month} for every kind about the subject, 0 for none (what the rows show)."""
+        return {k: self.counts.get(k, 0) for k in (SITE_KINDS if self.subject == "site" else PLANT_KINDS)}
+
+    @cached_property
+    def need(self) -> dict[str, int]:
+        """{kind: events still due this month against the quota} for every kind about the subject (negative: more)."""
+        return {k: self.quota.get(k, 0) - n for k, n in self.done.items()}
 
     @property
     def state_key(self) -> str:
@@ -157,16 +168,17 @@ def build_row(subject: str, item: dict, counts: dict[str, int], quota: dict[str,
 
 
 def site_coverage(db: Database, month: Period, today: date, town: str = "", inspector_id: int | None = None,
-                  all_kinds: bool = False, quotas: Quotas | None = None) -> list[Row]:
+                  all_kinds: bool = False, quotas: Quotas | None = None, active: list[dict] | None = None) -> list[Row]:
     """Every site active in the month with its patrols against the quota, at-risk first; optional filters.
 
     Counts cover the quota kinds only, or every site kind with all_kinds (the API's counts by kind).
     The quotas are those given, else those of the table in force for the month's year; a site's supervision
-    plan (plans.for_month) raises its enforcement checks above the table's minimum.
+    plan (plans.for_month) raises its enforcement checks above the table's minimum. `active`: the month's
+    active sites when the caller read them already (registry.active_sites_in).
     """
     quota = (quotas or year_quotas(db, month.start.year)).site
     people = registry.responsible_inspectors(db)
-    sites = [s for s in registry.active_sites(db, month)
+    sites = [s for s in (registry.active_sites(db, month) if active is None else active)
              if (not town or s["town"] == town)
              and (inspector_id is None or any(p["id"] == inspector_id for p in people.get(s["id"], [])))]
     counts = month_counts(db, month, "site", None if all_kinds else tuple(quota))
@@ -222,13 +234,17 @@ class QuarterSampling:
         return self.period.months()
 
 
-def quarter_sampling(db: Database, month: Period, today: date, quotas: Quotas | None = None) -> QuarterSampling:
-    """The sampling quota (cap given, else the year's) of the quarter containing month, and the sites not sampled yet."""
+def quarter_sampling(db: Database, month: Period, today: date, quotas: Quotas | None = None,
+                     active: list[dict] | None = None) -> QuarterSampling:
+    """The sampling quota (cap given, else the year's) of the quarter containing month, and the sites not sampled
+    yet (`active`: the quarter's active sites when the caller read them already)."""
     cap = (quotas or year_quotas(db, month.start.year)).sampling_cap
     quarter = quarter_of(month.start)
-    ready = registry.active_sites(db, quarter, ready_mix_only=True)
+    if active is None:
+        active = registry.active_sites(db, quarter)  # the ready-mix sites are among them
+    ready = [s for s in active if s["uses_ready_mix"]]
     # Samples at sites not active in the quarter are not part of it (docs/rules.md, "Active").
-    sampled = queries.sampled_sites(db, quarter.months()) & registry.active_site_map(db, [quarter])[quarter.label]
+    sampled = queries.sampled_sites(db, quarter.months()) & {s["id"] for s in active}
     quota = len(ready) if cap is None else min(cap, len(ready))
     missing = sorted((s for s in ready if s["id"] not in sampled), key=lambda s: (s["town"], s["name"]))
     met = len(sampled) >= quota

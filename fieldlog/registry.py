@@ -404,10 +404,16 @@ def plant_active(plant: dict, period: Period) -> bool:
 
 def active_sites(db: Database, period: Period, ready_mix_only: bool = False) -> list[dict]:
     """All sites active in period (optionally only those using ready-mix concrete)."""
+    return [s for s in active_sites_in(db, [period])[period.label] if not ready_mix_only or s["uses_ready_mix"]]
+
+
+def active_sites_in(db: Database, periods: list[Period]) -> dict[str, list[dict]]:
+    """{period label: the sites active in it}, the registry read once for all the periods (a month and its quarter)."""
     pauses = _pauses_by_site(db)
-    rows = db.query("SELECT * FROM sites WHERE started_on IS NOT NULL AND started_on <= ? "
-                    "AND (completed_on IS NULL OR completed_on >= ?)", [period.end.isoformat(), period.start.isoformat()])
-    return [s for s in rows if (not ready_mix_only or s["uses_ready_mix"]) and site_active(s, pauses.get(s["id"], []), period)]
+    first, last = min(p.start for p in periods), max(p.end for p in periods)
+    rows = list(db.query("SELECT * FROM sites WHERE started_on IS NOT NULL AND started_on <= ? "
+                         "AND (completed_on IS NULL OR completed_on >= ?)", [last.isoformat(), first.isoformat()]))
+    return {p.label: [s for s in rows if site_active(s, pauses.get(s["id"], []), p)] for p in periods}
 
 
 def active_plants(db: Database, period: Period) -> list[dict]:

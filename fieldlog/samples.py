@@ -170,20 +170,25 @@ def failed(db: Database, today: date, since: date | None = None, limit: int = FA
 
     A failed sample calls for a notice to the site and to the supplying plant; `site_notice` is the first
     notice issued at the site on or after the report date (a patrol with a notice number), if any.
-    The candidates come from two partial indexes (migration 023): failed lab results by report day, and
-    samples carrying a failed result themselves by day; sample_status then says which are current.
+    The current failed results come from two indexes: a sample's latest lab result when it failed (by report
+    day), and samples without a lab result carrying a failed result themselves (migration 023's partial index);
+    the page is cut from their ids and days before sample_status is read for the page alone.
     """
     first = (since or today - timedelta(days=FAILED_DAYS)).isoformat()
     last = today.isoformat()
     rows = list(db.query(
-        # The value written out (not a parameter) so that the planner sees the partial indexes' condition.
-        SAMPLE_COLUMNS + f"FROM (SELECT event_id AS id FROM sample_results WHERE result = '{FAIL}' "
-        "AND report_on BETWEEN :first AND :last UNION SELECT id FROM events INDEXED BY events_sample_failed "
-        "WHERE kind = 'concrete_sampling' "
-        f"AND json_extract(data, '$.result') = '{FAIL}' AND day BETWEEN :first AND :last) AS c "
+        # The value written out (not a parameter) so that the planner sees the partial index's condition.
+        SAMPLE_COLUMNS + "FROM (SELECT r.event_id AS id, r.report_on AS day FROM sample_results r "
+        "JOIN events v ON v.id = r.event_id AND v.voided = 0 "
+        "WHERE r.result = :fail AND r.report_on BETWEEN :first AND :last "
+        "AND r.id = (SELECT max(x.id) FROM sample_results x WHERE x.event_id = r.event_id) "
+        "UNION ALL SELECT e.id, e.day FROM events e INDEXED BY events_sample_failed "
+        f"WHERE e.kind = 'concrete_sampling' AND json_extract(e.data, '$.result') = '{FAIL}' "
+        "AND e.day BETWEEN :first AND :last AND e.voided = 0 "
+        "AND NOT EXISTS (SELECT 1 FROM sample_results x WHERE x.event_id = e.id) "
+        "ORDER BY 2 DESC, 1 LIMIT :limit) AS c "
         "CROSS JOIN sample_status st ON st.event_id = c.id " + SAMPLE_JOINS +
-        "WHERE st.voided = 0 AND st.result = :fail AND st.report_on BETWEEN :first AND :last "
-        "ORDER BY st.report_on DESC, st.event_id LIMIT :limit",
+        "ORDER BY st.report_on DESC, st.event_id",
         {"fail": FAIL, "first": first, "last": last, "limit": limit}))
     for r in rows:
         # Walks the site's events from the report day on (events_site_occurred), up to the first notice.

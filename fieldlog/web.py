@@ -20,6 +20,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+import jinja2
 from jinja2 import pass_context
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -39,7 +40,30 @@ SESSION_COOKIE = "fieldlog_session"
 ANON_COOKIE = "fieldlog_anon"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
-templates = Jinja2Templates(directory=str(resource_dir("templates")))
+class PageEnvironment(jinja2.Environment):
+    """Jinja's environment with `row.name` on a dict read as its key first: the pages' rows are dicts, and Jinja's
+    own order (an attribute, then the key) raises and catches an AttributeError for every such cell. A dict's
+    methods (`counts.get`, `tally.items`) keep meaning the method, as in Jinja."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict and attribute not in DICT_METHODS:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        try:  # jinja2.Environment.getattr, inline (it is called for every `a.b` of every cell)
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
+
+
+DICT_METHODS = frozenset(dir(dict))
+templates = Jinja2Templates(env=PageEnvironment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+                                                autoescape=jinja2.select_autoescape()))
 
 
 # --- links: the web layer alone knows its URLs ----------------------------------------------------
@@ -102,7 +126,14 @@ def _station_tz(context) -> object | None:
 
 # Dates where a person reads them: {{ d | day }} → 2021年3月5日, {{ ts | moment }} → 2021年3月5日 09:30 (station time).
 # The ISO form stays in the API, the exports and form inputs.
-templates.env.filters["day"] = pass_context(lambda context, value: periods.day_text(value, _station_tz(context)))
+def _needs_zone(value) -> bool:
+    """Whether a value shown as a day depends on the station's zone: a moment does, a day (date, ISO day) does not."""
+    return isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10)
+
+
+# The station's zone is looked up only for a moment (a list of days is many cells).
+templates.env.filters["day"] = pass_context(
+    lambda context, value: periods.day_text(value, _station_tz(context) if _needs_zone(value) else None))
 templates.env.filters["moment"] = pass_context(lambda context, value: periods.moment_text(value, _station_tz(context)))
 templates.env.filters["days_ago"] = periods.days_ago_text
 # Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.

@@ -118,20 +118,24 @@ def _plans(db, run) -> list[tuple[str, str]]:
 
 def test_each_visibility_form_keeps_its_query_plan(db, users, shared):
     notices = _plans(db, lambda: followups.notices(db, TODAY, inspector_id=users["alice"]))
-    patrols = next(plan for sql, plan in notices if "FROM notice_state" in sql)
+    # One inspector's notices: that person's range of notice_people (migration 025), no check per notice.
+    patrols = next(plan for sql, plan in notices if "FROM notice_people" in sql)
     reviews = next(plan for sql, plan in notices if "notice_event_id" in sql)
-    assert "SEARCH ns USING INDEX notice_state_closed" in patrols and "MULTI-INDEX OR" not in patrols
+    assert "SEARCH ns USING COVERING INDEX notice_people_open (user_id=? AND closed_on>?)" in patrols
+    assert "MULTI-INDEX OR" not in patrols and "SEARCH x USING" not in patrols  # no visible_to EXISTS per row
     assert "SEARCH events USING INDEX" in reviews and "SCAN events" not in reviews
     listed = _plans(db, lambda: events.list_events(db, user_id=users["alice"]))
     assert "MULTI-INDEX OR" in listed[0][1]
 
 
-def test_sampling_keeps_its_index_hint(db):
+def test_sampling_reads_the_monthly_tallies_not_the_samples(db):
     from fieldlog import coverage
     from fieldlog.periods import month as month_period
 
     plans = _plans(db, lambda: coverage.quarter_sampling(db, month_period(2021, 6), TODAY))
-    assert any("events_kind_month_site" in plan for sql, plan in plans if "concrete_sampling" in sql)
+    sampling = [(sql, plan) for sql, plan in plans if "concrete_sampling" in sql]
+    assert sampling and all("event_tallies" in sql and "FROM events" not in sql for sql, _ in sampling)
+    assert all("SEARCH event_tallies" in plan for _, plan in sampling)
 
 
 # --- one open-notice rule ---------------------------------------------------------------------------

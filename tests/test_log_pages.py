@@ -342,3 +342,22 @@ def test_logging_page_transfer_fits_40_kb_gzipped(client_for, db):
         assert {"app.css", "log.css", "queue.js", "log.js"} <= set(names), path
         total = len(gzip.compress(html.encode())) + sum(len(gzip.compress(served(n))) for n in names) + worker
         assert total <= 40 * 1024, (path, total)
+
+
+def test_the_home_lists_the_latest_of_todays_entries_and_counts_the_day(client_for, db, clock):
+    """A busy day does not make the page every phone opens grow: the latest TODAY_SHOWN entries, the day's
+    total and a link to all of them (the inspector's own list of that day)."""
+    from fieldlog.routes.log import TODAY_SHOWN
+    now, site_id = now_local(clock), site(db)
+    day = now.date().isoformat()
+    start = now.replace(hour=0, minute=5, second=0, microsecond=0)
+    ids = [event(db, "safety_patrol", start + timedelta(minutes=i), site_id=site_id)["id"]
+           for i in range(TODAY_SHOWN + 2)]
+    event(db, "safety_patrol", start + timedelta(minutes=1), by="bob", site_id=site_id)  # bob's: not counted
+    today = client_for("alice").get("/log").text.split('id="today"', 1)[1]
+    shown = re.findall(r'<li class="[^"]*" data-id="([^"]+)"', today)
+    assert shown == ids[::-1][:TODAY_SHOWN]
+    assert f"今天共 {TODAY_SHOWN + 2} 条记录，以上是最新的 {TODAY_SHOWN} 条" in today
+    assert f'href="/events/mine?from={day}&amp;to={day}"' in today
+    # A day that fits says nothing more.
+    assert "今天共" not in client_for("bob").get("/log").text

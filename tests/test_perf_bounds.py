@@ -228,6 +228,41 @@ def test_a_review_is_written_through_index_lookups_whatever_the_history(two_size
     assert "events_review_notice_of (<expr>=?)" in plan, plan
 
 
+# --- a page of open notices reads that page, whatever else is open (migration 025) ------------------------
+
+def _open_notices(db, others: int) -> None:
+    """Five notices of alice's due first, then `others` open notices of bob's due later (each still open)."""
+    sites = [site(db) for _ in range(4)]
+    for i in range(5):
+        _notice(db, sites[i % 4], f"2021-06-0{i + 1}T09:00:00+08:00", f"2021-06-2{i}", by="alice")
+    for i in range(others):
+        _notice(db, sites[i % 4], f"2021-06-{1 + i % 14:02d}T10:00:00+08:00", "2021-07-31", by="bob")
+
+
+@pytest.fixture
+def few_and_many_open(db, users, tmp_path):
+    """(few, many): the same five notices of alice's due first, beside 20 and 200 other open notices."""
+    yield from _pair(db, tmp_path, _open_notices, 20, 200)
+
+
+OPEN_READS = {
+    "the review picker's first page": lambda db: [
+        r["notice_deadline"] for r in events.open_notices(db, today=TODAY, limit=5)],
+    "an inspector's open notices": lambda db: (
+        [(n.status, n.deadline) for n in followups.notices(db, TODAY, inspector_id=1, limit=5)],
+        followups.counts(db, TODAY, inspector_id=1)),
+}
+
+
+@pytest.mark.parametrize("name", OPEN_READS)
+def test_a_page_of_open_notices_reads_that_page_not_every_open_notice(few_and_many_open, name):
+    few, many = few_and_many_open
+    few_steps, few_result = _steps(few, OPEN_READS[name])
+    many_steps, many_result = _steps(many, OPEN_READS[name])
+    assert few_result == many_result and few_result
+    assert many_steps < 2 * few_steps, (name, few_steps, many_steps)
+
+
 # --- the month under way costs what a closed month costs (migrations 022, 023) ---------------------------
 
 MONTH_KINDS = ("safety_patrol", "enforcement_patrol", "concrete_sampling", "leaflets")

@@ -73,3 +73,18 @@ def test_the_api_keeps_iso_dates(token_client, db, users):
     event(db, "safety_patrol", "2021-03-05T09:00:00+08:00", site_id=sid, fields={"finding": "无"})
     listed = token_client("carol").get(f"/api/v1/events?site_id={sid}").json()
     assert listed["items"][0]["occurred_at"].startswith("2021-03-05T09:00:00")
+
+
+def test_the_pages_filters_and_rows_read_as_before():
+    """The app's environment (fieldlog.web): a moment's day in the station's zone, a plain day without it; a dict
+    row's `a.b` is its key, a dict's method stays the method, a missing key is empty."""
+    from types import SimpleNamespace
+
+    from fieldlog.web import templates
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(config=SimpleNamespace(tz=TZ))))
+    page = templates.env.from_string(
+        "{{ moment | day }}|{{ plain | day }}|{{ today | day }}|{{ row.name }}|{{ row.items()|list|length }}|"
+        "{{ row.missing }}|{{ row.get('name') }}")
+    text = page.render(request=request, moment="2021-03-04T17:30:00+00:00", plain="2021-03-04",
+                       today=date(2021, 3, 4), row={"name": "工地<1>"})
+    assert text == "2021年3月5日|2021年3月4日|2021年3月4日|工地&lt;1&gt;|1||工地&lt;1&gt;"

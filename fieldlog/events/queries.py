@@ -188,6 +188,13 @@ def events_of_day(db: Database, user_id: int, day: str, limit: int) -> list[dict
     return [_shape(r) for r in rows]
 
 
+def count_of_day(db: Database, user_id: int, day: str) -> int:
+    """How many events of one station-local day events_of_day lists without a limit (the same day index)."""
+    mine, params = visible_to(user_id, per_row=True)
+    return db.conn.execute(f"SELECT count(*) FROM events e INDEXED BY events_day WHERE e.day = ? AND {mine}",
+                           [day, *params]).fetchone()[0]
+
+
 def count_events(db: Database, **filters) -> int:
     """How many events match the same filters as list_events."""
     cond, params = where(**filters)
@@ -290,36 +297,53 @@ def _notice_where(today: date | None, viewer: int | None, site_id: int | None, *
     if site_id is not None:
         conds.append("ns.site_id = ?")
         params.append(site_id)
-    if viewer is not None:
+    if viewer is not None and site_id is None:
+        conds.insert(0, "ns.user_id = ?")  # notice_people: the viewer's own rows (see _notice_from)
+        params.insert(0, viewer)
+    elif viewer is not None:
         mine, mine_params = visible_to(viewer, per_row=True)
         conds.append(mine)
         params += mine_params
     return " AND ".join(conds), params
 
 
-def _notice_from(site_id: int | None, open_only: bool) -> str:
+def _notice_from(site_id: int | None, open_only: bool, viewer: int | None = None) -> str:
     """notice_state ns with the index that bounds the read: without statistics the planner takes the issue-day
-    range (every notice ever, as of today) over the open range."""
-    index = "site" if site_id is not None else "closed" if open_only else "day"
+    range (every notice ever, as of today) over the open range. One person's notices are read from notice_people
+    (migration 025) under the same name: its rows carry the notice's days, so the same conditions apply, over
+    that person's index range alone."""
+    if viewer is not None and site_id is None:
+        return f"notice_people ns INDEXED BY notice_people_{'open' if open_only else 'day'}"
+    index = "site" if site_id is not None else "deadline" if open_only else "day_keys"
     return f"notice_state ns INDEXED BY notice_state_{index}"
 
 
-# Open notices first, then by deadline (none last) and issue day: followups.sort_key's order, so pages cut it.
-NOTICE_ORDER = "ORDER BY ns.closed_on <= ?, ns.deadline IS NULL, ns.deadline, ns.day, e.rowid"
+# Open notices first, then by deadline (none last), issue day and time: followups.sort_key's order, so pages cut
+# it. Over the keys notice_state (and notice_people) hold, so that a page is cut before any event is read.
+NOTICE_ORDER = "ORDER BY {t}.closed_on <= ?, {t}.deadline IS NULL, {t}.deadline, {t}.day, {t}.occurred_at, {t}.event_id"
 
 
 def notice_rows(db: Database, today: date | None, viewer: int | None = None, site_id: int | None = None, *,
                 open_only: bool = False, issued_from: date | None = None, issued_before: date | None = None,
                 limit: int = -1, offset: int = 0) -> list[dict]:
-    """Notices (see _notice_where), open ones first, with site and inspector names (data still JSON text)."""
+    """Notices (see _notice_where), open ones first, with site and inspector names (data still JSON text).
+
+    The page is cut from the notices' own rows (keys only; an index alone for the open ones), then its events
+    are read: a page of 100 reads 100 patrols, not every notice of the view."""
     cond, params = _notice_where(today, viewer, site_id, open_only=open_only, issued_from=issued_from,
                                  issued_before=issued_before)
+    day = today.isoformat() if today else FAR_DAY
+    # One site's notices of one person: visible_to per row names the patrol e.
+    patrol = "JOIN events e ON e.id = ns.event_id " if viewer is not None and site_id is not None else ""
+    page = (f"(SELECT ns.event_id, ns.closed_on, ns.deadline, ns.day, ns.occurred_at FROM "
+            f"{_notice_from(site_id, open_only, viewer)} {patrol}WHERE {cond} {NOTICE_ORDER.format(t='ns')} "
+            "LIMIT ? OFFSET ?) page")
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
         f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
-        f" WHERE ei.event_id = e.id) AS inspectors FROM {_notice_from(site_id, open_only)} JOIN events e ON e.id = ns.event_id "
-        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} {NOTICE_ORDER} LIMIT ? OFFSET ?",
-        [*params, today.isoformat() if today else FAR_DAY, limit, offset]))
+        f" WHERE ei.event_id = e.id) AS inspectors FROM {page} JOIN events e ON e.id = page.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id {NOTICE_ORDER.format(t='page')}",
+        [*params, day, limit, offset, day]))
 
 
 def notice_counts(db: Database, today: date, soon_until: date, viewer: int | None = None, *,
@@ -330,24 +354,46 @@ def notice_counts(db: Database, today: date, soon_until: date, viewer: int | Non
     cond, params = _notice_where(today, viewer, None, open_only=open_only, issued_from=issued_from,
                                  issued_before=issued_before)
     d, soon = today.isoformat(), soon_until.isoformat()
-    join = "JOIN events e ON e.id = ns.event_id " if viewer is not None else ""
     row = db.conn.execute(
         "SELECT count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline < ?), "
         "count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline BETWEEN ? AND ?), "
         "count(*) FILTER (WHERE ns.closed_on > ? AND (ns.deadline IS NULL OR ns.deadline > ?)), "
-        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only)} {join}WHERE {cond}",
+        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only, viewer)} WHERE {cond}",
         [d, d, d, d, soon, d, soon, d, *params]).fetchone()
     return dict(zip(("overdue", "due_soon", "pending", "closed"), row))
 
 
+# Still open (no closing review at all): notice_state's closed_on for them, an equality the deadline index orders.
+STILL_OPEN = "9999-12-31"
+
+
 def open_notice_picks(db: Database, today: date | None, site_id: int | None = None,
                       limit: int = -1) -> list[dict]:
-    """{id, site_id, site_name, notice_no, notice_deadline} of the notices open as of today, earliest deadline first."""
-    cond, params = _notice_where(today, None, site_id, open_only=True)
+    """{id, site_id, site_name, notice_no, notice_deadline} of the notices open as of today, earliest deadline first
+    (then by issue time).
+
+    The station's notices come from two ranges merged in deadline order, so that a page of them reads that page
+    (the phone's review picker), not every open notice sorted: those still open, in notice_state_deadline's order
+    (migration 025), and those closed after today (an earlier day asked), few. One site's are its own range."""
+    if site_id is None:
+        cond, params = _notice_where(today, None, None)
+        day = today.isoformat() if today is not None else FAR_DAY
+        source = (f"(SELECT ns.event_id, ns.deadline, ns.occurred_at, ns.day FROM notice_state ns INDEXED BY "
+                  f"notice_state_deadline WHERE ns.closed_on = '{STILL_OPEN}' AND {cond} UNION ALL "
+                  "SELECT ns.event_id, ns.deadline, ns.occurred_at, ns.day FROM notice_state ns INDEXED BY "
+                  f"notice_state_closed WHERE ns.closed_on > ? AND ns.closed_on < '{STILL_OPEN}' AND {cond} "
+                  "ORDER BY 2, 3, 4, 1 LIMIT ?) picks")
+        params, cond = [*params, day, *params, limit], "1"
+    else:
+        cond, params = _notice_where(today, None, site_id, open_only=True)
+        source = (f"(SELECT ns.event_id, ns.deadline, ns.occurred_at, ns.day FROM {_notice_from(site_id, True)} "
+                  f"WHERE {cond}) picks")
+        cond = "1"
     return list(db.query(
         "SELECT e.id, e.site_id, s.name AS site_name, json_extract(e.data, '$.notice_no') AS notice_no, "
-        f"ns.deadline AS notice_deadline FROM {_notice_from(site_id, True)} JOIN events e ON e.id = ns.event_id "
-        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} ORDER BY ns.deadline, e.rowid LIMIT ?", [*params, limit]))
+        f"picks.deadline AS notice_deadline FROM {source} JOIN events e ON e.id = picks.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id WHERE {cond} "
+        "ORDER BY picks.deadline, picks.occurred_at, picks.day, picks.event_id LIMIT ?", [*params, limit]))
 
 
 def count_open_notices(db: Database, today: date | None, site_id: int | None = None) -> int:
@@ -421,12 +467,11 @@ def last_days(db: Database, column: str, kinds: tuple[str, ...], ids: list[int],
 
 
 def sampled_sites(db: Database, months: list[str]) -> set[int]:
-    """Ids of the sites with a non-voided concrete_sampling in the months."""
-    # INDEXED BY: the planner otherwise takes the (kind, month, voided, result) index and reads every row.
+    """Ids of the sites with a non-voided concrete_sampling in the months, from the monthly tallies (migration 005):
+    a quarter costs its sites, not its samples."""
     return {r[0] for r in db.conn.execute(
-        "SELECT DISTINCT site_id FROM events INDEXED BY events_kind_month_site WHERE kind = 'concrete_sampling' "
-        f"AND month IN ({marks(months)}) "
-        "AND site_id IS NOT NULL AND voided = 0", months)}
+        f"SELECT site_id FROM event_tallies WHERE kind = 'concrete_sampling' AND month IN ({marks(months)}) "
+        "AND site_id != 0 GROUP BY site_id HAVING sum(n) > 0", months)}
 
 
 def kinds_by_inspector(db: Database, month: str) -> dict[int, dict[str, int]]:

@@ -12,6 +12,7 @@ from fieldlog import accounts, coverage, followups, integers, notices, pacing, p
 from fieldlog.errors import InvalidInput
 from fieldlog.indicators import quotas
 from fieldlog.messages import t
+from fieldlog.periods import quarter_of
 from fieldlog.web import Page, get_db, render, render_page, require, station_today
 
 router = APIRouter(include_in_schema=False)  # HTML pages: kept out of the API docs
@@ -56,7 +57,10 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
     inspector_id = parse_inspector(inspector)
     state = coverage.parse_state(state_key)
     year_quotas = quotas.for_year(db, month.start.year)
-    sites = coverage.site_coverage(db, month, today, town=town.strip(), inspector_id=inspector_id, quotas=year_quotas)
+    quarter = quarter_of(month.start)
+    active = registry.active_sites_in(db, [month, quarter])  # the registry read once for the month and its quarter
+    sites = coverage.site_coverage(db, month, today, town=town.strip(), inspector_id=inspector_id, quotas=year_quotas,
+                                   active=active[month.label])
     plants = coverage.plant_coverage(db, month, today, quotas=year_quotas)
     return {
         "month": month, "prev": coverage.shift(month, -1), "next": coverage.shift(month, 1), "today": today,
@@ -64,7 +68,8 @@ def coverage_context(db: Database, month_text: str | None, today: date, town: st
         "sites": [r for r in sites if state in (None, r.state)],
         "plants": [r for r in plants if state in (None, r.state)],
         "site_tally": coverage.tally(sites), "plant_tally": coverage.tally(plants), "plan_summary": plans.summary(sites),
-        "sampling": coverage.quarter_sampling(db, month, today, quotas=year_quotas), "quotas": year_quotas,
+        "sampling": coverage.quarter_sampling(db, month, today, quotas=year_quotas, active=active[quarter.label]),
+        "quotas": year_quotas,
         "town": town.strip(), "inspector_id": inspector_id,
         "towns": registry.towns(db), "inspectors": accounts.inspectors(db), "cov": coverage,
         "filtered": bool(town.strip() or inspector_id or state),

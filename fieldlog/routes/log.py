@@ -162,15 +162,21 @@ def token(request: Request, user=Depends(current_user)) -> JSONResponse:
     return JSONResponse({"csrf_token": csrf_token(request)}, headers={"Cache-Control": "no-store"})
 
 
-def today_entries(db: Database, user_id: int, day: str) -> list[dict]:
-    """Today's events (station-local day) recorded by or with the user, newest first."""
-    return events.events_of_day(db, user_id, day, limit=200)
+# The home lists the latest of today's entries; a busier day says how many it holds and links to all of them.
+TODAY_SHOWN = 20
+
+
+def today_entries(db: Database, user_id: int, day: str) -> tuple[list[dict], int]:
+    """The latest TODAY_SHOWN of today's events (station-local day) recorded by or with the user, newest first,
+    and how many the day holds (counted only when the list is full)."""
+    entries = events.events_of_day(db, user_id, day, limit=TODAY_SHOWN)
+    return entries, len(entries) if len(entries) < TODAY_SHOWN else events.count_of_day(db, user_id, day)
 
 
 @router.get("/log")
 def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), user=Depends(PHONE)):
     day = _today(request).isoformat()
-    entries = today_entries(db, user["id"], day)
+    entries, entries_total = today_entries(db, user["id"], day)
     saved_event, warnings = None, []
     if saved and events.is_event_id(saved) and events.exists(db, saved):
         saved_event = events.load(db, saved)
@@ -178,7 +184,8 @@ def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), 
             saved_event = None
         warnings = events.warnings_for(db, saved_event) if saved_event else []
     return render_page(request, "log.html", "_log_today.html", {
-        "kinds": events.kind_list(), "entries": entries, "day": day, "saved": saved, "saved_event": saved_event,
+        "kinds": events.kind_list(), "entries": entries, "entries_total": entries_total, "day": day, "saved": saved,
+        "saved_event": saved_event,
         "warnings": warnings, **(day_work(request, db, user) if user["role"] == "inspector" else {})})
 
 
