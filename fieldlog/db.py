@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlite_utils import Database, Migrations
+from sqlite_utils.utils import dedupe_keys
 
 from fieldlog.resources import resource_dir
 
@@ -153,9 +154,32 @@ def marks(values) -> str:
     return ",".join("?" * len(values))
 
 
+def _keys(cursor: sqlite3.Cursor) -> list[str]:
+    if cursor.description is None:
+        raise ValueError("one() and rows() take a statement that returns rows")
+    keys = [d[0] for d in cursor.description]
+    return keys if len(set(keys)) == len(keys) else list(dedupe_keys(keys))  # id, id_2 as Database.query names them
+
+
+def rows(db: Database, sql: str, params=()) -> list[dict]:
+    """Every row of a query as dicts, straight from the cursor.
+
+    Database.query wraps each statement in a SAVEPOINT and its RELEASE (three statements, and outside a
+    transaction a read transaction begun and ended for each query) to reject statements that return no rows;
+    the app's reads are SELECTs, and a hot path (a submission) makes several of them.
+    """
+    cursor = db.conn.execute(sql, params)
+    keys = _keys(cursor)
+    return [dict(zip(keys, row)) for row in cursor]
+
+
 def one(db: Database, sql: str, params=()) -> dict | None:
-    """First row of a query as a dict, or None."""
-    return next(iter(db.query(sql, params)), None)
+    """First row of a query as a dict, or None (read as rows() reads)."""
+    cursor = db.conn.execute(sql, params)
+    keys = _keys(cursor)
+    row = cursor.fetchone()
+    cursor.close()  # the statement ends here, not when the cursor is collected
+    return dict(zip(keys, row)) if row is not None else None
 
 
 def scalar(db: Database, sql: str, params=()):
