@@ -131,7 +131,7 @@ def load(db: Database, event_id: str) -> dict:
     if not row:
         raise NotFound(t("common.not_found"))
     event = _shape(row)
-    event["inspector_ids"] = [r["user_id"] for r in db.query(
+    event["inspector_ids"] = [uid for (uid,) in db.conn.execute(
         "SELECT user_id FROM event_inspectors WHERE event_id = ? ORDER BY user_id", [event_id])]
     return event
 

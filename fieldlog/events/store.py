@@ -53,21 +53,40 @@ def _campaign_id(db: Database, row: dict, now: datetime) -> int:
 
 def _link_inspectors(db: Database, event_id: str, inspector_ids: list[int]) -> None:
     """Store the event's inspectors (event_inspectors rows)."""
-    for uid in inspector_ids:
-        db.execute("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)", [event_id, uid])
+    db.conn.executemany("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)",
+                        [(event_id, uid) for uid in inspector_ids])
 
 
-def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, received_at: datetime | None) -> None:
-    """Store a validated submission as a new row, with its campaign (found or created) and inspectors."""
+EVENT_COLUMNS = ("id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "lat", "lon", "accuracy_m",
+                 "note", "day", "month", "late", "received_at", "recorded_by", "data", "content_hash", "updated_at")
+# A resend does nothing here (the id is stored): create answers it from the stored event instead.
+INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "
+                "ON CONFLICT (id) DO NOTHING")
+
+
+def _row(sub: dict, digest: str, user: dict, now: datetime, received_at: datetime | None) -> dict:
+    """The events row of a validated submission (campaign_id still to be found when it names a new campaign)."""
     received = received_at or now
-    if sub.get("campaign_row"):
-        sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
     row = {k: sub[k] for k in ("id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "lat",
                                "lon", "accuracy_m", "note")}
     row.update(_period_columns(sub["occurred_at"], received), received_at=utc_stamp(received), recorded_by=user["id"],
                data=json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), content_hash=digest,
                updated_at=utc_stamp(received))
-    db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    return row
+
+
+class _Stored(Exception):
+    """Raised inside the write when the id is already stored: the write is rolled back (a campaign it found or
+    created included), and the resend is answered from the stored event."""
+
+
+def _insert(db: Database, sub: dict, row: dict, now: datetime) -> None:
+    """Inside the write: the row prepared by _row, its campaign (found or created) and its inspectors; _Stored
+    when the id is taken. Everything that needs no lock (validation, hashing, JSON) is done before."""
+    if sub.get("campaign_row"):
+        row["campaign_id"] = sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
+    if db.conn.execute(INSERT_EVENT, [row[k] for k in EVENT_COLUMNS]).rowcount == 0:
+        raise _Stored()
     _link_inspectors(db, sub["id"], sub["inspector_ids"])
     if sub["kind"] in DOCUMENT_KINDS:
         from fieldlog import notices  # notices read events; imported here so events load without them
@@ -94,26 +113,30 @@ def _resend(db: Database, event_id: str, digest: str, user: dict) -> tuple[dict,
 
 def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
            received_at: datetime | None = None) -> tuple[dict, bool, list[str]]:
-    """Store a new event, idempotent on its client id: (event, created, warnings); Conflict on other content."""
+    """Store a new event, idempotent on its client id: (event, created, warnings); Conflict on other content.
+
+    The write holds the lock only for the INSERTs: the submission is checked, hashed and encoded before, and
+    the id is looked up only when it turns out to be stored (the INSERT does nothing) or the references fail.
+    """
     sub, errors = _clean(raw, now=now, tz=tz)
     if errors:
         _check_references(db, sub, user, errors=errors)  # raises, with every message at once
     digest = content_hash(sub, [user["id"]])
-    # A resend is answered before reference checks, so an acknowledged event stays acknowledged
-    # even if, say, one of its inspectors has since been deactivated.
-    answer = _resend(db, sub["id"], digest, user)
-    if answer:
-        return answer
-    _check_references(db, sub, user)
+    try:
+        _check_references(db, sub, user)
+    except InvalidInput:
+        # A resend is answered whatever the references say now, so an acknowledged event stays acknowledged
+        # even if, say, one of its inspectors has since been deactivated.
+        answer = _resend(db, sub["id"], digest, user)
+        if answer:
+            return answer
+        raise
+    row = _row(sub, digest, user, now, received_at)
     try:
         with _write(db):
-            answer = _resend(db, sub["id"], digest, user)  # another request may have stored it while we checked
-            if answer:
-                return answer
-            _insert(db, sub, digest, user, now, received_at)
-    except sqlite3.IntegrityError:
-        # Two identical requests racing on the primary key: the loser re-reads and compares.
-        answer = _resend(db, sub["id"], digest, user)
+            _insert(db, sub, row, now)
+    except (_Stored, sqlite3.IntegrityError):
+        answer = _resend(db, sub["id"], digest, user)  # stored before, or by another request meanwhile
         if not answer:
             raise
         return answer

@@ -1,0 +1,147 @@
+"""The submission path kept short (issue 10, item 3): what runs under the write lock, the thread-pool hand-offs,
+the one-query token lookup, the reads straight from the cursor, and that the answers stay what they were."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from fieldlog import accounts, db as db_mod, events
+from fieldlog.db import scalar
+from tests.factories import NOW, SITE_AT, TZ, site, submission
+
+
+@pytest.fixture
+def reg(db, users):
+    return {"site": site(db, location=SITE_AT)}
+
+
+def _traced(db) -> list[str]:
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    return statements
+
+
+def _between_begin_and_commit(statements: list[str]) -> list[str]:
+    start = statements.index("BEGIN IMMEDIATE")
+    return statements[start + 1:statements.index("COMMIT", start)]
+
+
+def test_only_the_inserts_run_under_the_write_lock(db, users, reg):
+    """Checks, hashing and the answer's reads come before or after the write: inside it, the INSERTs alone
+    (a trigger's statements are traced under the INSERT that fires them)."""
+    user = accounts.get_user(db, users["alice"])
+    statements = _traced(db)
+    event, created, _ = events.create(db, submission("safety_patrol", site_id=reg["site"]), user=user, now=NOW, tz=TZ)
+    db.conn.set_trace_callback(None)
+    assert created
+    inside = _between_begin_and_commit(statements)
+    assert inside and all(s.startswith(("INSERT INTO events ", "INSERT INTO event_inspectors ")) for s in inside), inside
+    assert statements.count("BEGIN IMMEDIATE") == 1
+    # The answer is read after the commit, from what was stored.
+    assert event == {**events.load(db, event["id"])}
+
+
+def test_a_campaign_named_by_a_conflicting_resend_is_not_created(db, users):
+    """A resend is found by its INSERT doing nothing; the write is rolled back, so a campaign it named (found or
+    created in the same write) is not left behind, and the answer is the stored event's conflict."""
+    from fieldlog.errors import Conflict
+
+    user = accounts.get_user(db, users["alice"])
+    place = site(db, location=SITE_AT)
+    raw = submission("major_inspection", site_id=place, campaign=("春季大检查", "2021-03-01", "2021-05-31"))
+    events.create(db, raw, user=user, now=NOW, tz=TZ)
+    campaigns = scalar(db, "SELECT count(*) FROM campaigns")
+    other = {**raw, "campaign": {"name": "另一次检查", "start_on": "2021-03-01", "end_on": "2021-05-31"}}
+    with pytest.raises(Conflict) as refused:
+        events.create(db, other, user=user, now=NOW, tz=TZ)
+    assert refused.value.stored["id"] == raw["id"]
+    assert scalar(db, "SELECT count(*) FROM campaigns") == campaigns
+    assert scalar(db, "SELECT count(*) FROM events") == 1
+
+
+def test_a_resend_is_answered_with_what_was_stored_even_when_its_references_now_fail(token_client, db, users, reg):
+    """The references are checked before the write now; a resend whose inspector has since been deactivated
+    still gets 200 and the stored event, while a new submission naming that inspector gets the field's message."""
+    client = token_client("carol")  # the chief logs for anyone
+    raw = submission("safety_patrol", site_id=reg["site"], inspector_ids=[users["bob"]])
+    first = client.post("/api/v1/events", json=raw)
+    assert first.status_code == 201, first.text
+    carol = accounts.get_user(db, users["carol"])
+    accounts.set_active(db, users["bob"], False, carol, now=NOW)
+    again = client.post("/api/v1/events", json=raw)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    stored = client.get(f"/api/v1/events/{raw['id']}").json()
+    assert {k: stored[k] for k in first.json() if k != "warnings"} == {k: v for k, v in first.json().items() if k != "warnings"}
+    new = client.post("/api/v1/events", json={**raw, "id": submission("safety_patrol")["id"]})
+    assert new.status_code == 422
+    assert new.json()["detail"] == [{"loc": ["body", "inspector_ids"], "msg": "监督员不存在或已停用",
+                                     "type": "value_error"}]
+    assert scalar(db, "SELECT count(*) FROM events") == 1
+
+
+def test_form_and_reference_errors_still_come_together(token_client, reg, db):
+    """Validation order: the form's errors and the database's are reported at once, each naming its field."""
+    raw = {**submission("safety_patrol", site_id=424242), "lat": 100}
+    response = token_client("alice").post("/api/v1/events", json=raw)
+    assert response.status_code == 422
+    by_field = {".".join(d["loc"][1:]): d["msg"] for d in response.json()["detail"]}
+    assert by_field["site_id"] == "工地不存在" and "纬度" in by_field["lat"], by_field
+    assert scalar(db, "SELECT count(*) FROM events") == 0
+
+
+def test_token_lookup_is_one_query_and_refuses_revoked_tokens_and_inactive_users(db, users):
+    token = accounts.create_token(db, "alice", "phone")
+    statements = _traced(db)
+    assert accounts.token_user(db, token)["username"] == "alice"
+    db.conn.set_trace_callback(None)
+    assert len(statements) == 1 and "token_hash" in statements[0]
+    carol = accounts.get_user(db, users["carol"])
+    accounts.set_active(db, users["alice"], False, carol, now=NOW)
+    assert accounts.token_user(db, token) is None
+    accounts.set_active(db, users["alice"], True, carol, now=NOW)
+    token_id = scalar(db, "SELECT id FROM api_tokens WHERE name = 'phone'")
+    assert accounts.token_user(db, token) is not None
+    accounts.revoke_token(db, token_id, now=NOW)
+    assert accounts.token_user(db, token) is None
+    assert accounts.token_user(db, "fl_not-a-token") is None
+
+
+def test_reads_straight_from_the_cursor_name_columns_as_database_query_does(db):
+    sql = "SELECT 1 AS id, 2 AS id, 'x' AS name"
+    assert db_mod.rows(db, sql) == list(db.query(sql)) == [{"id": 1, "id_2": 2, "name": "x"}]
+    assert db_mod.one(db, sql) == {"id": 1, "id_2": 2, "name": "x"}
+    assert db_mod.one(db, "SELECT 1 AS x WHERE 0") is None and db_mod.rows(db, "SELECT 1 AS x WHERE 0") == []
+    with pytest.raises(ValueError):
+        db_mod.rows(db, "CREATE TABLE nothing_returned (x)")
+    assert not db.conn.in_transaction  # a read leaves no transaction open
+
+
+def _dependencies(dependant) -> list:
+    out = []
+    for sub in dependant.dependencies:
+        out.append(sub.call)
+        out.extend(_dependencies(sub))
+    return out
+
+
+def test_a_submission_is_handed_to_the_thread_pool_once(app):
+    """Every dependency of POST /api/v1/events (the app's check_csrf, the connection, the sign-in, the body) is
+    async: only the route itself runs in the thread pool. A sync dependency costs one hand-off, a sync
+    generator two, each a wait for a worker thread and the GIL under load."""
+    from fastapi.dependencies.utils import get_dependant
+    from fastapi.routing import APIRoute
+
+    from fieldlog.routes import api_events
+
+    route = next(r for r in api_events.router.routes
+                 if isinstance(r, APIRoute) and r.path == "/api/v1/events" and "POST" in r.methods)
+    calls = _dependencies(route.dependant)
+    for app_wide in app.router.dependencies:  # check_csrf, which every route runs first
+        calls += [app_wide.dependency, *_dependencies(get_dependant(path="/", call=app_wide.dependency))]
+    assert calls, "the route has dependencies"
+    sync = [c for c in calls if not (inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c))]
+    assert not sync, f"sync dependencies (each a thread-pool hand-off): {sync}"
+    assert not inspect.iscoroutinefunction(route.dependant.call)  # the domain work itself runs in the pool
