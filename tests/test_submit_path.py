@@ -37,7 +37,8 @@ def test_only_the_inserts_run_under_the_write_lock(db, users, reg):
     db.conn.set_trace_callback(None)
     assert created
     inside = _between_begin_and_commit(statements)
-    assert inside and all(s.startswith(("INSERT INTO events ", "INSERT INTO event_inspectors ")) for s in inside), inside
+    inserts = [s for s in inside if s not in ("SAVEPOINT grouped", "RELEASE grouped")]  # db.write_grouped's own
+    assert inserts and all(s.startswith(("INSERT INTO events ", "INSERT INTO event_inspectors ")) for s in inserts), inside
     assert statements.count("BEGIN IMMEDIATE") == 1
     # The answer is read after the commit, from what was stored.
     assert event == {**events.load(db, event["id"])}
@@ -145,3 +146,85 @@ def test_a_submission_is_handed_to_the_thread_pool_once(app):
     sync = [c for c in calls if not (inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c))]
     assert not sync, f"sync dependencies (each a thread-pool hand-off): {sync}"
     assert not inspect.iscoroutinefunction(route.dependant.call)  # the domain work itself runs in the pool
+
+
+def _grouped_round(cfg, works: list) -> tuple[list, list[str]]:
+    """Run each work through db.write_grouped from its own thread and connection, all queued behind the write
+    lock held here, so that one transaction takes them all; (each thread's outcome, statements traced)."""
+    import threading
+    import time
+
+    statements: list[str] = []
+    outcomes: list = [None] * len(works)
+    queued = threading.Barrier(len(works) + 1)
+
+    def call(i: int) -> None:
+        conn = db_mod.connect(cfg.database)
+        conn.conn.set_trace_callback(statements.append)
+        try:
+            queued.wait()
+            outcomes[i] = ("ok", db_mod.write_grouped(conn, works[i]))
+        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes[i] = ("error", exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(works))]
+    with db_mod.WRITE_LOCK:
+        for thread in threads:
+            thread.start()
+        queued.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline:  # every work queued (each thread then waits for the lock)
+            with db_mod._pending_lock:
+                if len(db_mod._pending.get(str(cfg.database.resolve()), [])) == len(works):
+                    break
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(30)
+    return outcomes, statements
+
+
+def test_submissions_waiting_for_the_lock_share_one_commit(cfg, db):
+    db.execute("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+
+    def insert(n):
+        return lambda conn: conn.execute("INSERT INTO grouped (n) VALUES (?)", [n]).lastrowid
+
+    outcomes, statements = _grouped_round(cfg, [insert(n) for n in range(1, 6)])
+    assert outcomes == [("ok", n) for n in range(1, 6)]  # each caller gets its own work's result
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1, statements
+    assert [r[0] for r in db.conn.execute("SELECT n FROM grouped ORDER BY n")] == [1, 2, 3, 4, 5]
+
+
+def test_a_failing_work_is_undone_alone_and_raised_in_its_own_thread(cfg, db):
+    db.execute("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+
+    def insert(n):
+        return lambda conn: conn.execute("INSERT INTO grouped (n) VALUES (?)", [n]).lastrowid
+
+    def half_then_fail(conn):
+        conn.execute("INSERT INTO grouped (n) VALUES (100)")
+        raise ValueError("refused")
+
+    outcomes, _ = _grouped_round(cfg, [insert(1), half_then_fail, insert(2)])
+    assert outcomes[0] == ("ok", 1) and outcomes[2] == ("ok", 2)
+    assert outcomes[1][0] == "error" and str(outcomes[1][1]) == "refused"
+    assert [r[0] for r in db.conn.execute("SELECT n FROM grouped ORDER BY n")] == [1, 2]
+
+
+def test_when_the_shared_transaction_fails_no_caller_is_told_it_was_stored(cfg, db):
+    db.execute("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+
+    class Abort(BaseException):
+        pass
+
+    def abort(conn):
+        raise Abort()
+
+    def insert(n):
+        return lambda conn: conn.execute("INSERT INTO grouped (n) VALUES (?)", [n]).lastrowid
+
+    outcomes, _ = _grouped_round(cfg, [insert(1), abort, insert(2)])
+    assert all(kind == "error" for kind, _ in outcomes), outcomes
+    assert scalar(db, "SELECT count(*) FROM grouped") == 0

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from fieldlog.db import write as _write
+from fieldlog.db import write as _write, write_grouped
 from fieldlog.errors import Conflict, Forbidden, InvalidInput
 from fieldlog.events import queries
 from fieldlog.events.kinds import ALL_KINDS as KINDS, DOCUMENT_KINDS, TOP_LEVEL, as_labels, field_label, normalized
@@ -76,7 +76,7 @@ def _row(sub: dict, digest: str, user: dict, now: datetime, received_at: datetim
 
 
 class _Stored(Exception):
-    """Raised inside the write when the id is already stored: the write is rolled back (a campaign it found or
+    """Raised inside the write when the id is already stored: the work is rolled back (a campaign it found or
     created included), and the resend is answered from the stored event."""
 
 
@@ -133,8 +133,8 @@ def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
         raise
     row = _row(sub, digest, user, now, received_at)
     try:
-        with _write(db):
-            _insert(db, sub, row, now)
+        # Submissions arriving together share one transaction and one fsync (db.write_grouped).
+        write_grouped(db, lambda conn: _insert(conn, sub, row, now))
     except (_Stored, sqlite3.IntegrityError):
         answer = _resend(db, sub["id"], digest, user)  # stored before, or by another request meanwhile
         if not answer:
