@@ -8,6 +8,7 @@ import inspect
 import pytest
 
 from fieldlog import accounts, db as db_mod, events
+from fieldlog.events import queries
 from fieldlog.db import scalar
 from tests.factories import NOW, SITE_AT, TZ, site, submission
 
@@ -228,3 +229,41 @@ def test_when_the_shared_transaction_fails_no_caller_is_told_it_was_stored(cfg, 
     outcomes, _ = _grouped_round(cfg, [insert(1), abort, insert(2)])
     assert all(kind == "error" for kind, _ in outcomes), outcomes
     assert scalar(db, "SELECT count(*) FROM grouped") == 0
+
+
+@pytest.mark.parametrize("kind", [k for k in events.ALL_KINDS if k not in events.DOCUMENT_KINDS
+                                  and k != "rectification_review"])
+def test_the_answer_built_without_reading_back_is_what_was_stored(token_client, db, users, kind):
+    """create answers from the row it wrote and what its checks read (no SELECT after the INSERT): the answer,
+    warnings included, must be what load and warnings_for give for the stored event, and what a resend gets."""
+    from tests.factories import PLANT_AT, plant
+
+    subject = events.KINDS[kind]["subject"]
+    raw = submission(kind, inspector_ids=[users["bob"], users["alice"]], lat=27.5, lon=113.5, accuracy_m=80)
+    if subject in ("site", "site_campaign"):
+        raw["site_id"] = site(db, location=SITE_AT)
+    elif subject == "plant":
+        raw["plant_id"] = plant(db, location=PLANT_AT)
+    client = token_client("carol")  # the chief, logging for two inspectors
+    first = client.post("/api/v1/events", json=raw)
+    assert first.status_code == 201, first.text
+    answer = first.json()
+    stored = events.load(db, raw["id"])
+    assert {k: v for k, v in answer.items() if k != "warnings"} == stored
+    assert list(answer)[:-1] == list(stored)  # the same keys in the same order
+    assert answer["warnings"] == events.warnings_for(db, stored) and answer["warnings"]  # far from the subject
+    assert stored["inspector_ids"] == sorted([users["bob"], users["alice"]]) and stored["inspector_names"].count(queries.NAMES_SEPARATOR) == 1
+    again = client.post("/api/v1/events", json=raw)
+    assert again.status_code == 200 and again.json() == answer
+
+
+def test_the_answer_names_a_campaign_given_by_id(token_client, db, users):
+    client = token_client("alice")
+    first = client.post("/api/v1/events", json=submission("major_inspection", site_id=site(db, location=SITE_AT)))
+    assert first.status_code == 201, first.text
+    campaign_id = first.json()["campaign_id"]
+    raw = submission("major_inspection", site_id=site(db, location=SITE_AT), campaign=None, campaign_id=campaign_id)
+    second = client.post("/api/v1/events", json=raw)
+    assert second.status_code == 201, second.text
+    assert {k: v for k, v in second.json().items() if k != "warnings"} == events.load(db, raw["id"])
+    assert second.json()["campaign"]["id"] == campaign_id

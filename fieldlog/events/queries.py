@@ -97,7 +97,8 @@ def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: i
 # --- one event -----------------------------------------------------------------------------------
 
 # How the lists join inspectors' names (a catalogue text, quoted as an SQL literal).
-NAMES_JOINED = "'" + t("events.list_separator").replace("'", "''") + "'"
+NAMES_SEPARATOR = t("events.list_separator")
+NAMES_JOINED = "'" + NAMES_SEPARATOR.replace("'", "''") + "'"
 
 def event_select(source: str = "events e") -> str:
     """SELECT … FROM `source` (events e, or events e with an index named) with the names the lists show."""

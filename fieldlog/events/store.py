@@ -14,7 +14,8 @@ from fieldlog.errors import Conflict, Forbidden, InvalidInput
 from fieldlog.events import queries
 from fieldlog.events.kinds import ALL_KINDS as KINDS, DOCUMENT_KINDS, TOP_LEVEL, as_labels, field_label, normalized
 from fieldlog.events.queries import load
-from fieldlog.events.validation import MAX_TEXT, _check_references, _clean, validate, warnings_for
+from fieldlog.events.validation import (MAX_TEXT, _check_references, _clean, validate, warnings_for,
+                                        warnings_of_submission)
 from fieldlog.messages import t
 from fieldlog.periods import utc_stamp
 
@@ -140,8 +141,49 @@ def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
         if not answer:
             raise
         return answer
-    event = load(db, sub["id"])
-    return event, True, warnings_for(db, event)
+    event = _as_stored(sub, row, user)
+    if event is None:
+        event = load(db, sub["id"])
+        return event, True, warnings_for(db, event)
+    return event, True, warnings_of_submission(event, sub)
+
+
+def _as_stored(sub: dict, row: dict, user: dict) -> dict | None:
+    """The event as queries.load reads it back, from the row just written and what the reference checks read
+    (the subject's name, the inspectors' names, the campaign), without reading it again; None when that is not
+    at hand (a caller's user without its display name) or the kind writes more (a notice or a step: load).
+
+    Values come back as SQLite stores them: REAL columns as floats, flags as booleans, the defaults of a new
+    row (version 1, not voided). tests/test_submit_path.py compares it with load for every kind.
+    """
+    found = sub.get("found") or {}
+    if sub["kind"] in DOCUMENT_KINDS or "display_name" not in user or "inspectors" not in found:
+        return None
+    inspectors = found["inspectors"]
+    if any(uid not in inspectors for uid in sub["inspector_ids"]):
+        return None
+    event = {k: row[k] for k in ("id", "kind", "occurred_at", "day", "month", "received_at")}
+    event.update(late=bool(row["late"]), recorded_by=row["recorded_by"], site_id=row["site_id"],
+                 plant_id=row["plant_id"], place=row["place"], lat=_real(row["lat"]), lon=_real(row["lon"]),
+                 accuracy_m=_real(row["accuracy_m"]), note=row["note"], version=1, updated_at=row["updated_at"],
+                 voided=False, void_reason=None, voided_at=None, voided_by=None,
+                 site_name=(found.get("site") or {}).get("name") if row["site_id"] is not None else None,
+                 plant_name=(found.get("plant") or {}).get("name") if row["plant_id"] is not None else None,
+                 recorded_by_name=user["display_name"],
+                 inspector_names=queries.NAMES_SEPARATOR.join(inspectors[uid]["display_name"]
+                                                              for uid in sub["inspector_ids"]) or None,
+                 campaign_id=row["campaign_id"])
+    campaign = sub.get("campaign_row")
+    event["campaign"] = ({"id": row["campaign_id"], "name": campaign["name"], "start_on": campaign["start_on"],
+                          "end_on": campaign["end_on"]} if row["campaign_id"] else None)
+    event["fields"] = json.loads(row["data"])
+    event["kind_label"] = KINDS.get(row["kind"], {}).get("label", row["kind"])
+    event["inspector_ids"] = list(sub["inspector_ids"])
+    return event
+
+
+def _real(value):
+    return None if value is None else float(value)
 
 
 # --- edit and void -------------------------------------------------------------------------------
