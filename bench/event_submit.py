@@ -1,16 +1,18 @@
 """Benchmark: the server's handling of a JSON event submission (POST /api/v1/events), driven by wrk.
 
-Run: python bench/event_submit.py [--duration 10] [--connections 16] [--threads 2]
+Run: python bench/event_submit.py [--duration 5] [--rounds 3] [--connections 16] [--threads 2]
 Needs wrk (Debian: apt-get install -y wrk).
 
 Starts the real app with `python -m fieldlog serve` (uvicorn, one process, as deployed; access log on,
 SQLite WAL with synchronous=FULL as fieldlog.db sets it) on a free loopback port, over a temporary data
-folder with one inspector, a bearer token and a site. Then, in the same run:
-- the floor: a bare FastAPI app doing one INSERT with synchronous=FULL (bench/bare_app.py), saturated by wrk at
-  1, 4 and 16 connections with the same submissions;
-- fieldlog at 1, 4 and 16 connections, saturated: wrk POSTs safety_patrol events, each with a fresh UUID
-  (bench/event_submit.lua); then 16 clients pausing between submissions (the latency targets' run);
-- GET /static/app.css (a trivial endpoint of the app) as before.
+folder with one inspector, a bearer token and a site, and beside it the floor: a bare FastAPI app doing one
+INSERT with synchronous=FULL (bench/bare_app.py, same uvicorn options). Both are warmed up, then, in the
+same run, `--rounds` times: wrk saturates each app in turn at 1, 4 and 16 connections with the same
+submissions (safety_patrol events, each with a fresh UUID: bench/event_submit.lua), the order of the two
+apps alternating from one round to the next, so that a change in the shared machine's load or disk weighs on
+both alike. The table gives each app's median over the rounds and the range of the per-round ratios.
+Then 16 clients pausing between submissions (the latency targets' run) and GET /static/app.css (a trivial
+endpoint of the app) as before.
 Reports median and p99 latency from wrk, then counts the stored events: each 201 must be stored exactly once
 (stored >= 201 responses, and no more than the requests wrk sent, since those still in flight when wrk
 stops may also be stored), and the stored ids must be distinct.
@@ -117,29 +119,31 @@ def rate(r: dict) -> float:
     return r["requests"] / (r["duration_us"] / 1e6)
 
 
-def ladder(base: str, args, env: dict, extra: list[str]) -> dict[int, dict]:
-    """Saturated POST runs at each connection count of LADDER: {connections: wrk summary}."""
-    out = {}
-    for c in LADDER:
-        out[c] = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": c, "threads": min(c, args.threads)}),
-                         env, extra)
-        print(f"  {c:>2} connections: {rate(out[c]):.0f}/s, p50 {out[c]['p50_us'] / 1000:.2f} ms, "
-              f"p99 {out[c]['p99_us'] / 1000:.2f} ms (load average {os.getloadavg()[0]:.1f})", flush=True)
-    return out
-
-
 LADDER = (1, 4, 16)
+
+
+def one_run(base: str, args, env: dict, extra: list[str], c: int) -> dict:
+    """One saturated POST run at c connections."""
+    return run_wrk(base, argparse.Namespace(**{**vars(args), "connections": c, "threads": min(c, args.threads)}),
+                   env, extra)
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median throughput (its latencies go with it)."""
+    return sorted(runs, key=rate)[len(runs) // 2]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (at most 60)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (at most 60)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the ladder, each app in turn (at most 10)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pause-ms", type=int, default=100,
                         help="think time of each client between submissions in the paced run (the targets' run)")
     args = parser.parse_args()
     args.duration = max(1, min(args.duration, 60))
+    args.rounds = max(1, min(args.rounds, 10))
     if not shutil.which("wrk"):
         print("wrk is not installed: this benchmark needs it (Debian/Ubuntu: sudo apt-get install -y wrk).")
         return 2
@@ -152,51 +156,62 @@ def main() -> int:
         auth = ["-H", f"Authorization: Bearer {token}"]
         warm = argparse.Namespace(**{**vars(args), "duration": 1, "connections": 2, "threads": 1})
 
-        # The floor: a bare FastAPI app doing one INSERT (bench/bare_app.py), in the same run.
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        bare_server = start([sys.executable, str(HERE / "bare_app.py"), str(Path(tmp) / "bare.db"), str(port)],
-                            dict(os.environ), base)
-        try:
-            run_wrk(base, warm, wrk_env, auth)
-            print(f"bare FastAPI app, one INSERT, synchronous=FULL (load average {os.getloadavg()[0]:.1f}):", flush=True)
-            bare = ladder(base, args, wrk_env, auth)
-        finally:
-            stop(bare_server)
-
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        # The floor: a bare FastAPI app doing one INSERT (bench/bare_app.py), served beside fieldlog.
+        bare_base = f"http://127.0.0.1:{free_port()}"
+        bare_server = start([sys.executable, str(HERE / "bare_app.py"), str(Path(tmp) / "bare.db"),
+                             bare_base.rsplit(":", 1)[1]], dict(os.environ), bare_base)
+        base = f"http://127.0.0.1:{free_port()}"
         env = {**os.environ, "FIELDLOG_DATA_DIR": str(data_dir), "FIELDLOG_HTTPS": "off"}
-        server = start([sys.executable, "-m", "fieldlog", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                       env, base)
+        try:
+            server = start([sys.executable, "-m", "fieldlog", "serve", "--host", "127.0.0.1", "--port",
+                            base.rsplit(":", 1)[1]], env, base)
+        except BaseException:
+            stop(bare_server)
+            raise
+        apps = {"bare": (bare_base, bare_server), "fieldlog": (base, server)}
         try:
             # Warm up: first requests pay imports and caches.
             run_wrk(base, warm, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
-            run_wrk(base, warm, wrk_env, auth)
-            baseline = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
-            print(f"fieldlog POST /api/v1/events (load average {os.getloadavg()[0]:.1f}):", flush=True)
+            for name in apps:
+                run_wrk(apps[name][0], warm, wrk_env, auth)
             before, _ = stored_events(data_dir / "fieldlog.db")
             # Saturation: every connection resends as soon as it is answered (throughput; latency is queueing).
-            runs = ladder(base, args, wrk_env, auth)
-            submit = runs[max(LADDER)]
-            sent = sum(r["sent"] for r in runs.values())
-            created = sum(r["created"] for r in runs.values())
-            others = sum(r["other_status"] for r in runs.values())
+            runs: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in LADDER} for name in apps}
+            for r in range(args.rounds):
+                order = ("bare", "fieldlog") if r % 2 == 0 else ("fieldlog", "bare")
+                print(f"round {r + 1} of {args.rounds} (load average {os.getloadavg()[0]:.1f}):", flush=True)
+                for c in LADDER:
+                    for name in order:
+                        result = one_run(apps[name][0], args, wrk_env, auth, c)
+                        runs[name][c].append(result)
+                        print(f"  {name:<9}{c:>3} connections: {rate(result):>6.0f}/s, p50 {result['p50_us'] / 1000:6.2f} ms, "
+                              f"p99 {result['p99_us'] / 1000:7.2f} ms (load average {os.getloadavg()[0]:.1f})", flush=True)
+            mine = [result for c in LADDER for result in runs["fieldlog"][c]]
+            sent = sum(result["sent"] for result in mine)
+            created = sum(result["created"] for result in mine)
+            others = sum(result["other_status"] for result in mine)
             time.sleep(1)  # let requests still in flight when wrk stopped finish
             after, distinct = stored_events(data_dir / "fieldlog.db")
+            baseline = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_GET": "/static/app.css"}, [])
             # The targets' run: 16 clients at once, each pausing between submissions as a phone does.
             paced = run_wrk(base, args, {**wrk_env, "FIELDLOG_BENCH_PAUSE_MS": str(args.pause_ms)}, auth)
-            single = runs[1]
         finally:
-            stop(server)
+            for _, process in apps.values():
+                stop(process)
 
+    bare = {c: median_run(runs["bare"][c]) for c in LADDER}
+    mid = {c: median_run(runs["fieldlog"][c]) for c in LADDER}
+    ratios = {c: sorted(rate(f) / rate(b) for f, b in zip(runs["fieldlog"][c], runs["bare"][c])) for c in LADDER}
     print()
-    print(f"{'connections':<14}{'bare app /s':>12}{'fieldlog /s':>12}{'ratio':>8}{'bare p50':>10}{'fieldlog p50':>14}"
-          f"{'bare p99':>10}{'fieldlog p99':>14}")
+    print(f"median of {args.rounds} round(s), wrk -d{args.duration}s each, the two apps in turn:")
+    print(f"{'connections':<14}{'bare app /s':>12}{'fieldlog /s':>12}{'ratio':>8}{'rounds':>13}{'bare p50':>10}"
+          f"{'fieldlog p50':>14}{'bare p99':>10}{'fieldlog p99':>14}")
     for c in LADDER:
-        b, f = bare[c], runs[c]
-        print(f"{c:<14}{rate(b):>12.0f}{rate(f):>12.0f}{rate(f) / rate(b):>8.2f}{b['p50_us'] / 1000:>10.2f}"
+        b, f = bare[c], mid[c]
+        spread = f"{ratios[c][0]:.2f}–{ratios[c][-1]:.2f}"
+        print(f"{c:<14}{rate(b):>12.0f}{rate(f):>12.0f}{rate(f) / rate(b):>8.2f}{spread:>13}{b['p50_us'] / 1000:>10.2f}"
               f"{f['p50_us'] / 1000:>14.2f}{b['p99_us'] / 1000:>10.2f}{f['p99_us'] / 1000:>14.2f}")
+    submit, single = mid[max(LADDER)], mid[1]
     print()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against the real app on 127.0.0.1 "
           f"(uvicorn, one process, SQLite WAL + synchronous=FULL)")
@@ -224,15 +239,15 @@ def main() -> int:
           f"{args.connections / throughput * 1000:.1f} ms. The targets are checked on the paced run "
           f"({paced['requests'] / (paced['duration_us'] / 1e6):.0f} submissions/s offered by {args.connections} clients).")
     nothing_lost = created <= stored <= created + in_flight and distinct == after
-    no_errors = all(r["other_status"] == 0 and r["timeout"] == 0 for r in (submit, paced))
+    no_errors = all(r["other_status"] == 0 and r["timeout"] == 0 for r in (*mine, paced))
     checks = [
         (p50 <= TARGET_MEDIAN_MS, f"paced run: median latency {p50:.2f} ms <= {TARGET_MEDIAN_MS:g} ms"),
         (p99 <= TARGET_P99_MS, f"paced run: p99 latency {p99:.2f} ms <= {TARGET_P99_MS:g} ms"),
         (nothing_lost, f"every 201 stored once: {created} <= {stored} stored <= {created + in_flight}, ids distinct"),
-        (all(rate(runs[c]) >= 0.5 * rate(bare[c]) for c in (1, 16)),
-         "at least half the bare app's throughput at 1 and 16 connections"),
-        (no_errors, f"no error responses ({submit['other_status'] + paced['other_status']} non-201, "
-                    f"{submit['timeout'] + paced['timeout']} timeouts)"),
+        (all(rate(mid[c]) >= 0.5 * rate(bare[c]) for c in (1, 16)),
+         "at least half the bare app's throughput at 1 and 16 connections (medians of the rounds)"),
+        (no_errors, f"no error responses ({sum(r['other_status'] for r in (*mine, paced))} non-201, "
+                    f"{sum(r['timeout'] for r in (*mine, paced))} timeouts)"),
     ]
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'} {text}")

@@ -15,7 +15,7 @@ from pwdlib import PasswordHash
 from sqlite_utils import Database
 
 from fieldlog import audit
-from fieldlog.db import marks, one, write
+from fieldlog.db import marks, one, rows, write
 from fieldlog.errors import InvalidInput, NotFound
 from fieldlog.messages import t
 from fieldlog.periods import utc, utc_stamp
@@ -154,9 +154,8 @@ def field_users(db: Database, ids: list[int] | None = None) -> list[dict]:
     where, params = "", []
     if ids is not None:
         where, params = f" AND id IN ({marks(ids)})", list(ids)
-    return list(db.query(
-        "SELECT id, username, display_name, role FROM users WHERE active = 1 AND role IN ('inspector', 'chief')"
-        + where + " ORDER BY role DESC, display_name", params))
+    return rows(db, "SELECT id, username, display_name, role FROM users WHERE active = 1 AND role IN ('inspector', 'chief')"
+                + where + " ORDER BY role DESC, display_name", params)
 
 
 def inspectors(db: Database) -> list[dict]:
@@ -355,9 +354,6 @@ def list_tokens(db: Database) -> list[dict]:
 
 
 def token_user(db: Database, token: str) -> dict | None:
-    """The active user owning a live bearer token, or None."""
-    row = one(db, "SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", [_token_hash(token)])
-    if not row:
-        return None
-    user = get_user(db, row["user_id"])
-    return user if user and user["active"] else None
+    """The active user owning a live bearer token, or None: one query by the token_hash index."""
+    return one(db, "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                   "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1", [_token_hash(token)])

@@ -7,13 +7,15 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlite_utils import Database, Migrations
+from sqlite_utils.utils import dedupe_keys
 
 from fieldlog.resources import resource_dir
 
 MIGRATION_SET = "fieldlog"
+T = TypeVar("T")
 
 # One writer at a time inside this process: threads queue here instead of in SQLite's busy handler,
 # whose back-off sleeps (up to 100 ms) made the tail of concurrent event submissions long.
@@ -48,6 +50,72 @@ def write(db: Database) -> Iterator[Database]:
             raise
 
 
+class _Queued:
+    """One caller's work waiting for a grouped write, and what came of it."""
+
+    __slots__ = ("work", "done", "result", "error")
+
+    def __init__(self, work):
+        self.work, self.done, self.result, self.error = work, False, None, None
+
+
+_pending: dict[str, list[_Queued]] = {}
+_pending_lock = threading.Lock()
+
+
+def write_grouped(db: Database, work: Callable[[Database], T]) -> T:
+    """Run `work(db)` in a write transaction shared with the other callers waiting for the lock (group commit).
+
+    The caller queues its work and takes WRITE_LOCK; whoever gets it runs every queued work of the same
+    database file in one transaction, each in its own SAVEPOINT (an exception undoes that work alone and is
+    raised in its caller's thread), then commits once: one fsync for all of them, instead of one each while
+    the others wait. A caller whose work was done by another's transaction finds it done when it gets the
+    lock, and returns (or raises) only then, after the COMMIT: nothing is acknowledged before it is durable.
+    `work` must use only the connection it is given (it may run in another thread, on another connection).
+    Inside an open transaction (nested use) the work runs there, in a savepoint.
+    """
+    key = getattr(db, "fieldlog_path", None)
+    if db.conn.in_transaction or key is None:
+        with write(db):
+            return work(db)
+    item = _Queued(work)
+    with _pending_lock:
+        _pending.setdefault(key, []).append(item)
+    with WRITE_LOCK:
+        if not item.done:
+            with _pending_lock:
+                batch = _pending.pop(key, [])
+            _run_batch(db, batch)
+    if item.error is not None:
+        raise item.error
+    return item.result
+
+
+def _run_batch(db: Database, batch: list[_Queued]) -> None:
+    """Inside WRITE_LOCK: every work of `batch` in one transaction, each in a savepoint; one COMMIT."""
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for item in batch:
+            conn.execute("SAVEPOINT grouped")
+            try:
+                item.result = item.work(db)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO grouped")
+                item.error = exc
+            conn.execute("RELEASE grouped")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.rollback()
+        for item in batch:  # nothing of the batch is stored: each caller gets the error
+            item.result, item.error = None, item.error or exc
+        raise
+    finally:
+        for item in batch:
+            item.done = True
+
+
 def connect(path: str | Path) -> Database:
     """Open the database with the pragmas fieldlog relies on: WAL, synchronous=FULL, foreign keys, busy timeout."""
     path = Path(path)
@@ -59,7 +127,9 @@ def connect(path: str | Path) -> Database:
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.row_factory = None
-    return Database(conn, execute_plugins=False)
+    db = Database(conn, execute_plugins=False)
+    db.fieldlog_path = str(path.resolve())  # write_grouped groups the works of one database file
+    return db
 
 
 def split_statements(sql: str) -> list[str]:
@@ -153,9 +223,32 @@ def marks(values) -> str:
     return ",".join("?" * len(values))
 
 
+def _keys(cursor: sqlite3.Cursor) -> list[str]:
+    if cursor.description is None:
+        raise ValueError("one() and rows() take a statement that returns rows")
+    keys = [d[0] for d in cursor.description]
+    return keys if len(set(keys)) == len(keys) else list(dedupe_keys(keys))  # id, id_2 as Database.query names them
+
+
+def rows(db: Database, sql: str, params=()) -> list[dict]:
+    """Every row of a query as dicts, straight from the cursor.
+
+    Database.query wraps each statement in a SAVEPOINT and its RELEASE (three statements, and outside a
+    transaction a read transaction begun and ended for each query) to reject statements that return no rows;
+    the app's reads are SELECTs, and a hot path (a submission) makes several of them.
+    """
+    cursor = db.conn.execute(sql, params)
+    keys = _keys(cursor)
+    return [dict(zip(keys, row)) for row in cursor]
+
+
 def one(db: Database, sql: str, params=()) -> dict | None:
-    """First row of a query as a dict, or None."""
-    return next(iter(db.query(sql, params)), None)
+    """First row of a query as a dict, or None (read as rows() reads)."""
+    cursor = db.conn.execute(sql, params)
+    keys = _keys(cursor)
+    row = cursor.fetchone()
+    cursor.close()  # the statement ends here, not when the cursor is collected
+    return dict(zip(keys, row)) if row is not None else None
 
 
 def scalar(db: Database, sql: str, params=()):
@@ -165,9 +258,13 @@ def scalar(db: Database, sql: str, params=()):
 
 
 class Pool:
-    """Reusable connections to one database file (opening one costs about a millisecond)."""
+    """Reusable connections to one database file (opening one costs about a millisecond).
 
-    def __init__(self, path: str | Path, size: int = 8):
+    `size` connections are kept: as many as requests run at once in the thread pool (anyio's 40), so a burst
+    of submissions does not open and close a connection per request.
+    """
+
+    def __init__(self, path: str | Path, size: int = 40):
         self.path, self.size = Path(path), size
         self._free: list[Database] = []
         self._lock = threading.Lock()

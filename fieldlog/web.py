@@ -179,15 +179,38 @@ class LoginRequired(Exception):
     """Raised by a page dependency when nobody is signed in."""
 
 
-def get_db(request: Request) -> Iterator[Database]:
-    """A pooled connection for the request, given back afterwards."""
-    pool = request.app.state.pool
-    db = pool.get()
-    request.state.db = db
-    try:
-        yield db
-    finally:
-        pool.put(db)
+def request_db(request: Request) -> Database:
+    """The request's pooled connection: taken on first use, given back by RequestConnection once answered."""
+    state = request.scope.setdefault("state", {})
+    db = state.get("db")
+    if db is None:
+        db = state["db"] = request.app.state.pool.get()
+    return db
+
+
+async def get_db(request: Request) -> Database:
+    """Dependency: the request's pooled connection (request_db).
+
+    A plain async function: a dependency with `yield` costs FastAPI an exit stack per request, and a sync one a
+    hand-off to the thread pool (two for a sync generator); the connection goes back to the pool in
+    RequestConnection instead. A route that is a plain `def` still runs in the thread pool with it.
+    """
+    return request_db(request)
+
+
+class RequestConnection:
+    """ASGI middleware: gives the connection request_db took back to the pool when the request is answered."""
+
+    def __init__(self, app, pool: db_mod.Pool):
+        self.app, self.pool = app, pool
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            db = scope.get("state", {}).pop("db", None)
+            if db is not None:
+                self.pool.put(db)
 
 
 # The OpenAPI schema, served by routes/api_docs.py (with Swagger UI at /docs) to signed-in users only;
@@ -227,21 +250,25 @@ def resolve_user(request: Request, db: Database) -> dict | None:
     return request.state.user
 
 
-def current_user(request: Request, db: Database = Depends(get_db)) -> dict | None:
-    """Dependency: the user or None."""
-    return resolve_user(request, db)
+async def current_user(request: Request) -> dict | None:
+    """Dependency: the user or None (resolved once per request by check_csrf, which every route runs first)."""
+    return resolve_user(request, request_db(request))
 
 
 def require(*roles: str):
-    """Dependency factory: a signed-in user with one of `roles` (any role when none given)."""
+    """Dependency factory: a signed-in user with one of `roles` (any role when none given).
 
-    def dependency(request: Request, db: Database = Depends(get_db)) -> dict:
-        user = resolve_user(request, db)
+    Async: the user is already resolved (check_csrf), so the check costs no hand-off to the thread pool;
+    the audit line of a refusal is written there, away from the event loop.
+    """
+
+    async def dependency(request: Request) -> dict:
+        user = resolve_user(request, request_db(request))
         if user is None:
             raise LoginRequired()
         if roles and user["role"] not in roles:
-            audit.record(db, "forbidden", user=user, target=request.url.path, ip=client_ip(request),
-                         now=current_time(request))
+            await run_in_threadpool(audit.record, request_db(request), "forbidden", user=user, target=request.url.path,
+                                    ip=client_ip(request), now=current_time(request))
             raise Forbidden()
         return user
 
@@ -271,8 +298,9 @@ def csrf_token(request: Request) -> str:
     return accounts.anonymous_csrf(request.app.state.config.secret_key, request.state.anon_id)
 
 
-async def check_csrf(request: Request, db: Database = Depends(get_db)) -> None:
+async def check_csrf(request: Request) -> None:
     """Refuse a state-changing request without the right token (bearer-token API calls need none)."""
+    db = request_db(request)
     user = resolve_user(request, db)
     if request.method not in UNSAFE or request.state.via_token:
         return
@@ -645,7 +673,8 @@ def create_app(cfg: config_mod.Config | None = None) -> FastAPI:
     static_hashes()  # every static file's content hash, once per process: `static_url` names files by it
     app.mount("/static", HashedStaticFiles(directory=str(resource_dir("static"))), name="static")
     _install_handlers(app)
-    app.add_middleware(BodyLimit)  # innermost: its 413 gets the security headers and the compression
+    app.add_middleware(RequestConnection, pool=app.state.pool)  # innermost: after every handler is done with it
+    app.add_middleware(BodyLimit)  # its 413 gets the security headers and the compression
     # Phones on a weak signal: pages, CSS and JS go compressed (the 40 KB page budget counts gzip).
     app.add_middleware(GZipMiddleware, minimum_size=600, compresslevel=6)
 

@@ -97,7 +97,8 @@ def where(*, kind: str | None = None, kinds: list[str] | None = None, site_id: i
 # --- one event -----------------------------------------------------------------------------------
 
 # How the lists join inspectors' names (a catalogue text, quoted as an SQL literal).
-NAMES_JOINED = "'" + t("events.list_separator").replace("'", "''") + "'"
+NAMES_SEPARATOR = t("events.list_separator")
+NAMES_JOINED = "'" + NAMES_SEPARATOR.replace("'", "''") + "'"
 
 def event_select(source: str = "events e") -> str:
     """SELECT … FROM `source` (events e, or events e with an index named) with the names the lists show."""
@@ -131,7 +132,7 @@ def load(db: Database, event_id: str) -> dict:
     if not row:
         raise NotFound(t("common.not_found"))
     event = _shape(row)
-    event["inspector_ids"] = [r["user_id"] for r in db.query(
+    event["inspector_ids"] = [uid for (uid,) in db.conn.execute(
         "SELECT user_id FROM event_inspectors WHERE event_id = ? ORDER BY user_id", [event_id])]
     return event
 

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from fieldlog.db import write as _write
+from fieldlog.db import write as _write, write_grouped
 from fieldlog.errors import Conflict, Forbidden, InvalidInput
 from fieldlog.events import queries
 from fieldlog.events.kinds import ALL_KINDS as KINDS, DOCUMENT_KINDS, TOP_LEVEL, as_labels, field_label, normalized
 from fieldlog.events.queries import load
-from fieldlog.events.validation import MAX_TEXT, _check_references, _clean, validate, warnings_for
+from fieldlog.events.validation import (MAX_TEXT, _check_references, _clean, validate, warnings_for,
+                                        warnings_of_submission)
 from fieldlog.messages import t
 from fieldlog.periods import utc_stamp
 
@@ -53,21 +54,40 @@ def _campaign_id(db: Database, row: dict, now: datetime) -> int:
 
 def _link_inspectors(db: Database, event_id: str, inspector_ids: list[int]) -> None:
     """Store the event's inspectors (event_inspectors rows)."""
-    for uid in inspector_ids:
-        db.execute("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)", [event_id, uid])
+    db.conn.executemany("INSERT INTO event_inspectors (event_id, user_id) VALUES (?, ?)",
+                        [(event_id, uid) for uid in inspector_ids])
 
 
-def _insert(db: Database, sub: dict, digest: str, user: dict, now: datetime, received_at: datetime | None) -> None:
-    """Store a validated submission as a new row, with its campaign (found or created) and inspectors."""
+EVENT_COLUMNS = ("id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "lat", "lon", "accuracy_m",
+                 "note", "day", "month", "late", "received_at", "recorded_by", "data", "content_hash", "updated_at")
+# A resend does nothing here (the id is stored): create answers it from the stored event instead.
+INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "
+                "ON CONFLICT (id) DO NOTHING")
+
+
+def _row(sub: dict, digest: str, user: dict, now: datetime, received_at: datetime | None) -> dict:
+    """The events row of a validated submission (campaign_id still to be found when it names a new campaign)."""
     received = received_at or now
-    if sub.get("campaign_row"):
-        sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
     row = {k: sub[k] for k in ("id", "kind", "occurred_at", "site_id", "plant_id", "campaign_id", "place", "lat",
                                "lon", "accuracy_m", "note")}
     row.update(_period_columns(sub["occurred_at"], received), received_at=utc_stamp(received), recorded_by=user["id"],
                data=json.dumps(sub["fields"], ensure_ascii=False, sort_keys=True), content_hash=digest,
                updated_at=utc_stamp(received))
-    db.execute(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    return row
+
+
+class _Stored(Exception):
+    """Raised inside the write when the id is already stored: the work is rolled back (a campaign it found or
+    created included), and the resend is answered from the stored event."""
+
+
+def _insert(db: Database, sub: dict, row: dict, now: datetime) -> None:
+    """Inside the write: the row prepared by _row, its campaign (found or created) and its inspectors; _Stored
+    when the id is taken. Everything that needs no lock (validation, hashing, JSON) is done before."""
+    if sub.get("campaign_row"):
+        row["campaign_id"] = sub["campaign_id"] = _campaign_id(db, sub["campaign_row"], now)
+    if db.conn.execute(INSERT_EVENT, [row[k] for k in EVENT_COLUMNS]).rowcount == 0:
+        raise _Stored()
     _link_inspectors(db, sub["id"], sub["inspector_ids"])
     if sub["kind"] in DOCUMENT_KINDS:
         from fieldlog import notices  # notices read events; imported here so events load without them
@@ -94,31 +114,76 @@ def _resend(db: Database, event_id: str, digest: str, user: dict) -> tuple[dict,
 
 def create(db: Database, raw: dict, *, user: dict, now: datetime, tz,
            received_at: datetime | None = None) -> tuple[dict, bool, list[str]]:
-    """Store a new event, idempotent on its client id: (event, created, warnings); Conflict on other content."""
+    """Store a new event, idempotent on its client id: (event, created, warnings); Conflict on other content.
+
+    The write holds the lock only for the INSERTs: the submission is checked, hashed and encoded before, and
+    the id is looked up only when it turns out to be stored (the INSERT does nothing) or the references fail.
+    """
     sub, errors = _clean(raw, now=now, tz=tz)
     if errors:
         _check_references(db, sub, user, errors=errors)  # raises, with every message at once
     digest = content_hash(sub, [user["id"]])
-    # A resend is answered before reference checks, so an acknowledged event stays acknowledged
-    # even if, say, one of its inspectors has since been deactivated.
-    answer = _resend(db, sub["id"], digest, user)
-    if answer:
-        return answer
-    _check_references(db, sub, user)
     try:
-        with _write(db):
-            answer = _resend(db, sub["id"], digest, user)  # another request may have stored it while we checked
-            if answer:
-                return answer
-            _insert(db, sub, digest, user, now, received_at)
-    except sqlite3.IntegrityError:
-        # Two identical requests racing on the primary key: the loser re-reads and compares.
+        _check_references(db, sub, user)
+    except InvalidInput:
+        # A resend is answered whatever the references say now, so an acknowledged event stays acknowledged
+        # even if, say, one of its inspectors has since been deactivated.
         answer = _resend(db, sub["id"], digest, user)
+        if answer:
+            return answer
+        raise
+    row = _row(sub, digest, user, now, received_at)
+    try:
+        # Submissions arriving together share one transaction and one fsync (db.write_grouped).
+        write_grouped(db, lambda conn: _insert(conn, sub, row, now))
+    except (_Stored, sqlite3.IntegrityError):
+        answer = _resend(db, sub["id"], digest, user)  # stored before, or by another request meanwhile
         if not answer:
             raise
         return answer
-    event = load(db, sub["id"])
-    return event, True, warnings_for(db, event)
+    event = _as_stored(sub, row, user)
+    if event is None:
+        event = load(db, sub["id"])
+        return event, True, warnings_for(db, event)
+    return event, True, warnings_of_submission(event, sub)
+
+
+def _as_stored(sub: dict, row: dict, user: dict) -> dict | None:
+    """The event as queries.load reads it back, from the row just written and what the reference checks read
+    (the subject's name, the inspectors' names, the campaign), without reading it again; None when that is not
+    at hand (a caller's user without its display name) or the kind writes more (a notice or a step: load).
+
+    Values come back as SQLite stores them: REAL columns as floats, flags as booleans, the defaults of a new
+    row (version 1, not voided). tests/test_submit_path.py compares it with load for every kind.
+    """
+    found = sub.get("found") or {}
+    if sub["kind"] in DOCUMENT_KINDS or "display_name" not in user or "inspectors" not in found:
+        return None
+    inspectors = found["inspectors"]
+    if any(uid not in inspectors for uid in sub["inspector_ids"]):
+        return None
+    event = {k: row[k] for k in ("id", "kind", "occurred_at", "day", "month", "received_at")}
+    event.update(late=bool(row["late"]), recorded_by=row["recorded_by"], site_id=row["site_id"],
+                 plant_id=row["plant_id"], place=row["place"], lat=_real(row["lat"]), lon=_real(row["lon"]),
+                 accuracy_m=_real(row["accuracy_m"]), note=row["note"], version=1, updated_at=row["updated_at"],
+                 voided=False, void_reason=None, voided_at=None, voided_by=None,
+                 site_name=(found.get("site") or {}).get("name") if row["site_id"] is not None else None,
+                 plant_name=(found.get("plant") or {}).get("name") if row["plant_id"] is not None else None,
+                 recorded_by_name=user["display_name"],
+                 inspector_names=queries.NAMES_SEPARATOR.join(inspectors[uid]["display_name"]
+                                                              for uid in sub["inspector_ids"]) or None,
+                 campaign_id=row["campaign_id"])
+    campaign = sub.get("campaign_row")
+    event["campaign"] = ({"id": row["campaign_id"], "name": campaign["name"], "start_on": campaign["start_on"],
+                          "end_on": campaign["end_on"]} if row["campaign_id"] else None)
+    event["fields"] = json.loads(row["data"])
+    event["kind_label"] = KINDS.get(row["kind"], {}).get("label", row["kind"])
+    event["inspector_ids"] = list(sub["inspector_ids"])
+    return event
+
+
+def _real(value):
+    return None if value is None else float(value)
 
 
 # --- edit and void -------------------------------------------------------------------------------

@@ -430,10 +430,14 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
     `errors` from clean are reported together with these, so a form shows every problem at once.
     """
     errors = dict(errors or {})
-    if sub["site_id"] is not None and "site_id" not in errors and not registry.exists(db, "site", sub["site_id"]):
-        errors["site_id"] = t("events.site_not_found")
-    if sub["plant_id"] is not None and "plant_id" not in errors and not registry.exists(db, "plant", sub["plant_id"]):
-        errors["plant_id"] = t("events.plant_not_found")
+    # What was looked up is kept on the submission (`found`): store.create builds its answer from it.
+    found = sub["found"] = {}
+    for subject in ("site", "plant"):
+        key = f"{subject}_id"
+        if sub[key] is not None and key not in errors:
+            found[subject] = registry.named_location(db, subject, sub[key])
+            if found[subject] is None:
+                errors[key] = t(f"events.{subject}_not_found")
     campaign = sub["campaign"] if not any(k.startswith("campaign") for k in errors) else None
     sub["campaign_id"] = None
     if campaign and "id" in campaign:
@@ -447,8 +451,8 @@ def _check_references(db: Database, sub: dict, user: dict, kept: frozenset[int] 
         sub["campaign_id"] = row["id"] if row else None
         sub["campaign_row"] = row or {"id": None, **campaign}
     ids = sub["inspector_ids"] or [user["id"]]
-    found = {u["id"] for u in accounts.field_users(db, ids)}
-    if set(ids) - found - kept and "inspector_ids" not in errors:
+    found["inspectors"] = {u["id"]: u for u in accounts.field_users(db, ids)}
+    if set(ids) - found["inspectors"].keys() - kept and "inspector_ids" not in errors:
         errors["inspector_ids"] = t("events.inspector_not_found")
     sub["inspector_ids"] = sorted(ids)
     own = own_entry_error(sub["inspector_ids"], actor or user, before)
@@ -507,21 +511,30 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371000 * math.asin(math.sqrt(a))
 
 
-def _subject_location(db: Database, event: dict) -> dict | None:
-    """{lat, lon, what} of the site (or else the plant) an event is about, or None."""
+def _subject_location(event: dict, locate) -> dict | None:
+    """{lat, lon, what} of the site (or else the plant) an event is about, or None; locate(subject, id) reads it."""
     for subject, what in (("site", t("events.word_site")), ("plant", t("events.word_plant"))):
         if event.get(f"{subject}_id"):
-            found = registry.location(db, subject, event[f"{subject}_id"])
-            return {**found, "what": what} if found else None
+            found = locate(subject, event[f"{subject}_id"])
+            return {"lat": found["lat"], "lon": found["lon"], "what": what} if found else None
     return None
 
 
 def warnings_for(db: Database, event: dict) -> list[str]:
     """Soft checks (never a block): poor GPS accuracy, far from the subject's recorded location, outside the campaign."""
+    return warnings_at(event, _subject_location(event, lambda subject, row_id: registry.location(db, subject, row_id)))
+
+
+def warnings_of_submission(event: dict, sub: dict) -> list[str]:
+    """warnings_for a just-stored submission, from the site or plant its reference checks read (sub["found"])."""
+    return warnings_at(event, _subject_location(event, lambda subject, row_id: sub["found"].get(subject)))
+
+
+def warnings_at(event: dict, subject: dict | None) -> list[str]:
+    """The warnings of warnings_for, given where the event's subject is ({lat, lon, what}, or None)."""
     out = []
     if event.get("accuracy_m") is not None and event["accuracy_m"] > POOR_ACCURACY_M:
         out.append(t("events.poor_accuracy", metres=event["accuracy_m"]))
-    subject = _subject_location(db, event)
     if subject and subject["lat"] is not None and event.get("lat") is not None:
         distance = haversine_m(event["lat"], event["lon"], subject["lat"], subject["lon"])
         if distance > FAR_FROM_SUBJECT_M:
