@@ -49,17 +49,19 @@ def _free_port() -> int:
 class Server:
     """`python -m fieldlog serve` in its own process, as a station runs it."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, command: list[str] | None = None):
+        """`command` (the port appended) instead of `fieldlog serve --port`: the app run some other way."""
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full = {**os.environ, **{k: v for k, v in env.items() if v is not None}}
         for k, v in env.items():
             if v is None:
                 full.pop(k, None)
-        self.process = subprocess.Popen([sys.executable, "-m", "fieldlog", "serve", "--port", str(self.port)],
-                                        cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        command = command or [sys.executable, "-m", "fieldlog", "serve", "--port"]
+        self.process = subprocess.Popen(command + [str(self.port)], cwd=ROOT, env=full, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
         deadline = time.time() + 30
-        while time.time() < deadline:
+        while time.time() < deadline and self.process.poll() is None:
             try:
                 if httpx.get(f"{self.url}/login", timeout=1).status_code == 200:
                     return

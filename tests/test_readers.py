@@ -2,8 +2,8 @@
 
 Each test runs the app in its own process the way `fieldlog serve` runs it (cli.run_server: the readers forked,
 then uvicorn), on a real database file. The page that holds things up is made deterministic: a middleware
-innermost in the app (so it runs wherever the page is answered) keeps the GIL for HOLD seconds in one C call
-(sum over a range, which never lets another thread run) when /chief/report is asked for with ?hold=1.
+innermost in the app (so it runs wherever the page is answered) keeps the GIL for HOLD (3) seconds (libc's usleep
+through ctypes.PyDLL, which never lets another thread run) when /chief/report is asked for with ?hold=1.
 """
 
 from __future__ import annotations
@@ -26,21 +26,23 @@ import pytest
 from fieldlog import accounts, audit, config, db as db_mod
 from tests import factories
 from tests.conftest import PASSWORD, make_users
+from tests.test_ops import Server
 
 ROOT = Path(__file__).resolve().parent.parent
-HOLD = 2.0
+HOLD = 3.0
 
 SERVER = textwrap.dedent("""
-    import sys, time
+    import ctypes, sys
     from starlette.middleware import Middleware
     from fieldlog import cli, config
     from fieldlog.web import create_app
 
-    data_dir, port, readers, proxies = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    data_dir, readers, proxies, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     cfg = config.load(env={"FIELDLOG_READERS": readers, "FIELDLOG_TRUSTED_PROXIES": proxies}, data_dir=data_dir,
                       port=port)
-    t0 = time.perf_counter(); sum(range(2_000_000)); per_item = (time.perf_counter() - t0) / 2_000_000
-    SPAN = int(HOLD / per_item)
+    # libc's usleep called through ctypes.PyDLL, which (unlike CDLL) keeps the GIL during the call: the page
+    # holds the GIL for HOLD seconds exactly, whatever the machine's load, without using the CPU.
+    usleep = ctypes.PyDLL(None).usleep
 
     class Hold:
         # Innermost: runs in whichever process answers the page.
@@ -49,7 +51,7 @@ SERVER = textwrap.dedent("""
 
         async def __call__(self, scope, receive, send):
             if scope["type"] == "http" and scope["path"] == "/chief/report" and b"hold=1" in scope["query_string"]:
-                sum(range(SPAN))  # one C call: the GIL is not given up until it ends
+                usleep(int(HOLD * 1_000_000))  # the GIL is not given up until it returns
             await self.app(scope, receive, send)
 
     app = create_app(cfg)
@@ -59,33 +61,14 @@ SERVER = textwrap.dedent("""
 """).replace("HOLD", repr(HOLD))
 
 
-class Served:
+class Served(Server):
     """The app in its own process, as `fieldlog serve` runs it, with `readers` reader processes."""
 
     def __init__(self, data: Path, readers: int, proxies: str = ""):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(self.port), str(readers),
-                                         proxies], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.url}/login", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError("the server did not start: " + self.process.stderr.read().decode()[-2000:])
+        super().__init__({}, [sys.executable, "-c", SERVER, str(data), str(readers), proxies])
 
     def children(self) -> list[int]:
         return [int(c) for c in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
 
 
 def free_port() -> int:
@@ -139,10 +122,11 @@ def test_a_heavy_page_does_not_hold_up_a_submission(station, readers):
     finally:
         server.stop()
     if readers:
-        assert took < HOLD / 4, f"a submission waited {took:.2f} s for the chief's page in the reader"
+        # Generous for a loaded machine (the submission itself takes milliseconds): well under the page's hold.
+        assert took < HOLD / 2, f"a submission waited {took:.2f} s for the chief's page in the reader"
     else:
         # The baseline: one process answering both, the submission waits for the page (what readers prevent).
-        assert took > HOLD / 2, f"a submission took only {took:.2f} s beside a page holding the GIL for {HOLD} s"
+        assert took > HOLD * 0.7, f"a submission took only {took:.2f} s beside a page holding the GIL for {HOLD} s"
 
 
 def test_the_reader_answers_as_the_main_process_would(station):
