@@ -4,12 +4,14 @@
 -- A year of event_tallies holds tens of thousands of rows (one per site, month and every combination of
 -- finding, result, campaign, lag seen there), and the roll-up read them all for figures that need far less:
 -- the 3-kind finding ratio, counts and distinct campaigns need no site (a few thousand rows in all years);
--- the per-site counts need no finding or campaign (one row per site-month); the campaign visits need only the
--- campaign's events (one row per site, month and campaign).
+-- the per-site counts need no finding or campaign (one row per site-month); the campaign visits ask only which
+-- sites a campaign reached in the year's months up to as_of: the first month of the year it reached each.
 --
 --   event_kind_tallies      (kind, month, campaign_id, finding, result, conditions_met, lag_days) -> n
 --   event_site_tallies      (kind, month, site_id, plant_id) -> n
---   event_campaign_tallies  (kind, month, campaign_id, site_id) -> n, campaign events only (campaign_id != 0)
+--   event_campaign_tallies  (kind, campaign_id, site_id, month) -> n, campaign events only (campaign_id != 0)
+--   event_campaign_sites    (kind, year, campaign_id, site_id) -> first_month: the earliest month of the year
+--                           in event_campaign_tallies (kept by triggers on it; read by the roll-up)
 --
 -- Only counts: the amounts (copies, fee_yuan) stay in event_tallies, where they are added up event by event in
 -- one order (summing them again in another order could change a float's last bit). A summary row whose count
@@ -42,7 +44,16 @@ CREATE TABLE event_campaign_tallies (
   campaign_id INTEGER NOT NULL,
   site_id INTEGER NOT NULL,
   n INTEGER NOT NULL,
-  PRIMARY KEY (kind, month, campaign_id, site_id)
+  PRIMARY KEY (kind, campaign_id, site_id, month)
+) WITHOUT ROWID;
+
+CREATE TABLE event_campaign_sites (
+  kind TEXT NOT NULL,
+  year TEXT NOT NULL,               -- the month's first four characters
+  campaign_id INTEGER NOT NULL,
+  site_id INTEGER NOT NULL,
+  first_month TEXT NOT NULL,
+  PRIMARY KEY (kind, year, campaign_id, site_id)
 ) WITHOUT ROWID;
 
 -- Filled from event_tallies (not from events): one pass over its primary key each.
@@ -57,6 +68,33 @@ GROUP BY kind, month, site_id, plant_id HAVING sum(n) != 0;
 INSERT INTO event_campaign_tallies (kind, month, campaign_id, site_id, n)
 SELECT kind, month, campaign_id, site_id, sum(n) FROM event_tallies WHERE campaign_id != 0
 GROUP BY kind, month, campaign_id, site_id HAVING sum(n) != 0;
+
+INSERT INTO event_campaign_sites (kind, year, campaign_id, site_id, first_month)
+SELECT kind, substr(month, 1, 4), campaign_id, site_id, min(month) FROM event_campaign_tallies
+GROUP BY kind, campaign_id, site_id, substr(month, 1, 4);
+
+-- A campaign's site reached in a month: that month is the year's first if none earlier was.
+CREATE TRIGGER event_campaign_sites_insert AFTER INSERT ON event_campaign_tallies
+BEGIN
+  INSERT INTO event_campaign_sites (kind, year, campaign_id, site_id, first_month)
+  VALUES (new.kind, substr(new.month, 1, 4), new.campaign_id, new.site_id, new.month)
+  ON CONFLICT DO UPDATE SET first_month = min(first_month, excluded.first_month);
+END;
+
+-- A month left without events of the campaign at the site: the year's first month looked up again (an index
+-- range of that campaign and site), and the row deleted when no month of the year is left.
+CREATE TRIGGER event_campaign_sites_delete AFTER DELETE ON event_campaign_tallies
+BEGIN
+  UPDATE event_campaign_sites SET first_month = coalesce((
+    SELECT min(month) FROM event_campaign_tallies
+    WHERE kind = old.kind AND campaign_id = old.campaign_id AND site_id = old.site_id
+      AND month BETWEEN substr(old.month, 1, 4) || '-00' AND substr(old.month, 1, 4) || '-99'), '')
+  WHERE kind = old.kind AND year = substr(old.month, 1, 4) AND campaign_id = old.campaign_id
+    AND site_id = old.site_id AND first_month = old.month;
+  DELETE FROM event_campaign_sites
+  WHERE kind = old.kind AND year = substr(old.month, 1, 4) AND campaign_id = old.campaign_id
+    AND site_id = old.site_id AND first_month = '';
+END;
 
 -- A tally row added: its count added to each summary.
 CREATE TRIGGER event_kind_tallies_insert AFTER INSERT ON event_tallies

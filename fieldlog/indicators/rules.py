@@ -34,7 +34,7 @@ TALLY = "event_tallies"
 # need only their columns: counts by kind and category (no site), counts per site or plant, campaign visits.
 KIND_TALLY = "event_kind_tallies"          # kind, month, campaign_id, finding, result, conditions_met, lag_days, n
 SITE_TALLY = "event_site_tallies"          # kind, month, site_id, plant_id, n
-CAMPAIGN_TALLY = "event_campaign_tallies"  # kind, month, campaign_id, site_id, n (campaign events only)
+CAMPAIGN_SITES = "event_campaign_sites"    # kind, year, campaign_id, site_id, first_month (of the year)
 SUBJECT_TALLY = {"site": SITE_TALLY, "plant": SITE_TALLY, "campaign": KIND_TALLY}
 # The month under way, from the daily tallies (migration 022, kept by triggers like the monthly ones) in the
 # shape of a monthly tally row; its days up to as_of are named one by one (PARTIAL_DAYS), so that a rule's kinds
@@ -492,13 +492,22 @@ def _campaign_rows(sites: list[tuple[dict, set[int], set[int]]]) -> list[dict]:
 
 
 def _campaign_visits(ctx: Context, kind: str) -> dict[int, set[int]]:
-    """{campaign id: sites with a `kind` event of that campaign up to as_of} (cached): each campaign's sites of
-    a month come as one JSON array, in the order of the campaign summary's key (no sorting in the database)."""
+    """{campaign id: sites with a `kind` event of that campaign up to as_of} (cached): the sites it reached in
+    the whole months elapsed (the year's first month it reached each, migration 027), then those of the month
+    under way (its days so far); each campaign's sites come as one JSON array."""
     def make() -> dict[int, set[int]]:
         out: dict[int, set[int]] = {}
-        for cid, sites in ctx.rows("SELECT campaign_id, json_group_array(site_id) FROM {src} WHERE kind = :kind "
-                                   "AND {window} AND campaign_id != 0 AND n > 0 GROUP BY month, campaign_id",
-                                   {"kind": kind}, CAMPAIGN_TALLY):
+        months = ctx.periods("month")
+        whole = ctx.db.conn.execute(
+            f"SELECT campaign_id, json_group_array(site_id) FROM {CAMPAIGN_SITES} WHERE kind = :kind "
+            f"AND year = :year AND first_month <= :last GROUP BY campaign_id",
+            {"kind": kind, "year": str(ctx.year), "last": months[-1].label}).fetchall() if months else []
+        under_way = [("SELECT campaign_id, json_group_array(DISTINCT site_id) FROM {src} WHERE kind = :kind "
+                      "AND {window} AND campaign_id != 0 AND n > 0 GROUP BY campaign_id", src, cond, params)
+                     for src, cond, params in ctx.sources() if src == PARTIAL]
+        for sql, src, cond, params in under_way:
+            whole += ctx.db.conn.execute(sql.format(src=src, window=cond), {"kind": kind, **params}).fetchall()
+        for cid, sites in whole:
             out.setdefault(cid, set()).update(json.loads(sites))
         return out
 
