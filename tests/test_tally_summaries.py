@@ -17,9 +17,8 @@ import pytest
 from fieldlog import db as db_mod
 from fieldlog import events
 from fieldlog.indicators import rollup, rules, tables
-from tests.conftest import make_users
 from tests.factories import TZ, event, site, user
-from tests.test_perf_bounds import _steps
+from tests.test_perf_bounds import _pair, _steps
 from tests.test_tally_keys import FILES, _build, _run, _writes
 
 SUMMARIES = {
@@ -169,12 +168,7 @@ def _category_reads(db):
 
 @pytest.fixture
 def plain_and_varied(db, users, tmp_path):
-    _year(db, 1)
-    other = db_mod.open_db(tmp_path / "varied.db")
-    make_users(other)
-    _year(other, 9)
-    yield db, other
-    other.close()
+    yield from _pair(db, tmp_path, _year, 1, 9)
 
 
 @pytest.mark.parametrize("summaries", [True, False], ids=["summaries", "tallies-only"])
