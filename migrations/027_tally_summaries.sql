@@ -12,6 +12,9 @@
 --   event_campaign_tallies  (kind, campaign_id, site_id, month) -> n, campaign events only (campaign_id != 0)
 --   event_campaign_sites    (kind, year, campaign_id, site_id) -> first_month: the earliest month of the year
 --                           in event_campaign_tallies (kept by triggers on it; read by the roll-up)
+--   event_day_kind_tallies  (day, kind, campaign_id, finding, result, conditions_met, lag_days) -> n: the daily
+--                           tallies (022) without site and plant, for the month under way's counts by kind
+--                           and category (kept by triggers on event_day_tallies)
 --
 -- Only counts: the amounts (copies, fee_yuan) stay in event_tallies, where they are added up event by event in
 -- one order (summing them again in another order could change a float's last bit). A summary row whose count
@@ -163,4 +166,59 @@ BEGIN
   WHERE kind = old.kind AND month = old.month AND site_id = old.site_id AND plant_id = old.plant_id AND n = 0;
   DELETE FROM event_campaign_tallies
   WHERE kind = old.kind AND month = old.month AND campaign_id = old.campaign_id AND site_id = old.site_id AND n = 0;
+END;
+
+-- The daily tallies' counts by kind and category (the month under way's share of event_kind_tallies).
+CREATE TABLE event_day_kind_tallies (
+  day TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  campaign_id INTEGER NOT NULL,
+  finding TEXT NOT NULL,
+  result TEXT NOT NULL,
+  conditions_met TEXT NOT NULL,
+  lag_days INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (day, kind, campaign_id, finding, result, conditions_met, lag_days)
+) WITHOUT ROWID;
+
+INSERT INTO event_day_kind_tallies (day, kind, campaign_id, finding, result, conditions_met, lag_days, n)
+SELECT day, kind, campaign_id, finding, result, conditions_met, lag_days, sum(n) FROM event_day_tallies
+GROUP BY day, kind, campaign_id, finding, result, conditions_met, lag_days HAVING sum(n) != 0;
+
+CREATE TRIGGER event_day_kind_tallies_insert AFTER INSERT ON event_day_tallies
+BEGIN
+  INSERT INTO event_day_kind_tallies (day, kind, campaign_id, finding, result, conditions_met, lag_days, n)
+  VALUES (new.day, new.kind, new.campaign_id, new.finding, new.result, new.conditions_met, new.lag_days, new.n)
+  ON CONFLICT DO UPDATE SET n = n + excluded.n;
+END;
+
+CREATE TRIGGER event_day_kind_tallies_count AFTER UPDATE OF n ON event_day_tallies
+BEGIN
+  UPDATE event_day_kind_tallies SET n = n + new.n - old.n
+  WHERE day = new.day AND kind = new.kind AND campaign_id = new.campaign_id AND finding = new.finding
+    AND result = new.result AND conditions_met = new.conditions_met AND lag_days = new.lag_days;
+  DELETE FROM event_day_kind_tallies
+  WHERE new.n < old.n AND day = new.day AND kind = new.kind AND campaign_id = new.campaign_id
+    AND finding = new.finding AND result = new.result AND conditions_met = new.conditions_met
+    AND lag_days = new.lag_days AND n = 0;
+END;
+
+CREATE TRIGGER event_day_kind_tallies_fixed_key BEFORE UPDATE OF day, kind, site_id, plant_id, campaign_id, finding,
+  result, conditions_met, lag_days ON event_day_tallies
+WHEN NOT (new.day IS old.day AND new.kind IS old.kind AND new.site_id IS old.site_id
+ AND new.plant_id IS old.plant_id AND new.campaign_id IS old.campaign_id AND new.finding IS old.finding
+ AND new.result IS old.result AND new.conditions_met IS old.conditions_met AND new.lag_days IS old.lag_days)
+BEGIN
+  SELECT RAISE(ABORT, 'the key of an event_day_tallies row is not changed: delete the row and insert the new one');
+END;
+
+CREATE TRIGGER event_day_kind_tallies_delete AFTER DELETE ON event_day_tallies
+BEGIN
+  UPDATE event_day_kind_tallies SET n = n - old.n
+  WHERE old.n != 0 AND day = old.day AND kind = old.kind AND campaign_id = old.campaign_id
+    AND finding = old.finding AND result = old.result AND conditions_met = old.conditions_met
+    AND lag_days = old.lag_days;
+  DELETE FROM event_day_kind_tallies
+  WHERE day = old.day AND kind = old.kind AND campaign_id = old.campaign_id AND finding = old.finding
+    AND result = old.result AND conditions_met = old.conditions_met AND lag_days = old.lag_days AND n = 0;
 END;

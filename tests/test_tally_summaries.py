@@ -64,6 +64,15 @@ def assert_fresh(db) -> None:
     counted = db.execute(FIRST_MONTHS.format(rows="SELECT kind, month, campaign_id, site_id FROM event_tallies "
                                                   "WHERE campaign_id != 0 AND n != 0")).fetchall()
     assert first_months(db) == counted
+    day_key = "day, kind, campaign_id, finding, result, conditions_met, lag_days"
+    day_kept = db.execute(f"SELECT {day_key}, n FROM event_day_kind_tallies ORDER BY {day_key}").fetchall()
+    assert day_kept == db.execute(f"SELECT {day_key}, sum(n) FROM event_day_tallies GROUP BY {day_key} "
+                                  f"HAVING sum(n) != 0 ORDER BY {day_key}").fetchall()
+    assert day_kept == db.execute(
+        f"SELECT {day_key}, count(*) FROM (SELECT day, kind, campaign_id, CAST(finding AS TEXT) AS finding, "
+        f"CAST(result AS TEXT) AS result, CAST(conditions_met AS TEXT) AS conditions_met, lag_days FROM event_tally_rows "
+        f"WHERE voided = 0 AND event_rowid IN (SELECT rowid FROM events WHERE json_valid(data))) "
+        f"GROUP BY {day_key} ORDER BY {day_key}").fetchall()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -102,6 +111,8 @@ def test_a_hand_correction_of_a_tally_row_is_followed_or_refused(tmp_path):
     with pytest.raises(sqlite3.IntegrityError, match="key of an event_tallies row"), db.atomic():
         db.execute("UPDATE event_tallies SET site_id = 2, n = n + 1 WHERE site_id = 1")
     assert {table: kept(db, table) for table in SUMMARIES} == before
+    with pytest.raises(sqlite3.IntegrityError, match="key of an event_day_tallies row"), db.atomic():
+        db.execute("UPDATE event_day_tallies SET finding = 'hand' WHERE site_id = 1")
 
 
 def test_the_real_write_path_keeps_the_summaries(db, users):
@@ -181,6 +192,7 @@ def test_the_year_s_counts_read_the_summaries_not_every_tally_row(plain_and_vari
         "SELECT count(*) FROM event_tallies").fetchone()[0]
     if not summaries:
         monkeypatch.setattr(rules, "KIND_TALLY", rules.TALLY)
+        monkeypatch.setattr(rules, "PARTIAL_KIND", rules.PARTIAL)
         monkeypatch.setitem(rules.SUBJECT_TALLY, "site", rules.TALLY)
     (small, _), (big, _) = _steps(plain, _category_reads), _steps(varied, _category_reads)
     assert (big < 2 * small) == summaries, (small, big)

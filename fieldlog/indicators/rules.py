@@ -42,6 +42,9 @@ SUBJECT_TALLY = {"site": SITE_TALLY, "plant": SITE_TALLY, "campaign": KIND_TALLY
 DAY_TALLY = "event_day_tallies"
 PARTIAL = (f"(SELECT day, kind, substr(day, 1, 7) AS month, site_id, plant_id, campaign_id, finding, result, "
            f"conditions_met, lag_days, n, copies, fee_yuan FROM {DAY_TALLY})")
+# The same for the counts by kind and category: the daily tallies without site and plant (migration 027).
+PARTIAL_KIND = ("(SELECT day, kind, substr(day, 1, 7) AS month, campaign_id, finding, result, conditions_met, "
+                "lag_days, n FROM event_day_kind_tallies)")
 
 
 def partial_days(month: str, last_day: str) -> tuple[str, dict]:
@@ -105,7 +108,7 @@ class Context:
 
         Whole months come from the monthly tallies (migration 005) or the summary of them named (`tally`,
         migration 027); the month under way from the daily tallies (migration 022) of its days up to as_of
-        (PARTIAL, which has every column of them).
+        (PARTIAL, which has every column of them; PARTIAL_KIND for the kind summary).
         """
         out = []
         for cond, wparams in self.windows:
@@ -114,7 +117,7 @@ class Context:
             elif cond == "0":
                 out.append((tally, "0", {}))
             else:
-                out.append((PARTIAL, *partial_days(*wparams)))
+                out.append((PARTIAL_KIND if tally == KIND_TALLY else PARTIAL, *partial_days(*wparams)))
         return out
 
     def close(self) -> None:
