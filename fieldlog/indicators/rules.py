@@ -30,12 +30,21 @@ CATEGORY_FIELDS = ("finding", "result", "conditions_met")
 AMOUNT_FIELDS = ("copies", "fee_yuan")
 LAG_PAIRS = (("accepted_on", "filed_on"), ("applied_on", "issued_on"))
 TALLY = "event_tallies"
+# Narrow summaries of the monthly tallies (migration 027, kept by triggers on event_tallies), for the reads that
+# need only their columns: counts by kind and category (no site), counts per site or plant, campaign visits.
+KIND_TALLY = "event_kind_tallies"          # kind, month, campaign_id, finding, result, conditions_met, lag_days, n
+SITE_TALLY = "event_site_tallies"          # kind, month, site_id, plant_id, n
+CAMPAIGN_SITES = "event_campaign_sites"    # kind, year, campaign_id, site_id, first_month (of the year)
+SUBJECT_TALLY = {"site": SITE_TALLY, "plant": SITE_TALLY, "campaign": KIND_TALLY}
 # The month under way, from the daily tallies (migration 022, kept by triggers like the monthly ones) in the
 # shape of a monthly tally row; its days up to as_of are named one by one (PARTIAL_DAYS), so that a rule's kinds
 # are found by the key (day, kind) and nothing is summed or copied before the rule's own query.
 DAY_TALLY = "event_day_tallies"
 PARTIAL = (f"(SELECT day, kind, substr(day, 1, 7) AS month, site_id, plant_id, campaign_id, finding, result, "
            f"conditions_met, lag_days, n, copies, fee_yuan FROM {DAY_TALLY})")
+# The same for the counts by kind and category: the daily tallies without site and plant (migration 027).
+PARTIAL_KIND = ("(SELECT day, kind, substr(day, 1, 7) AS month, campaign_id, finding, result, conditions_met, "
+                "lag_days, n FROM event_day_kind_tallies)")
 
 
 def partial_days(month: str, last_day: str) -> tuple[str, dict]:
@@ -94,38 +103,38 @@ class Context:
             out.append(("month = ? AND day <= ?", [f"{self.as_of:%Y-%m}", self.as_of.isoformat()]))
         return out
 
-    @cached_property
-    def sources(self) -> list[tuple[str, str, dict]]:
+    def sources(self, tally: str = TALLY) -> list[tuple[str, str, dict]]:
         """(FROM source, WHERE condition, parameters) pieces that together hold the year's events up to as_of.
 
-        Whole months come from the monthly tallies (migration 005); the month under way from the daily
-        tallies (migration 022) of its days up to as_of (PARTIAL).
+        Whole months come from the monthly tallies (migration 005) or the summary of them named (`tally`,
+        migration 027); the month under way from the daily tallies (migration 022) of its days up to as_of
+        (PARTIAL, which has every column of them; PARTIAL_KIND for the kind summary).
         """
         out = []
         for cond, wparams in self.windows:
             if cond.startswith("month BETWEEN"):
-                out.append((TALLY, "month BETWEEN :w_from AND :w_to", {"w_from": wparams[0], "w_to": wparams[1]}))
+                out.append((tally, "month BETWEEN :w_from AND :w_to", {"w_from": wparams[0], "w_to": wparams[1]}))
             elif cond == "0":
-                out.append((TALLY, "0", {}))
+                out.append((tally, "0", {}))
             else:
-                out.append((PARTIAL, *partial_days(*wparams)))
+                out.append((PARTIAL_KIND if tally == KIND_TALLY else PARTIAL, *partial_days(*wparams)))
         return out
 
     def close(self) -> None:
         """Let go of what the roll-up kept (the shared lookups); the windows stay for the evidence."""
         self._cache.clear()
 
-    def rows(self, sql: str, params: dict) -> list[tuple]:
+    def rows(self, sql: str, params: dict, tally: str = TALLY) -> list[tuple]:
         """Run `sql` (with `{src}` and `{window}` placeholders) over every source; rows concatenated."""
         out = []
-        for src, cond, wparams in self.sources:
+        for src, cond, wparams in self.sources(tally):
             out.extend(self.db.conn.execute(sql.format(src=src, window=cond), {**params, **wparams}).fetchall())
         return out
 
-    def total(self, sql: str, params: dict) -> list:
+    def total(self, sql: str, params: dict, tally: str = TALLY) -> list:
         """Column-wise sums of a one-row aggregate query over every source."""
         sums = None
-        for row in self.rows(sql, params):
+        for row in self.rows(sql, params, tally):
             vals = [v or 0 for v in row]
             sums = vals if sums is None else [a + b for a, b in zip(sums, vals)]
         return sums
@@ -133,15 +142,15 @@ class Context:
     def count(self, kinds: list[str]) -> int:
         """Events of the kinds in the year up to as_of, voided excluded."""
         marks, names = in_list("k", kinds)
-        (n,) = self.total(f"SELECT sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}}", names)
+        (n,) = self.total(f"SELECT sum(n) FROM {{src}} WHERE kind IN ({marks}) AND {{window}}", names, KIND_TALLY)
         return int(n)
 
-    def elapsed_rows(self, sql: str, params: dict) -> list[tuple]:
-        """Run `sql` over the tallies of the elapsed (whole) months only."""
+    def elapsed_rows(self, sql: str, params: dict, tally: str = TALLY) -> list[tuple]:
+        """Run `sql` over the tallies (or the summary `tally`) of the elapsed (whole) months only."""
         months = self.periods("month")
         if not months:
             return []
-        return self.db.conn.execute(sql.format(src=TALLY, window="month BETWEEN :w_from AND :w_to"),
+        return self.db.conn.execute(sql.format(src=tally, window="month BETWEEN :w_from AND :w_to"),
                                     {**params, "w_from": months[0].label, "w_to": months[-1].label}).fetchall()
 
     def active(self, subject: str, periods: list[P.Period], ready_mix_only: bool = False) -> dict[str, set[int]]:
@@ -170,7 +179,7 @@ class Context:
             marks, params = in_list("k", kinds)
             return {month: Tallied(json.loads(ids), json.loads(ns)) for month, ids, ns in self.elapsed_rows(
                 f"SELECT month, json_group_array({col}), json_group_array(n) FROM {{src}} WHERE kind IN ({marks}) "
-                f"AND {{window}} AND {col} != 0 AND n > 0 GROUP BY month", params)}
+                f"AND {{window}} AND {col} != 0 AND n > 0 GROUP BY month", params, SUBJECT_TALLY[subject])}
 
         return self.cached(("counts", tuple(kinds), subject, period), make)
 
@@ -366,7 +375,7 @@ def distinct(ctx: Context, target, *, kind: str, subject: str, **_) -> Outcome:
     """Number of distinct sites, plants or campaigns with at least one `kind` event."""
     col = SUBJECT_COLUMNS[subject]
     ids = {r[0] for r in ctx.rows(f"SELECT DISTINCT {col} FROM {{src}} WHERE kind = :kind AND {{window}} "
-                                  f"AND {col} != 0 AND n > 0", {"kind": kind})}
+                                  f"AND {col} != 0 AND n > 0", {"kind": kind}, SUBJECT_TALLY[subject])}
     return measured(len(ids), 0, events=events_evidence([kind]), periods_of=lambda: [
         {"label": t("rules.whole_year"), "subject": subject, "id": i, "count": 1, "ok": True} for i in sorted(ids)])
 
@@ -434,7 +443,7 @@ def coverage(ctx: Context, target, *, kind: str, subject: str, period: str = "mo
     if mode == "campaign":
         sites = _campaign_sites(ctx, kind)
         num, den = sum(len(visited) for _, _, visited in sites), sum(len(active) for _, active, _ in sites)
-        rows = lambda: _campaign_rows(sites)  # noqa: E731
+        rows = lambda: _campaign_rows(sites)
         empty = t("rules.no_campaign_ended")
     elif mode == "quota":
         rows = _quota_rows(ctx, kind, quota)
@@ -486,13 +495,22 @@ def _campaign_rows(sites: list[tuple[dict, set[int], set[int]]]) -> list[dict]:
 
 
 def _campaign_visits(ctx: Context, kind: str) -> dict[int, set[int]]:
-    """{campaign id: sites with a `kind` event of that campaign up to as_of} (cached): each campaign's sites
-    come as one JSON array."""
+    """{campaign id: sites with a `kind` event of that campaign up to as_of} (cached): the sites it reached in
+    the whole months elapsed (the year's first month it reached each, migration 027), then those of the month
+    under way (its days so far); each campaign's sites come as one JSON array."""
     def make() -> dict[int, set[int]]:
         out: dict[int, set[int]] = {}
-        for cid, sites in ctx.rows("SELECT campaign_id, json_group_array(DISTINCT site_id) FROM {src} "
-                                   "WHERE kind = :kind AND {window} AND campaign_id != 0 AND n > 0 GROUP BY campaign_id",
-                                   {"kind": kind}):
+        months = ctx.periods("month")
+        whole = ctx.db.conn.execute(
+            f"SELECT campaign_id, json_group_array(site_id) FROM {CAMPAIGN_SITES} WHERE kind = :kind "
+            f"AND year = :year AND first_month <= :last GROUP BY campaign_id",
+            {"kind": kind, "year": str(ctx.year), "last": months[-1].label}).fetchall() if months else []
+        under_way = [("SELECT campaign_id, json_group_array(DISTINCT site_id) FROM {src} WHERE kind = :kind "
+                      "AND {window} AND campaign_id != 0 AND n > 0 GROUP BY campaign_id", src, cond, params)
+                     for src, cond, params in ctx.sources() if src == PARTIAL]
+        for sql, src, cond, params in under_way:
+            whole += ctx.db.conn.execute(sql.format(src=src, window=cond), {"kind": kind, **params}).fetchall()
+        for cid, sites in whole:
             out.setdefault(cid, set()).update(json.loads(sites))
         return out
 
@@ -656,7 +674,7 @@ def _count_passes(ctx: Context, kinds: list[str], field: str, pass_values: list[
     values, vnames = in_list("v", pass_values or fail_values or [])
     test = f"{field} IN ({values})" if pass_values else f"{field} NOT IN ({values})"
     total, passed = ctx.total(f"SELECT sum(n), sum(CASE WHEN {test} THEN n ELSE 0 END) FROM {{src}} "
-                              f"WHERE kind IN ({marks}) AND {{window}}", {**names, **vnames})
+                              f"WHERE kind IN ({marks}) AND {{window}}", {**names, **vnames}, KIND_TALLY)
     return den + int(total), num + int(passed)
 
 
@@ -679,7 +697,7 @@ def deadline(ctx: Context, target, *, kind: str, from_field: str, to_field: str,
     """Share (%) of events whose `to_field` date is within `days` days of `from_field`."""
     # lag_days of the tallies: days from accepted_on to filed_on (or applied_on to issued_on).
     den, num = ctx.total("SELECT sum(n), sum(CASE WHEN lag_days BETWEEN 0 AND :days THEN n ELSE 0 END) FROM {src} "
-                         "WHERE kind = :kind AND {window}", {"kind": kind, "days": days})
+                         "WHERE kind = :kind AND {window}", {"kind": kind, "days": days}, KIND_TALLY)
     rate = percent(num, den)
     if rate is None:
         return none_yet(t("rules.no_records"), events=events_evidence([kind]))
@@ -748,7 +766,9 @@ def notices_(ctx: Context, target, *, measure: str = "count", types: list[str] |
     """Notices as documents (issue 14) issued in the year up to as_of, of `types` (default the enforcement ones):
     their number, the 重大事故隐患 they list, or the share of those due by as_of that were closed (销号) by their
     deadline (整改按期销号率). Patrol-carried notice numbers are not documents and are not counted here."""
-    from fieldlog import notices  # notices read events; imported here so the rules load without them
+    from fieldlog import (
+        notices,  # notices read events; imported here so the rules load without them
+    )
 
     kinds = list(types or notices.ENFORCEMENT)
     found = notices.year_figures(ctx.db, kinds, ctx.first_day, ctx.last_day)
