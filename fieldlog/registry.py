@@ -413,7 +413,8 @@ def active_sites_in(db: Database, periods: list[Period]) -> dict[str, list[dict]
     first, last = min(p.start for p in periods), max(p.end for p in periods)
     rows = list(db.query("SELECT * FROM sites WHERE started_on IS NOT NULL AND started_on <= ? "
                          "AND (completed_on IS NULL OR completed_on >= ?)", [last.isoformat(), first.isoformat()]))
-    return {p.label: [s for s in rows if site_active(s, pauses.get(s["id"], []), p)] for p in periods}
+    spans = [(s, parse_date(s["started_on"]), parse_date(s["completed_on"]), pauses.get(s["id"], [])) for s in rows]
+    return {p.label: [s for s, start, end, paused in spans if is_active(start, end, paused, p)] for p in periods}
 
 
 def active_plants(db: Database, period: Period) -> list[dict]:
