@@ -400,14 +400,8 @@ def count_notices(db: Database, today: date, viewer: int | None = None, *, issue
 def notices_issued(db: Database, today: date | None, issued_from: date | None = None,
                    issued_before: date | None = None) -> int:
     """How many notices were issued up to today, in [issued_from, issued_before) when given (notice_days, 028)."""
-    conds, params = ["day <= ?"], [today.isoformat() if today is not None else FAR_DAY]
-    if issued_from is not None:
-        conds.append("day >= ?")
-        params.append(issued_from.isoformat())
-    if issued_before is not None:
-        conds.append("day < ?")
-        params.append(issued_before.isoformat())
-    return db.conn.execute(f"SELECT coalesce(sum(n), 0) FROM notice_days WHERE {' AND '.join(conds)}",
+    cond, params = _notice_where(today, None, None, issued_from=issued_from, issued_before=issued_before)
+    return db.conn.execute(f"SELECT coalesce(sum(ns.n), 0) FROM notice_days ns WHERE {cond}",
                            params).fetchone()[0]
 
 
