@@ -79,8 +79,11 @@ def build(row: dict, reviews: list[dict], today: date) -> Notice | None:
 
 
 def sort_key(n: Notice) -> tuple:
-    """Overdue first (most overdue first), then by deadline."""
-    return RANK[n.status], -n.days_over, n.deadline or date.max, n.issued_on
+    """Overdue first (most overdue first), then by deadline; closed ones last, the latest closed first (then the
+    latest issued: queries.CLOSED_ORDER)."""
+    if n.status == CLOSED:
+        return RANK[CLOSED], 0, date.max, -(n.closed_on or date.min).toordinal(), -n.issued_on.toordinal()
+    return RANK[n.status], -n.days_over, n.deadline or date.max, 0, n.issued_on
 
 
 def notices(db: Database, today: date, *, include_closed: bool = False, inspector_id: int | None = None,

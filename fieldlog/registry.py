@@ -409,17 +409,22 @@ def plant_active(plant: dict, period: Period) -> bool:
 
 
 def active_sites(db: Database, period: Period, ready_mix_only: bool = False) -> list[dict]:
-    """All sites active in period (optionally only those using ready-mix concrete)."""
+    """All sites active in period (optionally only those using ready-mix concrete): ACTIVE_SITE_COLUMNS."""
     return [s for s in active_sites_in(db, [period])[period.label] if not ready_mix_only or s["uses_ready_mix"]]
+
+
+# What the lists of active sites show and filter by (coverage, sampling, draws): not the whole registry row.
+ACTIVE_SITE_COLUMNS = "id, name, reg_no, town, uses_ready_mix, started_on, completed_on"
 
 
 def active_sites_in(db: Database, periods: list[Period]) -> dict[str, list[dict]]:
     """{period label: the sites active in it}, the registry read once for all the periods (a month and its quarter)."""
     pauses = _pauses_by_site(db)
     first, last = min(p.start for p in periods), max(p.end for p in periods)
-    rows = list(db.query("SELECT * FROM sites WHERE started_on IS NOT NULL AND started_on <= ? "
+    rows = list(db.query(f"SELECT {ACTIVE_SITE_COLUMNS} FROM sites WHERE started_on IS NOT NULL AND started_on <= ? "
                          "AND (completed_on IS NULL OR completed_on >= ?)", [last.isoformat(), first.isoformat()]))
-    return {p.label: [s for s in rows if site_active(s, pauses.get(s["id"], []), p)] for p in periods}
+    spans = [(s, parse_date(s["started_on"]), parse_date(s["completed_on"]), pauses.get(s["id"], [])) for s in rows]
+    return {p.label: [s for s, start, end, paused in spans if is_active(start, end, paused, p)] for p in periods}
 
 
 def active_plants(db: Database, period: Period) -> list[dict]:

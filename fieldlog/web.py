@@ -8,6 +8,7 @@ import pkgutil
 import re
 import secrets
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from typing import Annotated, Iterator
 from urllib.parse import quote
@@ -131,11 +132,14 @@ def _needs_zone(value) -> bool:
     return isinstance(value, datetime) or (isinstance(value, str) and len(value.strip()) > 10)
 
 
-# The station's zone is looked up only for a moment (a list of days is many cells).
+# The station's zone is looked up only for a moment (a list of days is many cells); a date's text and a number of
+# days' text are the catalogue's, the same every time: kept once made (a list repeats its days).
+_date_text = lru_cache(maxsize=4096)(periods.day_text)
 templates.env.filters["day"] = pass_context(
-    lambda context, value: periods.day_text(value, _station_tz(context) if _needs_zone(value) else None))
+    lambda context, value: _date_text(value) if type(value) is date
+    else periods.day_text(value, _station_tz(context) if _needs_zone(value) else None))
 templates.env.filters["moment"] = pass_context(lambda context, value: periods.moment_text(value, _station_tz(context)))
-templates.env.filters["days_ago"] = periods.days_ago_text
+templates.env.filters["days_ago"] = lru_cache(maxsize=4096)(periods.days_ago_text)
 # Page JSON (`tojson`) keeps Chinese as it is, a third the size of \uXXXX escapes; <, >, & and ' are still escaped.
 templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 

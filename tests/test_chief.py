@@ -205,3 +205,24 @@ def test_openapi_lists_the_api_not_the_pages(app):
     assert "/api/v1/coverage" in paths
     assert not any(p.startswith("/chief") for p in paths)
     assert all(p.startswith("/api/v1/") for p in paths), sorted(p for p in paths if not p.startswith("/api/"))
+
+
+def test_free_text_in_the_long_rows_is_escaped(client_for, db, users):
+    """The site rows of /chief and the report, and the report's notices, render with autoescape off (speed):
+    every free text (site, town, inspector, notice number) must still reach the page escaped."""
+    hostile = accounts.create_user(db, "eve", "<b>夏娃</b>", "inspector", "correct horse battery")
+    s = site(db, name="<script>x()</script>工地", town="<i>镇</i>", inspectors=[hostile, users["alice"]])
+    event(db, "enforcement_patrol", "2021-03-04T10:00:00+08:00", by=users["alice"], site_id=s,
+          fields={"order": "整改", "notice_no": "<u>号</u>", "notice_deadline": "2021-03-20"}, inspector_ids=[users["alice"], hostile])
+    carol = client_for("carol")
+    for path in ("/chief/coverage?month=2021-03", "/chief/report?month=2021-03"):
+        html = carol.get(path).text
+        for raw, escaped in (("<script>x()</script>工地", "&lt;script&gt;x()&lt;/script&gt;工地"),
+                             ("<i>镇</i>", "&lt;i&gt;镇&lt;/i&gt;"), ("<b>夏娃</b>", "&lt;b&gt;夏娃&lt;/b&gt;")):
+            assert raw not in html and escaped in html, (path, raw)
+    coverage = carol.get("/chief/coverage?month=2021-03").text   # two inspectors: one 、 between their links
+    assert (f'&lt;b&gt;夏娃&lt;/b&gt;</a>、<a href="/chief/inspectors?month=2021-03#u{users["alice"]}">艾丽丝</a></td>'
+            in coverage)
+    report = carol.get("/chief/report?month=2021-03").text
+    assert "&lt;b&gt;夏娃&lt;/b&gt;、艾丽丝</td>" in report
+    assert "<u>号</u>" not in report and "&lt;u&gt;号&lt;/u&gt;" in report

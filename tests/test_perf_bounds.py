@@ -211,6 +211,9 @@ def test_notice_state_follows_creates_edits_voids_and_early_reviews(db, users):
                             reason="未下发")
         for today in (date(2021, 5, 15), date(2021, 6, 1), TODAY, None):
             assert {r["id"] for r in events.open_notices(db, today=today)} == _python_open(db, today), (i, today)
+        # notice_days (028) counts the notices of each day through the same creates, edits and voids
+        assert queries.notices_issued(db, TODAY) == db.conn.execute(
+            "SELECT count(*) FROM notice_state WHERE day <= ?", [TODAY.isoformat()]).fetchone()[0], i
 
 
 def test_a_review_is_written_through_index_lookups_whatever_the_history(two_sizes):
@@ -305,3 +308,36 @@ def test_the_month_under_way_reads_tallies_not_its_events(quiet_and_busy_month, 
     busy_steps, busy_result = _steps(busy, MONTH_READS[name])
     assert quiet_result != busy_result   # the figures did see ten times the events
     assert busy_steps < 2 * quiet_steps, (name, quiet_steps, busy_steps)
+
+
+# --- the follow-ups with closed notices read their page, not the year (migration 028) ----------------------
+
+def _closed_year(db, others: int) -> None:
+    """Two open notices and five closed in June 2021, beside `others` notices closed earlier in the year."""
+    sites = [site(db) for _ in range(4)]
+    for i in range(2):
+        _notice(db, sites[i], f"2021-06-0{i + 1}T09:00:00+08:00", "2021-06-30")
+    for i in range(5):
+        n = _notice(db, sites[i % 4], f"2021-06-0{i + 3}T09:00:00+08:00", "2021-06-12")
+        _review(db, sites[i % 4], n, f"2021-06-1{i}T09:00:00+08:00")
+    for i in range(others):
+        day = date(2021, 1, 4) + timedelta(days=i % 120)
+        n = _notice(db, sites[i % 4], f"{day}T10:00:00+08:00", (day + timedelta(days=7)).isoformat(), by="bob")
+        _review(db, sites[i % 4], n, f"{day + timedelta(days=2)}T09:00:00+08:00", by="bob")
+
+
+@pytest.fixture
+def few_and_many_closed(db, users, tmp_path):
+    """(few, many): the same June notices, beside 20 and 200 notices closed earlier in the year."""
+    yield from _pair(db, tmp_path, _closed_year, 20, 200)
+
+
+def test_the_follow_ups_with_closed_notices_read_their_page_not_the_year(few_and_many_closed):
+    few, many = few_and_many_closed
+    read = lambda db: followups.followup_page(db, TODAY, include_closed=True, size=6)  # noqa: E731
+    few_steps, few_page = _steps(few, read)
+    many_steps, many_page = _steps(many, read)
+    assert [(n.status, n.issued_on, n.closed_on) for n in few_page.items] == [
+        (n.status, n.issued_on, n.closed_on) for n in many_page.items]
+    assert few_page.tally[followups.CLOSED] == 25 and many_page.tally[followups.CLOSED] == 205
+    assert many_steps < 2 * few_steps, (few_steps, many_steps)

@@ -84,7 +84,9 @@ def test_the_pages_filters_and_rows_read_as_before():
     request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(config=SimpleNamespace(tz=TZ))))
     page = templates.env.from_string(
         "{{ moment | day }}|{{ plain | day }}|{{ today | day }}|{{ row.name }}|{{ row.items()|list|length }}|"
-        "{{ row.missing }}|{{ row.get('name') }}")
+        "{{ row.missing }}|{{ row.get('name') }}|{{ stamp | day }}|{{ today | day }}|{{ 3 | days_ago }}|{{ 1 | days_ago }}")
     text = page.render(request=request, moment="2021-03-04T17:30:00+00:00", plain="2021-03-04",
-                       today=date(2021, 3, 4), row={"name": "工地<1>"})
-    assert text == "2021年3月5日|2021年3月4日|2021年3月4日|工地&lt;1&gt;|1||工地&lt;1&gt;"
+                       today=date(2021, 3, 4), row={"name": "工地<1>"},
+                       stamp=datetime(2021, 3, 4, 17, 30, tzinfo=timezone.utc))
+    # a date's text is kept once made (the second `today`), a moment's is not: a datetime is a date too
+    assert text == "2021年3月5日|2021年3月4日|2021年3月4日|工地&lt;1&gt;|1||工地&lt;1&gt;|2021年3月5日|2021年3月4日|3 天前|昨天"

@@ -327,10 +327,35 @@ NOTICE_ORDER = "ORDER BY {t}.closed_on <= ?, {t}.deadline IS NULL, {t}.deadline,
 def notice_rows(db: Database, today: date | None, viewer: int | None = None, site_id: int | None = None, *,
                 open_only: bool = False, issued_from: date | None = None, issued_before: date | None = None,
                 limit: int = -1, offset: int = 0) -> list[dict]:
-    """Notices (see _notice_where), open ones first, with site and inspector names (data still JSON text).
+    """Notices (see _notice_where), open ones first (by deadline), then closed ones, the latest closed first; with
+    site and inspector names (data still JSON text).
 
-    The page is cut from the notices' own rows (keys only; an index alone for the open ones), then its events
-    are read: a page of 100 reads 100 patrols, not every notice of the view."""
+    The page is cut from the notices' own rows (keys only, from an index), then its events are read: a page of 100
+    reads 100 patrols, not every notice of the view. With the closed ones (a station's or a person's), the open
+    part is the open view's page and the closed part a walk of the closing days back from today, so a page of a
+    year reads that page and the open notices, not the year."""
+    if open_only or site_id is not None:
+        return _notice_page(db, today, viewer, site_id, open_only, issued_from, issued_before, limit, offset)
+    n_open = count_notices(db, today, viewer, issued_from=issued_from, issued_before=issued_before, open_only=True)
+    rows = (_notice_page(db, today, viewer, None, True, issued_from, issued_before, limit, offset)
+            if limit < 0 or offset < n_open else [])
+    rest = -1 if limit < 0 else limit - len(rows)
+    if rest:
+        rows += _closed_page(db, today, viewer, issued_from, issued_before, rest, max(0, offset - n_open))
+    return rows
+
+
+def _page_events(db: Database, page: str, params: list, order: str) -> list[dict]:
+    """The patrols of a page of notice keys (the subquery `page`), with site and inspector names, in `order`."""
+    return list(db.query(
+        "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
+        f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
+        f" WHERE ei.event_id = e.id) AS inspectors FROM {page} JOIN events e ON e.id = page.event_id "
+        f"LEFT JOIN sites s ON s.id = e.site_id {order}", params))
+
+
+def _notice_page(db: Database, today: date | None, viewer: int | None, site_id: int | None, open_only: bool,
+                 issued_from: date | None, issued_before: date | None, limit: int, offset: int) -> list[dict]:
     cond, params = _notice_where(today, viewer, site_id, open_only=open_only, issued_from=issued_from,
                                  issued_before=issued_before)
     day = today.isoformat() if today else FAR_DAY
@@ -339,29 +364,68 @@ def notice_rows(db: Database, today: date | None, viewer: int | None = None, sit
     page = (f"(SELECT ns.event_id, ns.closed_on, ns.deadline, ns.day, ns.occurred_at FROM "
             f"{_notice_from(site_id, open_only, viewer)} {patrol}WHERE {cond} {NOTICE_ORDER.format(t='ns')} "
             "LIMIT ? OFFSET ?) page")
-    return list(db.query(
-        "SELECT e.id, e.kind, e.occurred_at, e.day, e.data, e.site_id, s.name AS site_name, "
-        f"(SELECT group_concat(u.display_name, {NAMES_JOINED}) FROM event_inspectors ei JOIN users u ON u.id = ei.user_id "
-        f" WHERE ei.event_id = e.id) AS inspectors FROM {page} JOIN events e ON e.id = page.event_id "
-        f"LEFT JOIN sites s ON s.id = e.site_id {NOTICE_ORDER.format(t='page')}",
-        [*params, day, limit, offset, day]))
+    return _page_events(db, page, [*params, day, limit, offset, day], NOTICE_ORDER.format(t="page"))
+
+
+# Closed notices, the latest closed first: notice_state_closed's order (closed_on, day, then the key event_id).
+CLOSED_ORDER = "ORDER BY {t}.closed_on DESC, {t}.day DESC, {t}.event_id DESC"
+
+
+def _closed_page(db: Database, today: date | None, viewer: int | None, issued_from: date | None,
+                 issued_before: date | None, limit: int, offset: int) -> list[dict]:
+    """A page of the notices closed by today (a person's: their own), walked back from today's closings; a notice
+    issued from issued_from on was closed from then on too, which bounds the walk."""
+    cond, params = _notice_where(today, viewer, None, issued_from=issued_from, issued_before=issued_before)
+    day = today.isoformat() if today else FAR_DAY
+    source = ("notice_people ns INDEXED BY notice_people_open" if viewer is not None
+              else "notice_state ns INDEXED BY notice_state_closed")
+    closed = "ns.closed_on <= ?" + (" AND ns.closed_on >= ?" if issued_from is not None else "")
+    closed_params = [day] + ([issued_from.isoformat()] if issued_from is not None else [])
+    page = (f"(SELECT ns.event_id, ns.closed_on, ns.day FROM {source} WHERE {cond} AND {closed} "
+            f"{CLOSED_ORDER.format(t='ns')} LIMIT ? OFFSET ?) page")
+    return _page_events(db, page, [*params, *closed_params, limit, offset], CLOSED_ORDER.format(t="page"))
+
+
+def count_notices(db: Database, today: date, viewer: int | None = None, *, issued_from: date | None = None,
+                  issued_before: date | None = None, open_only: bool = False) -> int:
+    """How many notices of _notice_where there are (the station's with the closed ones: from the daily counts of
+    migration 028, not the notices themselves)."""
+    if viewer is None and not open_only:
+        return notices_issued(db, today, issued_from, issued_before)
+    cond, params = _notice_where(today, viewer, None, open_only=open_only, issued_from=issued_from,
+                                 issued_before=issued_before)
+    return db.conn.execute(f"SELECT count(*) FROM {_notice_from(None, open_only, viewer)} WHERE {cond}",
+                           params).fetchone()[0]
+
+
+def notices_issued(db: Database, today: date | None, issued_from: date | None = None,
+                   issued_before: date | None = None) -> int:
+    """How many notices were issued up to today, in [issued_from, issued_before) when given (notice_days, 028)."""
+    cond, params = _notice_where(today, None, None, issued_from=issued_from, issued_before=issued_before)
+    return db.conn.execute(f"SELECT coalesce(sum(ns.n), 0) FROM notice_days ns WHERE {cond}",
+                           params).fetchone()[0]
 
 
 def notice_counts(db: Database, today: date, soon_until: date, viewer: int | None = None, *,
                   issued_from: date | None = None, issued_before: date | None = None,
                   open_only: bool = False) -> dict[str, int]:
     """{overdue, due_soon, pending, closed}: how many notices of _notice_where are in each state as of today
-    (due soon: a deadline from today to soon_until; pending: later or none)."""
-    cond, params = _notice_where(today, viewer, None, open_only=open_only, issued_from=issued_from,
-                                 issued_before=issued_before)
+    (due soon: a deadline from today to soon_until; pending: later or none). The station's closed ones are the
+    notices issued (notice_days) less the open ones, so that a year is not read to count them."""
+    station_closed = viewer is None and not open_only
+    cond, params = _notice_where(today, viewer, None, open_only=open_only or station_closed,
+                                 issued_from=issued_from, issued_before=issued_before)
     d, soon = today.isoformat(), soon_until.isoformat()
     row = db.conn.execute(
         "SELECT count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline < ?), "
         "count(*) FILTER (WHERE ns.closed_on > ? AND ns.deadline BETWEEN ? AND ?), "
         "count(*) FILTER (WHERE ns.closed_on > ? AND (ns.deadline IS NULL OR ns.deadline > ?)), "
-        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only, viewer)} WHERE {cond}",
-        [d, d, d, d, soon, d, soon, d, *params]).fetchone()
-    return dict(zip(("overdue", "due_soon", "pending", "closed"), row))
+        f"count(*) FILTER (WHERE ns.closed_on <= ?) FROM {_notice_from(None, open_only or station_closed, viewer)} "
+        f"WHERE {cond}", [d, d, d, d, soon, d, soon, d, *params]).fetchone()
+    found = dict(zip(("overdue", "due_soon", "pending", "closed"), row))
+    if station_closed:
+        found["closed"] = notices_issued(db, today, issued_from, issued_before) - sum(row[:3])
+    return found
 
 
 # Still open (no closing review at all): notice_state's closed_on for them, an equality the deadline index orders.
