@@ -258,14 +258,9 @@ def exists(db: Database, subject: str, row_id: int) -> bool:
 
 
 def named_location(db: Database, subject: str, row_id: int) -> dict | None:
-    """{name, lat, lon} of a site or plant, or None when there is no such row (a submission's one look at it:
-    that it exists, the name its answer carries, where it is for the warnings)."""
+    """{name, lat, lon} (lat and lon may be None) of a site or plant, or None when there is no such row (a
+    submission's one look at it: that it exists, the name its answer carries, where it is for the warnings)."""
     return one(db, f"SELECT name, lat, lon FROM {TABLES[subject]} WHERE id = ?", [row_id])
-
-
-def location(db: Database, subject: str, row_id: int) -> dict | None:
-    """{lat, lon} (either may be None) of a site or plant, or None when there is no such row."""
-    return one(db, f"SELECT lat, lon FROM {TABLES[subject]} WHERE id = ?", [row_id])
 
 
 def site_names(db: Database) -> list[dict]:

@@ -25,7 +25,7 @@ import pytest
 
 from fieldlog import accounts, audit, config, db as db_mod
 from tests import factories
-from tests.conftest import PASSWORD, make_users
+from tests.conftest import PASSWORD, _free_port, make_users
 from tests.test_ops import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,14 +69,6 @@ class Served(Server):
 
     def children(self) -> list[int]:
         return [int(c) for c in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -175,7 +167,7 @@ def test_a_dead_reader_leaves_the_pages_to_the_main_process(station):
 
 def test_fieldlog_serve_starts_its_reader_and_none_when_told(station):
     for readers, expected in (("1", 1), ("0", 0)):
-        port = free_port()
+        port = _free_port()
         env = {**os.environ, "FIELDLOG_DATA_DIR": str(station["data"]), "FIELDLOG_READERS": readers}
         process = subprocess.Popen([sys.executable, "-m", "fieldlog", "serve", "--port", str(port)], cwd=ROOT,
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -522,7 +522,8 @@ def _subject_location(event: dict, locate) -> dict | None:
 
 def warnings_for(db: Database, event: dict) -> list[str]:
     """Soft checks (never a block): poor GPS accuracy, far from the subject's recorded location, outside the campaign."""
-    return warnings_at(event, _subject_location(event, lambda subject, row_id: registry.location(db, subject, row_id)))
+    return warnings_at(event, _subject_location(event, lambda subject, row_id: registry.named_location(db, subject,
+                                                                                                        row_id)))
 
 
 def warnings_of_submission(event: dict, sub: dict) -> list[str]:
