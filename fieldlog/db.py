@@ -211,6 +211,11 @@ def migrate(db: Database, files: list[Path] | None = None) -> list[str]:
     return pending
 
 
+def pending_migrations(db: Database, files: list[Path] | None = None) -> list[str]:
+    """The names of the migrations not yet applied to `db`, in order."""
+    return [m.name for m in build_migrations(files).pending(db)]
+
+
 def open_db(path: str | Path) -> Database:
     """Connect and bring the schema up to date."""
     db = connect(path)

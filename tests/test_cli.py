@@ -228,3 +228,34 @@ def test_rollup_warns_when_the_year_has_no_events(demo_database, env, tmp_path):
     assert full.exit_code == 0 and "总分" in full.output and "没有任何现场记录" not in full.output
     bad = run(env, "rollup", "--year", "2021", "--as-of", "31/12/2021", "--out", str(tmp_path / "b.csv"))
     assert bad.exit_code == 1 and "--as-of 须为日期" in bad.output
+
+
+def test_serve_says_it_is_upgrading_an_old_database_before_it_does(tmp_path, capsys):
+    from fieldlog import cli
+
+    path = tmp_path / "old.db"
+    database = db_mod.connect(path)
+    db_mod.migrate(database, db_mod.migration_files()[:5])
+    database.close()
+    applied = cli.bring_up_to_date(path)
+    out = capsys.readouterr().out
+    later = [f.stem for f in db_mod.migration_files()[5:]]
+    assert applied == later
+    assert out.index("正在升级数据库") < out.index("已应用")
+    assert f"{len(later)} 个升级" in out and later[-1] in out
+    database = db_mod.connect(path)
+    assert db_mod.pending_migrations(database) == []
+    database.close()
+    assert cli.bring_up_to_date(path) == [] and capsys.readouterr().out == ""  # up to date: nothing said
+    assert cli.bring_up_to_date(tmp_path / "new.db") == [] and not (tmp_path / "new.db").exists()
+
+
+def test_the_demo_start_line_writes_its_dates_in_chinese():
+    from datetime import datetime
+
+    from fieldlog import cli
+    from fieldlog.demo import TZ
+
+    line = cli.demo_dates_line(datetime(2026, 12, 2, 11, 10, tzinfo=TZ))
+    assert "2025 年全年" in line and "2026 年 1 月 1 日至 12 月 2 日 11:10" in line
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", line)
