@@ -86,7 +86,12 @@ def test_log_a_safety_patrol_with_a_photo(browser, live_server, users, db):
         # Shrunk on the phone: long side 1600 px.
         assert db.execute("SELECT max(width, height) FROM event_photos WHERE event_id = ?", [event_id]).fetchone()[0] == 1600
         page.wait_for_selector(f"#today li[data-id='{event_id}']")
-        page.wait_for_selector("#queue", state="hidden")  # shown only with entries
+        try:
+            page.wait_for_selector("#queue", state="hidden")  # shown only with entries
+        except Exception:
+            left = page.evaluate("fieldlogQueue.all().then(rs => rs.map(r => [r.state, r.eventAck, r.photosDone, r.started, r.status, r.error]))")
+            raise AssertionError(f"queue still shown: {page.text_content('#queue')!r}; entries {left}; "
+                                 f"controlled: {page.evaluate('!!navigator.serviceWorker.controller')}")
         assert scalar(db, "SELECT count(*) FROM events WHERE site_id = ?", [far]) == 0
     finally:
         context.close()
