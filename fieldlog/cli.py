@@ -187,9 +187,10 @@ def bring_up_to_date(path: Path) -> list[str]:
     try:
         pending = db_mod.pending_migrations(db)
         if pending:
-            click.echo(t("cli.migrating", n=len(pending), names=t("web.list_separator").join(pending)))
+            names = t("web.list_separator").join(pending)
+            click.echo(t("cli.migrating", n=len(pending), names=names))
             db_mod.migrate(db)
-            click.echo(t("cli.migrations_applied", names=t("web.list_separator").join(pending)))
+            click.echo(t("cli.migrations_applied", names=names))
     finally:
         db.close()
     return pending

@@ -7,7 +7,6 @@ user names cost the same, and no write endpoint answers 500 ("database is locked
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 import uuid
