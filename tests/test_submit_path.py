@@ -267,3 +267,54 @@ def test_the_answer_names_a_campaign_given_by_id(token_client, db, users):
     assert second.status_code == 201, second.text
     assert {k: v for k, v in second.json().items() if k != "warnings"} == events.load(db, raw["id"])
     assert second.json()["campaign"]["id"] == campaign_id
+
+
+# --- what a commit writes -------------------------------------------------------------------------------
+
+def _wal_trees(db, path) -> set[str]:
+    """The b-trees (tables and indexes) whose pages the WAL holds: frame page numbers named by dbstat."""
+    import struct
+
+    data = open(f"{path}-wal", "rb").read()
+    size = struct.unpack(">I", data[8:12])[0]
+    pages = {struct.unpack(">I", data[at:at + 4])[0] for at in range(32, len(data) - 23, 24 + size)}
+    names = dict(db.conn.execute("SELECT pageno, name FROM dbstat"))
+    return {names[p] for p in pages if p in names}
+
+
+def test_a_site_submission_writes_no_page_of_the_plant_and_campaign_indexes(cfg, db, users, reg):
+    """Migration 029: a site event (no plant, no campaign) adds no entry to the plant and campaign indexes, so its
+    commit writes three pages fewer; a plant event still reaches the plant indexes, which its pages read."""
+    from tests.factories import plant as make_plant
+
+    user = accounts.get_user(db, users["alice"])
+    plant_id = make_plant(db)
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    events.create(db, submission("safety_patrol", site_id=reg["site"]), user=user, now=NOW, tz=TZ)
+    written = _wal_trees(db, cfg.database)
+    assert "events" in written and "events_kind_month_site" in written  # the frames were read and named
+    assert not written & {"events_campaign_set", "events_plant_set_occurred", "events_kind_month_plant_set"}, written
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    events.create(db, submission("plant_patrol", plant_id=plant_id), user=user, now=NOW, tz=TZ)
+    assert {"events_plant_set_occurred", "events_kind_month_plant_set"} <= _wal_trees(db, cfg.database)
+    plan = " ".join(r[3] for r in db.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM events WHERE kind = 'plant_patrol' AND month = ? AND plant_id = ?",
+        ["2021-03", plant_id]))
+    assert "events_kind_month_plant_set" in plan
+
+
+def test_a_write_keeps_temporary_data_in_memory_and_reads_keep_the_default(db, users, reg):
+    """Inside a write SQLite's temporary files (the statement journal of a trigger-firing INSERT) are in memory,
+    instead of a file made and unlinked in /var/tmp per submission; after it, and for reads, the default again, so
+    a large sort spills to disk rather than to memory. Also when the write fails."""
+    seen = []
+    with db_mod.write(db):
+        seen.append(scalar(db, "PRAGMA temp_store"))
+    seen.append(scalar(db, "PRAGMA temp_store"))
+    db_mod.write_grouped(db, lambda conn: seen.append(scalar(conn, "PRAGMA temp_store")))
+    seen.append(scalar(db, "PRAGMA temp_store"))
+    with pytest.raises(ZeroDivisionError):
+        with db_mod.write(db):
+            1 / 0
+    seen.append(scalar(db, "PRAGMA temp_store"))
+    assert seen == [2, 0, 2, 0, 0]  # 2: MEMORY, 0: DEFAULT
