@@ -131,13 +131,18 @@ def followup_page(db: Database, today: date, *, include_closed: bool = False, in
     window = {"issued_before": since} if older else {"issued_from": since}
     other = {"issued_from": since} if older else {"issued_before": since}
     closed = include_closed and not older
-    tally = counts(db, today, include_closed=closed, inspector_id=inspector_id, **window)
+    if inspector_id is None:  # the station's: both views' open notices in one read, the closed ones by day
+        recent, before = queries.open_counts_by_window(db, today, today + timedelta(days=DUE_SOON_DAYS), since)
+        tally, others = (before, recent) if older else (recent, before)
+        tally = {**tally, "closed": queries.notices_issued(db, today, since) - sum(recent.values()) if closed else 0}
+    else:
+        tally = counts(db, today, include_closed=closed, inspector_id=inspector_id, **window)
+        others = counts(db, today, inspector_id=inspector_id, **other)
     total = sum(tally.values())
     pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
     items = notices(db, today, include_closed=closed, inspector_id=inspector_id, limit=size,
                     offset=(page - 1) * size, **window)
-    others = counts(db, today, inspector_id=inspector_id, **other)
     return FollowupPage(items, tally, page, pages, older, since, sum(others.values()))
 
 

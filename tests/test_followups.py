@@ -196,3 +196,29 @@ def test_closed_notices_come_last_latest_closed_first_and_pages_join_up(db, user
     # the report's count of a month's notices: May's six, closed or not, from the daily counts
     assert sum(followups.counts(db, TODAY, include_closed=True, issued_from=date(2021, 5, 1),
                                 issued_before=date(2021, 6, 1)).values()) == 6
+
+
+def test_pages_of_the_station_open_notices_follow_the_notice_order(db, users):
+    """The station's open notices are paged in index order (deadline, time) merged with those closed after the day
+    asked, and those with no deadline last (a notice stored before the deadline was required): each page is the
+    slice of one ORDER BY over every open notice, ties on a deadline broken by issue time."""
+    from fieldlog.events import queries
+
+    a, b = users["alice"], users["bob"]
+    s = site(db)
+    ids = [notice(db, a if i % 2 else b, s, f"2021-05-{1 + i % 9:02d}T{8 + i % 5:02d}:{i:02d}:00+08:00",
+                  f"2021-06-{10 + i % 4:02d}") for i in range(14)]
+    for old in ids[:2]:  # no deadline: as stored before it was required
+        db.conn.execute("UPDATE events SET data = json_remove(data, '$.notice_deadline') WHERE id = ?", [old])
+    for i, closing in ((3, "2021-06-20"), (6, "2021-06-02"), (9, "2021-06-25")):
+        review(db, a, s, f"{closing}T09:00:00+08:00", ids[i], True)
+    asof = date(2021, 6, 15)  # ids[3] and ids[9] closed after it: open as of then; ids[6] closed before
+    expected = [r[0] for r in db.conn.execute(
+        "SELECT event_id FROM notice_state WHERE day <= ? AND closed_on > ? "
+        "ORDER BY deadline IS NULL, deadline, day, occurred_at, event_id", [asof.isoformat()] * 2)]
+    assert len(expected) == 13 and ids[6] not in expected and expected[-2:] == sorted(ids[:2], key=ids.index)
+    for size in (1, 3, 5, 13, 20):
+        paged = [r["id"] for k in range(0, 15, size)
+                 for r in queries.notice_rows(db, asof, open_only=True, limit=size, offset=k)]
+        assert paged == expected, size
+    assert [r["id"] for r in queries.notice_rows(db, asof, open_only=True)] == expected

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from fieldlog import coverage, db as db_mod, events, followups, samples
+from fieldlog.events import queries
 from fieldlog.events import notices as notice_rule, queries
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import evidence, rollup, tables
@@ -341,3 +342,15 @@ def test_the_follow_ups_with_closed_notices_read_their_page_not_the_year(few_and
         (n.status, n.issued_on, n.closed_on) for n in many_page.items]
     assert few_page.tally[followups.CLOSED] == 25 and many_page.tally[followups.CLOSED] == 205
     assert many_steps < 2 * few_steps, (few_steps, many_steps)
+
+
+def test_the_station_follow_ups_read_the_open_notices_once_for_both_views(few_and_many_open):
+    """The follow-ups' tally and the other view's count come from one read of the open notices, by deadline ranges
+    (not one read each, testing every state per row), and the page of them is cut in index order (not by sorting
+    every open notice): the page grows with the open notices about as one count of them does (13 times that before)."""
+    few, many = few_and_many_open
+    one_read = [_steps(db, lambda db: queries.count_open_notices(db, TODAY))[0] for db in (few, many)]
+    page = [_steps(db, lambda db: followups.followup_page(db, TODAY, size=5))[0] for db in (few, many)]
+    assert one_read[1] - one_read[0] > 20  # the 180 more open notices are read
+    assert page[1] - page[0] < 2.5 * (one_read[1] - one_read[0]), (one_read, page)
+

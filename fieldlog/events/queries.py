@@ -359,6 +359,8 @@ def _notice_page(db: Database, today: date | None, viewer: int | None, site_id: 
     cond, params = _notice_where(today, viewer, site_id, open_only=open_only, issued_from=issued_from,
                                  issued_before=issued_before)
     day = today.isoformat() if today else FAR_DAY
+    if open_only and viewer is None and site_id is None:
+        return _station_open_page(db, cond, params, day, limit, offset)
     # One site's notices of one person: visible_to per row names the patrol e.
     patrol = "JOIN events e ON e.id = ns.event_id " if viewer is not None and site_id is not None else ""
     page = (f"(SELECT ns.event_id, ns.closed_on, ns.deadline, ns.day, ns.occurred_at FROM "
@@ -366,6 +368,35 @@ def _notice_page(db: Database, today: date | None, viewer: int | None, site_id: 
             "LIMIT ? OFFSET ?) page")
     return _page_events(db, page, [*params, day, limit, offset, day], NOTICE_ORDER.format(t="page"))
 
+
+
+
+def _station_open_page(db: Database, cond: str, params: list, day: str, limit: int, offset: int) -> list[dict]:
+    """A page of the station's open notices in NOTICE_ORDER, read in index order rather than by sorting every open
+    notice: those with a deadline, still open in notice_state_deadline's order (deadline, occurred_at, day, the key
+    event_id: NOTICE_ORDER's order, since a day is its time's station-local date) merged with the few closed after
+    today; then, as NOTICE_ORDER puts them last, those with no deadline (in issue order)."""
+    keys = "ns.event_id, ns.closed_on, ns.deadline, ns.day, ns.occurred_at"
+
+    def part(deadline: str, tail: str) -> str:
+        return (f"(SELECT {keys} FROM notice_state ns INDEXED BY notice_state_deadline "
+                f"WHERE ns.closed_on = '{STILL_OPEN}' AND ns.deadline {deadline} AND {cond} "
+                f"UNION ALL SELECT {keys} FROM notice_state ns INDEXED BY notice_state_closed "
+                f"WHERE ns.closed_on > ? AND ns.closed_on < '{STILL_OPEN}' AND ns.deadline {deadline} AND {cond} "
+                f"{tail}) page")
+
+    both = [*params, day, *params]
+    order = NOTICE_ORDER.format(t="page")
+    rows = _page_events(db, part("IS NOT NULL", "ORDER BY 3, 5, 4, 1 LIMIT ? OFFSET ?"), [*both, limit, offset, day],
+                        order)
+    if 0 <= limit <= len(rows):
+        return rows
+    # The page reaches past those with a deadline: how many there are decides where the others start.
+    dated = (offset + len(rows) if rows or offset == 0
+             else db.conn.execute(f"SELECT count(*) FROM {part('IS NOT NULL', '')}", both).fetchone()[0])
+    rest = -1 if limit < 0 else limit - len(rows)
+    return rows + _page_events(db, part("IS NULL", "ORDER BY 4, 5, 1 LIMIT ? OFFSET ?"),
+                               [*both, rest, max(0, offset - dated), day], order)
 
 # Closed notices, the latest closed first: notice_state_closed's order (closed_on, day, then the key event_id).
 CLOSED_ORDER = "ORDER BY {t}.closed_on DESC, {t}.day DESC, {t}.event_id DESC"
@@ -426,6 +457,31 @@ def notice_counts(db: Database, today: date, soon_until: date, viewer: int | Non
     if station_closed:
         found["closed"] = notices_issued(db, today, issued_from, issued_before) - sum(row[:3])
     return found
+
+
+
+def open_counts_by_window(db: Database, today: date, soon_until: date, since: date) -> tuple[dict, dict]:
+    """({overdue, due_soon, pending} of the station's notices open as of today and issued from `since` on, the same
+    of those issued before): the follow-ups' view and the count of the other view, from one read of the open notices.
+
+    Those still open are counted by deadline ranges of notice_state_deadline (closed_on, deadline, ...), so a row
+    costs a comparison of its day, not one test per state and view; those closed after today (a day in the past
+    asked) are a short range of their own."""
+    p = {"d": today.isoformat(), "soon": soon_until.isoformat(), "cut": since.isoformat(), "open": STILL_OPEN}
+    split = ("count(*) FILTER (WHERE ns.day >= :cut), count(*) FILTER (WHERE ns.day < :cut) "
+             "FROM notice_state ns INDEXED BY notice_state_deadline WHERE ns.day <= :d AND ")
+    ranges = {"overdue": ["ns.deadline < :d"], "due_soon": ["ns.deadline BETWEEN :d AND :soon"],
+              "pending": ["ns.deadline > :soon", "ns.deadline IS NULL"]}
+    recent, before = dict.fromkeys(ranges, 0), dict.fromkeys(ranges, 0)
+    for state, conds in ranges.items():
+        for cond in conds:
+            row = db.conn.execute(f"SELECT {split}ns.closed_on = :open AND {cond}", p).fetchone()
+            recent[state] += row[0]
+            before[state] += row[1]
+            row = db.conn.execute(f"SELECT {split}ns.closed_on > :d AND ns.closed_on < :open AND {cond}", p).fetchone()
+            recent[state] += row[0]
+            before[state] += row[1]
+    return recent, before
 
 
 # Still open (no closing review at all): notice_state's closed_on for them, an equality the deadline index orders.
