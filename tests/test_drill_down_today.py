@@ -71,4 +71,4 @@ def test_one_kind_walks_its_own_index_and_several_kinds_the_day_index(db, users)
         return evidence.event_rows(db, explained.ctx, explained.outcome, None, 0, PAGE)
 
     plans = [plan for sql, plan in _plans(db, several) if "LIMIT" in sql]
-    assert plans and all("events_day" in plan and "events_kind_day" not in plan for plan in plans), plans
+    assert plans and all("events_day_time" in plan and "events_kind_day" not in plan for plan in plans), plans

@@ -361,3 +361,16 @@ def test_the_home_lists_the_latest_of_todays_entries_and_counts_the_day(client_f
     assert f'href="/events/mine?from={day}&amp;to={day}"' in today
     # A day that fits says nothing more.
     assert "今天共" not in client_for("bob").get("/log").text
+
+
+def test_a_day_past_the_count_cap_says_more_than_it(client_for, db, clock):
+    """The day's count stops past events.DAY_COUNT_CAP (the walk of the day reads no further): the page says more
+    than that many, and still lists the latest."""
+    from fieldlog.events import DAY_COUNT_CAP
+    now, site_id = now_local(clock), site(db)
+    start = now.replace(hour=0, minute=1, second=0, microsecond=0)
+    for i in range(DAY_COUNT_CAP + 3):
+        event(db, "safety_patrol", start + timedelta(seconds=20 * i), site_id=site_id)
+    today = client_for("alice").get("/log").text.split('id="today"', 1)[1]
+    assert f"今天超过 {DAY_COUNT_CAP} 条记录，以上是最新的 20 条" in today
+    assert "今天共" not in today

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from fieldlog import coverage, db as db_mod, events, followups, samples
-from fieldlog.events import queries
 from fieldlog.events import notices as notice_rule, queries
 from fieldlog.events.picker import subject_choices
 from fieldlog.indicators import evidence, rollup, tables
@@ -354,3 +353,34 @@ def test_the_station_follow_ups_read_the_open_notices_once_for_both_views(few_an
     assert one_read[1] - one_read[0] > 20  # the 180 more open notices are read
     assert page[1] - page[0] < 2.5 * (one_read[1] - one_read[0]), (one_read, page)
 
+
+
+
+def _a_station_day(db, each: int) -> None:
+    """Today (2021-06-15): `each` entries of alice's and as many of bob's, interleaved, from 06:00 on."""
+    s, start = site(db), datetime(2021, 6, 15, 6, 0, tzinfo=TZ)
+    for i in range(each):
+        for j, who in enumerate(("alice", "bob")):
+            event(db, "safety_patrol", start + timedelta(seconds=15 * (2 * i + j)), by=who, site_id=s,
+                  fields={"finding": "无"})
+
+
+@pytest.fixture
+def busy_and_busier_day(db, users, tmp_path):
+    """(busy, busier): a day of 2 × 120 entries, and of 2 × 1200 (the inspectors' shares the same)."""
+    yield from _pair(db, tmp_path, _a_station_day, 120, 1200)
+
+
+def test_the_phone_home_reads_a_page_of_the_day_not_the_whole_day(busy_and_busier_day):
+    """An inspector's home lists their newest 20 of today, walked from the day's newest event (migration 030), and
+    counts the day up to events.DAY_COUNT_CAP: a day ten times busier costs the same, where reading and sorting
+    every event of the day grew with it."""
+    from fieldlog.routes.log import today_entries
+
+    busy, busier = busy_and_busier_day
+    read = lambda db: ([e["occurred_at"] for e in today_entries(db, 1, "2021-06-15")[0]],  # noqa: E731
+                       today_entries(db, 1, "2021-06-15")[1])
+    (busy_steps, busy_shown), (busier_steps, busier_shown) = _steps(busy, read), _steps(busier, read)
+    assert len(busy_shown[0]) == len(busier_shown[0]) == 20
+    assert busy_shown[1] == busier_shown[1] == events.DAY_COUNT_CAP + 1  # 120 and 1200: more than the cap
+    assert busier_steps < 2 * busy_steps, (busy_steps, busier_steps)

@@ -9,7 +9,7 @@ from fieldlog.events.kinds import (ALL_KINDS, DOCUMENT_KINDS, FINDINGS, KINDS, L
                                    PASS_FAIL, STRENGTH_GRADES, SUBJECT_TYPES, SUBJECTS, TOP_LEVEL, TYPES, as_labels,
                                    choice_label, choice_value, field_label, field_spec, hint, kind_list, kinds_about,
                                    normalized, pickable, shown, subject_fields)
-from fieldlog.events.queries import (EVENT_SELECT, campaign_choices, campaigns, can_see, count_events, count_of_day,
+from fieldlog.events.queries import (DAY_COUNT_CAP, EVENT_SELECT, campaign_choices, campaigns, can_see, count_events, count_of_day,
                                      events_of_day,
                                      exists, is_visible, list_events, load, recent_leaflets, reviews_of, took_part,
                                      viewer_id, visible_to, where)
@@ -25,7 +25,7 @@ __all__ = [
     "ALL_KINDS", "DOCUMENT_KINDS", "FINDINGS", "KINDS", "LABELS", "NOTICE_KINDS", "ORDER_NONE", "ORDER_RECTIFY", "ORDER_STOP_WORK", "PASS_FAIL",
     "STRENGTH_GRADES", "SUBJECT_TYPES", "SUBJECTS", "TOP_LEVEL", "TYPES", "as_labels", "choice_label", "choice_value",
     "field_label", "field_spec", "hint", "kind_list", "kinds_about", "normalized", "pickable", "shown", "subject_fields",
-    "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "count_of_day", "exists", "is_visible", "list_events",
+    "DAY_COUNT_CAP", "EVENT_SELECT", "campaign_choices", "campaigns", "can_see", "count_events", "count_of_day", "exists", "is_visible", "list_events",
     "load", "events_of_day", "recent_leaflets", "reviews_of", "took_part", "viewer_id", "visible_to", "where",
     "EARLIEST", "FAR_FROM_SUBJECT_M", "FUTURE_ALLOWANCE", "MAX_TEXT", "POOR_ACCURACY_M", "clean", "clean_fields",
     "client_checks", "haversine_m", "is_event_id", "parse_occurred", "validate", "warnings_for",

@@ -180,20 +180,26 @@ def list_events(db: Database, *, limit: int = 50, offset: int = 0, **filters) ->
 def events_of_day(db: Database, user_id: int, day: str, limit: int) -> list[dict]:
     """One station-local day's events recorded by or with the user, newest first.
 
-    Read through the day index (migration 014), each row checked for the user: visible_to's OR over the
-    recorded_by index and event_inspectors would read every event of the user ever to keep one day's.
+    Walked from the day's newest event through the day and time index (migration 030), each row checked for the
+    user, until the page is full: visible_to's OR over the recorded_by index and event_inspectors would read every
+    event of the user ever to keep one day's.
     """
     mine, params = visible_to(user_id, per_row=True)
-    rows = db.query(event_select("events e INDEXED BY events_day") + f"WHERE e.day = ? AND {mine} "
+    rows = db.query(event_select("events e INDEXED BY events_day_time") + f"WHERE e.day = ? AND {mine} "
                     "ORDER BY e.occurred_at DESC, e.received_at DESC LIMIT ?", [day, *params, limit])
     return [_shape(r) for r in rows]
 
 
+# A day's count stops past this: the walk of the day reads one more of the user's events at most, whatever the
+# station logged that day, and a page says "more than" it.
+DAY_COUNT_CAP = 100
+
+
 def count_of_day(db: Database, user_id: int, day: str) -> int:
-    """How many events of one station-local day events_of_day lists without a limit (the same day index)."""
+    """How many events of one station-local day events_of_day lists without a limit; DAY_COUNT_CAP + 1 for more."""
     mine, params = visible_to(user_id, per_row=True)
-    return db.conn.execute(f"SELECT count(*) FROM events e INDEXED BY events_day WHERE e.day = ? AND {mine}",
-                           [day, *params]).fetchone()[0]
+    return db.conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM events e INDEXED BY events_day_time "
+                           f"WHERE e.day = ? AND {mine} LIMIT ?)", [day, *params, DAY_COUNT_CAP + 1]).fetchone()[0]
 
 
 def count_events(db: Database, **filters) -> int:
@@ -221,10 +227,10 @@ def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False
 
     by_day walks a day index from the newest day and stops at the page: for kinds that are many among the events
     of the period; otherwise the kind indexes find them all and they are sorted. One kind walks its own events in
-    order (events_kind_day, migration 024); several kinds walk every event by day (events_day, migration 014).
+    order (events_kind_day, migration 024); several kinds walk every event by day and time (events_day_time, migration 030).
     """
     cond, params = where(**filters)
-    index = "events_kind_day" if len(filters.get("kinds") or []) == 1 else "events_day"
+    index = "events_kind_day" if len(filters.get("kinds") or []) == 1 else "events_day_time"
     source = f"events e INDEXED BY {index}" if by_day else "events e"
     return list(db.query(
         "SELECT e.id, e.kind, e.occurred_at, e.day, e.late, e.data, e.site_id, e.plant_id, e.place, "

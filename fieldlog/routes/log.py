@@ -184,7 +184,8 @@ def log_home(request: Request, saved: str = "", db: Database = Depends(get_db), 
             saved_event = None
         warnings = events.warnings_for(db, saved_event) if saved_event else []
     return render_page(request, "log.html", "_log_today.html", {
-        "kinds": events.kind_list(), "entries": entries, "entries_total": entries_total, "day": day, "saved": saved,
+        "kinds": events.kind_list(), "entries": entries, "entries_total": entries_total,
+        "day_count_cap": events.DAY_COUNT_CAP, "day": day, "saved": saved,
         "saved_event": saved_event,
         "warnings": warnings, **(day_work(request, db, user) if user["role"] == "inspector" else {})})
 
