@@ -15,6 +15,7 @@ from sqlite_utils.utils import dedupe_keys
 from fieldlog.resources import resource_dir
 
 MIGRATION_SET = "fieldlog"
+CACHE_KIB = 8 * 1024   # page cache of each connection (PRAGMA cache_size, in KiB)
 T = TypeVar("T")
 
 # Inside a write, SQLite's temporary files (the statement journal of an INSERT whose triggers write other tables,
@@ -138,6 +139,11 @@ def connect(path: str | Path) -> Database:
     # FULL: a commit acknowledged to a phone survives a power cut (NOTES.md).
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # 8 MB of page cache a connection instead of SQLite's 2 MB: an index keyed by a random id (event_inspectors,
+    # events' own) spreads one day's rows over as many leaf pages, and at 10 M events a phone's home checking its
+    # inspector on ~800 of them went back to the file for most (1.55 -> 0.70 ms). A cache fills only as it is used;
+    # at most Pool.size connections a process hold one.
+    conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
     conn.row_factory = None
     db = Database(conn, execute_plugins=False)
     db.fieldlog_path = str(path.resolve())  # write_grouped groups the works of one database file
