@@ -20,8 +20,8 @@ T = TypeVar("T")
 
 # Inside a write, SQLite's temporary files (the statement journal of an INSERT whose triggers write other tables,
 # the rows an INSERT ... SELECT into a table with triggers materializes first) are kept in memory: on disk each
-# submission created, wrote and unlinked a file in /var/tmp (about 0.3 ms of 1.6–1.9 ms in-process, measured). A write's
-# temporary data is a few rows; reads keep the default, where a large sort spills to disk instead of to memory.
+# submission created, wrote and unlinked a file in /var/tmp (about 0.3 ms of 1.6–1.9 ms in-process, measured).
+# A write's temporary data is a few rows; reads keep the default, where a large sort spills to disk, not to memory.
 TEMP_IN_MEMORY, TEMP_DEFAULT = "PRAGMA temp_store = MEMORY", "PRAGMA temp_store = DEFAULT"
 
 # One writer at a time inside this process: threads queue here instead of in SQLite's busy handler,

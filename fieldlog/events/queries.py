@@ -227,7 +227,8 @@ def evidence_rows(db: Database, *, offset: int, limit: int, by_day: bool = False
 
     by_day walks a day index from the newest day and stops at the page: for kinds that are many among the events
     of the period; otherwise the kind indexes find them all and they are sorted. One kind walks its own events in
-    order (events_kind_day, migration 024); several kinds walk every event by day and time (events_day_time, migration 030).
+    order (events_kind_day, migration 024); several kinds walk every event by day and time (events_day_time,
+    migration 030).
     """
     cond, params = where(**filters)
     index = "events_kind_day" if len(filters.get("kinds") or []) == 1 else "events_day_time"
