@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import make_big_db  # noqa: E402
 
-from fieldlog import db as db_mod  # noqa: E402
+from fieldlog import cli  # noqa: E402
 
 INSPECTOR = "insp00"
 # (label, path, user) per phase: the pages of issue 10 in the year (the clock on 15 December 2021) and at its end
@@ -124,13 +124,9 @@ def database(folder: Path, size: int) -> tuple[Path, dict]:
         info_path.write_text(json.dumps(make_big_db.build(path, size, log=lambda m: print(m, flush=True))))
     # A database built before the latest migrations is brought up to date here, not by the server's start (whose
     # wait would run out on 10 M events), and the time it took is said.
-    check = db_mod.connect(path)
-    pending = db_mod.pending_migrations(check)
-    check.close()
-    if pending:
-        t0 = time.perf_counter()
-        db_mod.open_db(path).close()
-        print(f"  migrations {', '.join(pending)} applied in {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    if cli.bring_up_to_date(path):  # says which, as `fieldlog serve` does
+        print(f"  in {time.perf_counter() - t0:.0f} s", flush=True)
     return path, json.loads(info_path.read_text())
 
 

@@ -376,8 +376,6 @@ def _notice_page(db: Database, today: date | None, viewer: int | None, site_id: 
     return _page_events(db, page, [*params, day, limit, offset, day], NOTICE_ORDER.format(t="page"))
 
 
-
-
 def _station_open_page(db: Database, cond: str, params: list, day: str, limit: int, offset: int) -> list[dict]:
     """A page of the station's open notices in NOTICE_ORDER, read in index order rather than by sorting every open
     notice: those with a deadline, still open in notice_state_deadline's order (deadline, occurred_at, day, the key
@@ -404,6 +402,7 @@ def _station_open_page(db: Database, cond: str, params: list, day: str, limit: i
     rest = -1 if limit < 0 else limit - len(rows)
     return rows + _page_events(db, part("IS NULL", "ORDER BY 4, 5, 1 LIMIT ? OFFSET ?"),
                                [*both, rest, max(0, offset - dated), day], order)
+
 
 # Closed notices, the latest closed first: notice_state_closed's order (closed_on, day, then the key event_id).
 CLOSED_ORDER = "ORDER BY {t}.closed_on DESC, {t}.day DESC, {t}.event_id DESC"
@@ -466,28 +465,30 @@ def notice_counts(db: Database, today: date, soon_until: date, viewer: int | Non
     return found
 
 
-
 def open_counts_by_window(db: Database, today: date, soon_until: date, since: date) -> tuple[dict, dict]:
     """({overdue, due_soon, pending} of the station's notices open as of today and issued from `since` on, the same
     of those issued before): the follow-ups' view and the count of the other view, from one read of the open notices.
 
     Those still open are counted by deadline ranges of notice_state_deadline (closed_on, deadline, ...), so a row
     costs a comparison of its day, not one test per state and view; those closed after today (a day in the past
-    asked) are a short range of their own."""
+    asked) are a short range of their own, read once."""
     p = {"d": today.isoformat(), "soon": soon_until.isoformat(), "cut": since.isoformat(), "open": STILL_OPEN}
-    split = ("count(*) FILTER (WHERE ns.day >= :cut), count(*) FILTER (WHERE ns.day < :cut) "
-             "FROM notice_state ns INDEXED BY notice_state_deadline WHERE ns.day <= :d AND ")
-    ranges = {"overdue": ["ns.deadline < :d"], "due_soon": ["ns.deadline BETWEEN :d AND :soon"],
+    states = {"overdue": ["ns.deadline < :d"], "due_soon": ["ns.deadline BETWEEN :d AND :soon"],
               "pending": ["ns.deadline > :soon", "ns.deadline IS NULL"]}
-    recent, before = dict.fromkeys(ranges, 0), dict.fromkeys(ranges, 0)
-    for state, conds in ranges.items():
-        for cond in conds:
-            row = db.conn.execute(f"SELECT {split}ns.closed_on = :open AND {cond}", p).fetchone()
+    source = "FROM notice_state ns INDEXED BY notice_state_deadline WHERE ns.day <= :d AND "
+    split = "count(*) FILTER (WHERE ns.day >= :cut), count(*) FILTER (WHERE ns.day < :cut) "
+    recent, before = dict.fromkeys(states, 0), dict.fromkeys(states, 0)
+    for state, ranges in states.items():
+        for cond in ranges:
+            row = db.conn.execute(f"SELECT {split}{source}ns.closed_on = :open AND {cond}", p).fetchone()
             recent[state] += row[0]
             before[state] += row[1]
-            row = db.conn.execute(f"SELECT {split}ns.closed_on > :d AND ns.closed_on < :open AND {cond}", p).fetchone()
-            recent[state] += row[0]
-            before[state] += row[1]
+    later = ", ".join(f"count(*) FILTER (WHERE ns.day {side} :cut AND ({' OR '.join(ranges)}))"
+                      for side in (">=", "<") for ranges in states.values())
+    row = db.conn.execute(f"SELECT {later} {source}ns.closed_on > :d AND ns.closed_on < :open", p).fetchone()
+    for i, state in enumerate(states):
+        recent[state] += row[i]
+        before[state] += row[len(states) + i]
     return recent, before
 
 
