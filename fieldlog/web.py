@@ -224,7 +224,8 @@ OPENAPI_URL = "/openapi.json"
 
 def is_api(request: Request) -> bool:
     """A request answered in JSON (401 rather than a redirect to the login page)."""
-    return request.url.path.startswith("/api/") or request.url.path == OPENAPI_URL
+    path = request.scope["path"]  # the path as request.url.path gives it, without building the whole URL
+    return path.startswith("/api/") or path == OPENAPI_URL
 
 
 def _signer(request: Request) -> URLSafeSerializer:
@@ -330,7 +331,7 @@ def set_session_cookie(request: Request, response: Response, sid: str | None) ->
 
 def _secure(request: Request) -> bool:
     mode = request.app.state.config.https
-    return mode == "on" or (mode == "auto" and request.url.scheme == "https")
+    return mode == "on" or (mode == "auto" and request.scope.get("scheme") == "https")
 
 
 def render(request: Request, name: str, context: dict | None = None, status: int = 200) -> HTMLResponse:
@@ -541,7 +542,7 @@ def _signed_in(request: Request) -> bool:
 
 def body_limit(request: Request) -> tuple[int, str]:
     """(the most bytes the request's body may have, what it carries: "photo", "phone_form" or "body")."""
-    path = request.url.path
+    path = request.scope["path"]
     if _API_PHOTO.fullmatch(path):
         limit, carries = LIMIT_API_PHOTO, "photo"
     elif path.startswith("/api/"):

@@ -318,3 +318,19 @@ def test_a_write_keeps_temporary_data_in_memory_and_reads_keep_the_default(db, u
             1 / 0
     seen.append(scalar(db, "PRAGMA temp_store"))
     assert seen == [2, 0, 2, 0, 0]  # 2: MEMORY, 0: DEFAULT
+
+
+def test_grouped_writes_of_pooled_connections_run_on_the_pools_one_writer(cfg, db, users, reg):
+    """The batches of a pool's connections all run on Pool.writer (whose page cache is then not dropped by the
+    other connections' writes), which keeps its temporary data in memory; what they wrote is committed for all."""
+    pool = db_mod.Pool(cfg.database)
+    first, second = pool.get(), pool.get()
+    used = [db_mod.write_grouped(conn, lambda c: c) for conn in (first, second, first)]
+    assert used[0] is used[1] is used[2] is pool.writer()
+    assert not any(u is c for u in used for c in (first, second))
+    assert scalar(pool.writer(), "PRAGMA temp_store") == 2  # MEMORY
+    user = accounts.get_user(db, users["alice"])
+    event, created, _ = events.create(first, submission("safety_patrol", site_id=reg["site"]), user=user, now=NOW, tz=TZ)
+    assert created and scalar(second, "SELECT count(*) FROM events WHERE id = ?", [event["id"]]) == 1
+    assert not pool.writer().conn.in_transaction
+    pool.close()
