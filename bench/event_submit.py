@@ -13,7 +13,8 @@ apps alternating from one round to the next, so that a change in the shared mach
 both alike. The table gives each app's median over the rounds and the range of the per-round ratios.
 Then 16 clients pausing between submissions (the latency targets' run) and GET /static/app.css (a trivial
 endpoint of the app) as before.
-Reports median and p99 latency from wrk, then counts the stored events: each 201 must be stored exactly once
+Reports median and p99 latency from wrk and each server's CPU time per request (user + system, from /proc, its
+reader process included), then counts the stored events: each 201 must be stored exactly once
 (stored >= 201 responses, and no more than the requests wrk sent, since those still in flight when wrk
 stops may also be stored), and the stored ids must be distinct.
 Only loopback addresses; bounded duration.
@@ -27,6 +28,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,10 +124,16 @@ def rate(r: dict) -> float:
 LADDER = (1, 4, 16)
 
 
-def one_run(base: str, args, env: dict, extra: list[str], c: int) -> dict:
-    """One saturated POST run at c connections."""
-    return run_wrk(base, argparse.Namespace(**{**vars(args), "connections": c, "threads": min(c, args.threads)}),
-                   env, extra)
+def one_run(base: str, args, env: dict, extra: list[str], c: int, pid: int) -> dict:
+    """One saturated POST run at c connections, with the server's CPU time per request (cpu_us: what a shared
+    machine's load does not inflate, unlike the rate)."""
+    from page_scaling import cpu_seconds
+
+    before = cpu_seconds(pid)
+    result = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": c, "threads": min(c, args.threads)}),
+                     env, extra)
+    result["cpu_us"] = (cpu_seconds(pid) - before) / max(1, result["requests"]) * 1e6
+    return result
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -182,10 +190,11 @@ def main() -> int:
                 print(f"round {r + 1} of {args.rounds} (load average {os.getloadavg()[0]:.1f}):", flush=True)
                 for c in LADDER:
                     for name in order:
-                        result = one_run(apps[name][0], args, wrk_env, auth, c)
+                        result = one_run(apps[name][0], args, wrk_env, auth, c, apps[name][1].pid)
                         runs[name][c].append(result)
                         print(f"  {name:<9}{c:>3} connections: {rate(result):>6.0f}/s, p50 {result['p50_us'] / 1000:6.2f} ms, "
-                              f"p99 {result['p99_us'] / 1000:7.2f} ms (load average {os.getloadavg()[0]:.1f})", flush=True)
+                              f"p99 {result['p99_us'] / 1000:7.2f} ms, CPU {result['cpu_us']:5.0f} µs a request "
+                              f"(load average {os.getloadavg()[0]:.1f})", flush=True)
             mine = [result for c in LADDER for result in runs["fieldlog"][c]]
             sent = sum(result["sent"] for result in mine)
             created = sum(result["created"] for result in mine)
@@ -202,15 +211,18 @@ def main() -> int:
     bare = {c: median_run(runs["bare"][c]) for c in LADDER}
     mid = {c: median_run(runs["fieldlog"][c]) for c in LADDER}
     ratios = {c: sorted(rate(f) / rate(b) for f, b in zip(runs["fieldlog"][c], runs["bare"][c])) for c in LADDER}
+    # The server's CPU time per request, median over the rounds (10 ms ticks over a run of thousands of requests).
+    cpu = {name: {c: statistics.median(r["cpu_us"] for r in runs[name][c]) for c in LADDER} for name in runs}
     print()
     print(f"median of {args.rounds} round(s), wrk -d{args.duration}s each, the two apps in turn:")
     print(f"{'connections':<14}{'bare app /s':>12}{'fieldlog /s':>12}{'ratio':>8}{'rounds':>13}{'bare p50':>10}"
-          f"{'fieldlog p50':>14}{'bare p99':>10}{'fieldlog p99':>14}")
+          f"{'fieldlog p50':>14}{'bare p99':>10}{'fieldlog p99':>14}{'CPU µs bare':>13}{'fieldlog':>10}")
     for c in LADDER:
         b, f = bare[c], mid[c]
         spread = f"{ratios[c][0]:.2f}–{ratios[c][-1]:.2f}"
         print(f"{c:<14}{rate(b):>12.0f}{rate(f):>12.0f}{rate(f) / rate(b):>8.2f}{spread:>13}{b['p50_us'] / 1000:>10.2f}"
-              f"{f['p50_us'] / 1000:>14.2f}{b['p99_us'] / 1000:>10.2f}{f['p99_us'] / 1000:>14.2f}")
+              f"{f['p50_us'] / 1000:>14.2f}{b['p99_us'] / 1000:>10.2f}{f['p99_us'] / 1000:>14.2f}"
+              f"{cpu['bare'][c]:>13.0f}{cpu['fieldlog'][c]:>10.0f}")
     submit, single = mid[max(LADDER)], mid[1]
     print()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s against the real app on 127.0.0.1 "
