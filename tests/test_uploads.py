@@ -91,6 +91,33 @@ def test_sending_again_after_completion_answers_the_stored_photo(token_client, d
     assert photo_count(db, alices) == 1
 
 
+def test_a_part_waiting_for_a_request_that_then_stores_the_photo_is_answered_with_the_photo(token_client, db, cfg,
+                                                                                          users, alices, photo):
+    """Two senders of one photo (the page and its service worker, or a page and the next one): the second's part
+    waits for the upload the first still holds; when the first's last byte stores the photo and its files go, the
+    second gets the stored photo, not a 404 that tells the phone to start again."""
+    import threading
+
+    client = token_client("alice")
+    half = len(photo) // 2
+    assert put(client, alices, photo, 0, photo[:half]).status_code == 200
+    upload = uploads.find(cfg.media_dir, alices, users["alice"], sha(photo))
+    first = uploads.Writer(cfg.media_dir, upload, half)  # the first sender, holding the upload
+    answers = []
+    second = threading.Thread(target=lambda: answers.append(put(client, alices, photo, half, photo[half:])))
+    second.start()
+    time.sleep(0.5)  # the second sender's part now waits for the lock
+    assert not answers
+    first.feed(photo[half:])
+    uploads.finish(db, cfg.media_dir, first.close())
+    first.release()
+    second.join(15)
+    assert answers and answers[0].status_code == 200, answers and answers[0].text
+    assert answers[0].json()["complete"] is True
+    assert answers[0].json()["photo"]["id"] == photos.find(db, alices, sha(photo))["id"]
+    assert photo_count(db, alices) == 1 and partial_files(cfg) == []
+
+
 def test_duplicate_and_overlapping_parts_are_harmless(token_client, db, alices, photo):
     client = token_client("alice")
     put(client, alices, photo, 0, photo[:4000])

@@ -90,6 +90,12 @@ async def put_part(request: Request, event_id: str, sha256: str, size: Int64, of
         upload, _ = uploads.start(media, event_id, user["id"], size, sha256, now=current_time(request))
     try:
         writer = await _writer(media, upload, offset)
+    except NotFound:
+        # The request this one waited for (another sender of the same photo) stored it, and its files went.
+        stored = photos.find(db, event_id, sha256)
+        if stored:
+            return JSONResponse(_complete(stored, size))
+        raise
     except uploads.OffsetMismatch as exc:
         return _offset_answer(t("uploads.offset_mismatch", offset=exc.offset), exc.offset)
     except uploads.Busy:
