@@ -39,6 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from page_scaling import cpu_seconds  # noqa: E402 (bench/ is on the path: the script's own folder)
+
 TARGET_MEDIAN_MS = 5.0
 TARGET_P99_MS = 50.0
 HERE = Path(__file__).resolve().parent
@@ -127,8 +129,6 @@ LADDER = (1, 4, 16)
 def one_run(base: str, args, env: dict, extra: list[str], c: int, pid: int) -> dict:
     """One saturated POST run at c connections, with the server's CPU time per request (cpu_us: what a shared
     machine's load does not inflate, unlike the rate)."""
-    from page_scaling import cpu_seconds
-
     before = cpu_seconds(pid)
     result = run_wrk(base, argparse.Namespace(**{**vars(args), "connections": c, "threads": min(c, args.threads)}),
                      env, extra)

@@ -66,6 +66,12 @@ async def _writer(media, upload: uploads.Upload, offset: int) -> uploads.Writer:
     raise uploads.Busy()
 
 
+def _stored_answer(db: Database, event_id: str, sha256: str, size: int) -> JSONResponse | None:
+    """The answer to a part of a photo the event already has: complete, with the stored photo; None if it has not."""
+    stored = photos.find(db, event_id, sha256)
+    return JSONResponse(_complete(stored, size)) if stored else None
+
+
 def _offset_answer(message: str, offset: int) -> JSONResponse:
     return JSONResponse({"detail": message, "offset": offset}, status_code=409)
 
@@ -82,9 +88,9 @@ async def put_part(request: Request, event_id: str, sha256: str, size: Int64, of
         size = uploads.check_size(size)
         if offset < 0:
             raise InvalidInput({"offset": t("uploads.offset_invalid")})
-    stored = photos.find(db, event_id, sha256)
+    stored = _stored_answer(db, event_id, sha256, size)
     if stored:  # finished before (another page, a lost answer): nothing more to read
-        return JSONResponse(_complete(stored, size))
+        return stored
     media = request.app.state.config.media_dir
     with query_params():
         upload, _ = uploads.start(media, event_id, user["id"], size, sha256, now=current_time(request))
@@ -92,9 +98,9 @@ async def put_part(request: Request, event_id: str, sha256: str, size: Int64, of
         writer = await _writer(media, upload, offset)
     except NotFound:
         # The request this one waited for (another sender of the same photo) stored it, and its files went.
-        stored = photos.find(db, event_id, sha256)
+        stored = _stored_answer(db, event_id, sha256, size)
         if stored:
-            return JSONResponse(_complete(stored, size))
+            return stored
         raise
     except uploads.OffsetMismatch as exc:
         return _offset_answer(t("uploads.offset_mismatch", offset=exc.offset), exc.offset)
